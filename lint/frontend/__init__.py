@@ -1,0 +1,212 @@
+"""Front ends: from a model reference `PATH[::MODEL]` to an IR graph, without running code.
+
+Both frameworks share one interpreter; what differs is how a model is found in a file
+and how it is applied to a symbolic input (Keras: a functional graph, a Sequential or a
+subclass's `call`; torch: a module's `forward`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .. import ir
+from ..errors import InputError
+from ..source import SourceFile, read_source
+from .builder import GraphBuilder
+from .frameworks import resolve
+from .interpreter import BudgetExceeded, Interpreter
+from .values import (Class, FrameworkRef, Function, Instance, KerasModel, Sequential, Site,
+                     Tensor, Unknown)
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    path: str
+    model: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ModelRef:
+        path, sep, model = text.partition("::")
+        if sep and not model:
+            raise InputError(f"{text}: empty model name after '::'")
+        return cls(path, model or None)
+
+    def __str__(self) -> str:
+        return f"{self.path}::{self.model}" if self.model else self.path
+
+
+@dataclass
+class _Candidate:
+    name: str
+    value: Any
+    framework: str
+    node: Any  # defining libcst node (for mentions and the model's span)
+
+
+def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = None) -> ir.Graph:
+    """Statically extract the model `ref` names. Raises InputError on bad input."""
+    source = source or read_source(ref.path)
+    builder = GraphBuilder(keras_version=keras_version)
+    interp = Interpreter(builder)
+    try:
+        scope = interp.load_module(source)
+        candidates = _candidates(scope, source)
+        chosen = _choose(ref, candidates, scope, source)
+        outputs, model_input = _realise(interp, builder, chosen, source)
+    except BudgetExceeded as exc:
+        raise InputError(f"{ref}: analysis budget exceeded ({exc})") from None
+    if not outputs:
+        raise InputError(f"{ref}: `{chosen.name}` does not produce a model portlint can follow")
+    graph = builder.extract(chosen.framework, ref.path, chosen.name, outputs,
+                            Site(source, chosen.node))
+    if model_input is not None and graph.inputs:
+        graph.input_shape = graph.nodes[graph.inputs[0]].attrs.get("shape")
+    elif graph.inputs:
+        graph.input_shape = graph.nodes[graph.inputs[0]].attrs.get("shape")
+    return graph
+
+
+def _framework_of_class(cls: Class) -> str | None:
+    for base in cls.framework_bases():
+        resolved = resolve(base.path)
+        if resolved.kind == "base" and resolved.framework == ir.TORCH:
+            return ir.TORCH
+        if resolved.kind == "model" and resolved.framework == ir.KERAS:
+            return ir.KERAS
+    return None
+
+
+def _mentions(node: Any, names: set[str]) -> set[str]:
+    """Names from `names` used anywhere inside `node` (a cheap syntactic scan)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        kind = type(current).__name__
+        if kind == "Name" and current.value in names:
+            found.add(current.value)
+        elif kind == "Attribute" and current.attr.value in names:
+            found.add(current.attr.value)
+        stack.extend(current.children)
+    return found
+
+
+_KERAS_MODEL_NAMES = {"Model", "Sequential", "Functional"}
+
+
+def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
+    found: list[_Candidate] = []
+    assigns = _module_assignments(source)
+    for name, value in scope.vars.items():
+        if isinstance(value, Class) and value.source is source:
+            framework = _framework_of_class(value)
+            if framework:
+                found.append(_Candidate(name, value, framework, value.node))
+        elif isinstance(value, Function) and value.source is source:
+            if _mentions(value.node, _KERAS_MODEL_NAMES):
+                found.append(_Candidate(name, value, ir.KERAS, value.node))
+            elif "torch" in _imported_roots(scope) and _returns_module(value, scope):
+                found.append(_Candidate(name, value, ir.TORCH, value.node))
+        elif isinstance(value, (KerasModel, Sequential, Instance)) and name in assigns:
+            if isinstance(value, Instance):
+                framework = _framework_of_class(value.cls)
+                if framework is None:
+                    continue
+            else:
+                framework = ir.KERAS if isinstance(value, KerasModel) else value.framework
+            found.append(_Candidate(name, value, framework, assigns[name]))
+    return found
+
+
+def _imported_roots(scope: Any) -> set[str]:
+    roots = set()
+    for value in scope.vars.values():
+        if isinstance(value, FrameworkRef):
+            roots.add(value.path.split(".")[0])
+    return roots
+
+
+def _returns_module(fn: Function, scope: Any) -> bool:
+    """A torch factory: a function whose body names an nn.Module class of this file."""
+    module_classes = {name for name, v in scope.vars.items()
+                      if isinstance(v, Class) and _framework_of_class(v) == ir.TORCH}
+    return bool(_mentions(fn.node, module_classes | {"Sequential"}))
+
+
+def _module_assignments(source: SourceFile) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for stmt in source.module.body:
+        if type(stmt).__name__ != "SimpleStatementLine":
+            continue
+        for small in stmt.body:
+            if type(small).__name__ == "Assign":
+                for target in small.targets:
+                    if type(target.target).__name__ == "Name":
+                        out[target.target.value] = stmt
+    return out
+
+
+def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
+            source: SourceFile) -> _Candidate:
+    if ref.model is not None:
+        for candidate in candidates:
+            if candidate.name == ref.model:
+                return candidate
+        value = scope.vars.get(ref.model)
+        if value is None:
+            names = ", ".join(c.name for c in candidates) or "none found"
+            raise InputError(f"{ref}: no model named `{ref.model}` (models in this file: {names})")
+        if isinstance(value, Function):
+            framework = ir.TORCH if "torch" in _imported_roots(scope) else ir.KERAS
+            return _Candidate(ref.model, value, framework, value.node)
+        raise InputError(f"{ref}: `{ref.model}` is not a model, a model class or a function "
+                         f"that builds one")
+    names = {c.name for c in candidates}
+    roots = [c for c in candidates
+             if not any(c.name in _mentions(other.node, names - {other.name})
+                        for other in candidates if other is not c)]
+    if len(roots) == 1:
+        return roots[0]
+    if not roots:
+        raise InputError(f"{ref.path}: no Keras or PyTorch model found "
+                         f"(looked for keras.Model/Sequential builders, model classes and "
+                         f"torch nn.Module classes)")
+    listed = ", ".join(f"{ref.path}::{c.name}" for c in roots)
+    raise InputError(f"{ref.path}: several models; choose one of {listed}")
+
+
+def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
+             source: SourceFile) -> tuple[list[Tensor], Any]:
+    site = Site(source, chosen.node)
+    value = chosen.value
+    if isinstance(value, Function):
+        value = interp.call_function(value, [], {}, site)
+    elif isinstance(value, Class):
+        value = interp.instantiate(value, [], {}, site)
+    if isinstance(value, KerasModel):
+        return value.outputs, value.inputs
+    if isinstance(value, Sequential):
+        x = builder.add_input(value.framework, _shape(value.input_shape), value.site)
+        out = interp.apply(value, [x], {}, site)
+        return _tensors(out), x
+    if isinstance(value, Instance):
+        x = builder.add_input(chosen.framework, None, None)
+        out = interp.apply(value, [x], {}, site)
+        return _tensors(out), x
+    reason = value.reason if isinstance(value, Unknown) else type(value).__name__
+    raise InputError(f"{source.path}::{chosen.name}: does not evaluate to a model ({reason})")
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) or v is None for v in value):
+        return tuple(value)
+    return None
+
+
+def _tensors(value: Any) -> list[Tensor]:
+    if isinstance(value, Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [v for v in value if isinstance(v, Tensor)]
+    return []

@@ -1,0 +1,209 @@
+"""Turns layer applications seen by the interpreter into IR nodes.
+
+Binding arguments to a layer's signature, reading canonical attributes from the knowledge
+tables and splitting a fused `activation=` into its own node all happen here, the same
+way for both frameworks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .. import ir
+from ..knowledge import REQUIRED, ActivationSpec, LayerSpec
+from ..knowledge import keras as K
+from .values import FrameworkRef, Layer, Site, Tensor, Unknown
+
+
+@dataclass
+class _Draft:
+    node: ir.Node
+    site: Site | None
+    call_site: Site | None
+
+
+@dataclass
+class GraphBuilder:
+    keras_version: int = 3
+    drafts: list[_Draft] = field(default_factory=list)
+    unresolved: list[tuple[str, Site | None]] = field(default_factory=list)
+    _auto_names: dict[str, int] = field(default_factory=dict)
+
+    # --- naming ------------------------------------------------------------------------
+
+    def keras_auto_name(self, type_name: str) -> str:
+        """Keras names layers `conv2d`, `conv2d_1`, ... by class (keras.src.utils.naming)."""
+        base = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", type_name)
+        base = re.sub("([a-z])([A-Z])", r"\1_\2", base).lower()
+        count = self._auto_names.get(base, 0)
+        self._auto_names[base] = count + 1
+        return base if count == 0 else f"{base}_{count}"
+
+    # --- nodes -------------------------------------------------------------------------
+
+    def _add(self, node: ir.Node, site: Site | None, call_site: Site | None) -> Tensor:
+        node.id = len(self.drafts)
+        self.drafts.append(_Draft(node, site, call_site))
+        return Tensor(node.id)
+
+    def note_unresolved(self, reason: str, site: Site | None) -> None:
+        self.unresolved.append((reason, site))
+
+    def add_input(self, framework: str, shape: Any, site: Site | None, name: str = "input") -> Tensor:
+        attrs = {"shape": tuple(shape) if isinstance(shape, (list, tuple)) else None}
+        node = ir.Node(id=-1, op="input", framework=framework, layer_type="Input", name=name,
+                       attrs=attrs)
+        return self._add(node, site, None)
+
+    def opaque(self, framework: str, reason: str, inputs: list[Tensor], site: Site | None,
+               scope: str) -> Tensor:
+        self.note_unresolved(reason, site)
+        node = ir.Node(id=-1, op="opaque", framework=framework, layer_type="?",
+                       name=scope or "?", attrs={"reason": reason},
+                       inputs=[t.node_id for t in inputs])
+        return self._add(node, None, site)
+
+    def apply_layer(self, layer: Layer, inputs: list[Tensor], call_site: Site | None,
+                    path: str) -> Tensor:
+        """Apply a constructed layer to tensors: one node, plus one for a fused activation."""
+        spec = layer.spec
+        attrs, explicit = self.canonical_attrs(spec, layer.args, layer.arg_sites)
+        activation = None
+        if spec.op == "activation" and "kind" not in spec.fixed:
+            # keras.layers.Activation(...): the kind comes from the argument.
+            activation = self.activation_of(layer.args.get("activation"), layer.arg_sites.get("activation"))
+            if activation is not None:
+                attrs.update(kind=activation.kind, **activation.params)
+                explicit = explicit | frozenset(activation.params)
+        node = ir.Node(id=-1, op=spec.op, framework=layer.framework,
+                       layer_type=layer.type_name, name=path, attrs=attrs, explicit=explicit,
+                       inputs=[t.node_id for t in inputs],
+                       layer_key=layer.key if layer.applied else None)
+        layer.applied += 1
+        out = self._add(node, layer.site, call_site)
+        if spec.fused_activation:
+            value = layer.args.get(spec.fused_activation, spec.default(spec.fused_activation))
+            fused = self.activation_of(value, layer.arg_sites.get(spec.fused_activation))
+            if fused is not None and fused.kind not in ("linear",):
+                act = ir.Node(id=-1, op="activation", framework=layer.framework,
+                              layer_type=f"{layer.type_name}(activation=)",
+                              name=f"{path}.activation",
+                              attrs={"kind": fused.kind, **fused.params},
+                              inputs=[out.node_id], fused_into=node.id)
+                site = layer.arg_sites.get(spec.fused_activation, layer.site)
+                out = self._add(act, site, call_site)
+        return out
+
+    def apply_function(self, framework: str, type_name: str, spec: LayerSpec,
+                       args: dict[str, Any], arg_sites: dict[str, Site],
+                       inputs: list[Tensor], site: Site | None, path: str) -> Tensor:
+        attrs, explicit = self.canonical_attrs(spec, args, arg_sites)
+        node = ir.Node(id=-1, op=spec.op, framework=framework, layer_type=type_name,
+                       name=path, attrs=attrs, explicit=explicit,
+                       inputs=[t.node_id for t in inputs])
+        return self._add(node, None, site)
+
+    def apply_activation(self, framework: str, type_name: str, activation: ActivationSpec,
+                         inputs: list[Tensor], site: Site | None, path: str) -> Tensor:
+        node = ir.Node(id=-1, op="activation", framework=framework, layer_type=type_name,
+                       name=path, attrs={"kind": activation.kind, **activation.params},
+                       inputs=[t.node_id for t in inputs])
+        return self._add(node, None, site)
+
+    # --- attributes --------------------------------------------------------------------
+
+    def canonical_attrs(self, spec: LayerSpec, args: Mapping[str, Any],
+                        arg_sites: Mapping[str, Site]) -> tuple[dict[str, Any], frozenset[str]]:
+        full: dict[str, Any] = {}
+        for param in set(spec.params) | set(spec.defaults) | set(args):
+            value = args[param] if param in args else spec.default(param, self.keras_version)
+            full[param] = self._plain(value, param, arg_sites.get(param))
+        attrs: dict[str, Any] = dict(spec.fixed)
+        explicit = set()
+        for name, attr in spec.attrs.items():
+            value = full.get(attr.source, REQUIRED)
+            if value is REQUIRED:
+                attrs[name] = ir.UNKNOWN
+                continue
+            if ir.is_known(value):
+                try:
+                    value = attr.convert(value, full)
+                except Exception:  # a converter met a value shape it does not know
+                    value = ir.UNKNOWN
+            attrs[name] = value
+            if attr.source in args:
+                explicit.add(name)
+        return attrs, frozenset(explicit)
+
+    def _plain(self, value: Any, param: str, site: Site | None) -> Any:
+        """Layer arguments become plain data; anything else is UNKNOWN and reported."""
+        if value is REQUIRED:
+            return REQUIRED
+        if isinstance(value, (bool, int, float, str)) or value is None:
+            return value
+        if isinstance(value, (tuple, list)):
+            return tuple(self._plain(v, param, site) for v in value)
+        if isinstance(value, Unknown):
+            self.note_unresolved(f"argument `{param}`: {value.reason}", value.site or site)
+            return ir.UNKNOWN
+        if isinstance(value, FrameworkRef):
+            return value.path.rsplit(".", 1)[-1]
+        return ir.UNKNOWN
+
+    def activation_of(self, value: Any, site: Site | None) -> ActivationSpec | None:
+        """The activation a Keras `activation=` argument names, or None for none."""
+        if value is None:
+            return None
+        if isinstance(value, FrameworkRef):
+            value = value.path.rsplit(".", 1)[-1]
+        if isinstance(value, str):
+            spec = K.ACTIVATIONS.get(value.lower())
+            if spec is None:
+                self.note_unresolved(f"unknown activation {value!r}", site)
+                return ActivationSpec(value.lower())
+            return spec
+        reason = value.reason if isinstance(value, Unknown) else f"activation given as {type(value).__name__}"
+        self.note_unresolved(f"activation: {reason}", site)
+        return ActivationSpec("?")
+
+    # --- extraction --------------------------------------------------------------------
+
+    def extract(self, framework: str, path: str, model: str, outputs: list[Tensor],
+                model_site: Site | None) -> ir.Graph:
+        """The subgraph that computes `outputs`, renumbered in evaluation order."""
+        needed: set[int] = set()
+        stack = [t.node_id for t in outputs]
+        while stack:
+            nid = stack.pop()
+            if nid in needed:
+                continue
+            needed.add(nid)
+            stack.extend(self.drafts[nid].node.inputs)
+        renumber = {old: new for new, old in enumerate(sorted(needed))}
+        graph = ir.Graph(framework=framework, path=path, model=model)
+        for old in sorted(needed):
+            draft = self.drafts[old]
+            node = dataclasses.replace(draft.node, inputs=list(draft.node.inputs))
+            node.id = renumber[old]
+            node.inputs = [renumber[i] for i in node.inputs]
+            if node.fused_into is not None:
+                node.fused_into = renumber.get(node.fused_into)
+            node.span = _span(draft.site)
+            node.call_span = _span(draft.call_site)
+            graph.nodes.append(node)
+            if node.op == "input":
+                graph.inputs.append(node.id)
+        graph.outputs = [renumber[t.node_id] for t in outputs]
+        graph.span = _span(model_site)
+        for reason, site in self.unresolved:
+            graph.unresolved.append(ir.Unresolved(reason, _span(site)))
+        return graph
+
+
+def _span(site: Site | None) -> ir.Span | None:
+    if site is None or site.node is None:
+        return None
+    return site.source.span(site.node)

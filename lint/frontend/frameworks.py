@@ -1,0 +1,84 @@
+"""Classify a name reached through a framework import, using the knowledge tables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import KERAS, TORCH
+from ..knowledge import ActivationSpec, LayerSpec
+from ..knowledge import keras as K
+from ..knowledge import torch as T
+
+FRAMEWORK_MODULES = ("torch", "keras", "tensorflow", "tf_keras")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    framework: str
+    kind: str  # layer | function | activation | input | model | sequential | base | container | module_list | ordered_dict | namespace
+    name: str
+    spec: LayerSpec | None = None
+    activation: ActivationSpec | None = None
+
+
+def is_framework_module(module: str) -> bool:
+    return module.split(".")[0] in FRAMEWORK_MODULES
+
+
+def _strip(path: str, roots: tuple[str, ...]) -> str | None:
+    for root in roots:
+        if path == root:
+            return ""
+        if path.startswith(root + "."):
+            return path[len(root) + 1:]
+    return None
+
+
+def resolve(path: str) -> Resolved:
+    torch_rest = _strip(path, T.ROOTS)
+    if torch_rest is not None:
+        return _resolve_torch(torch_rest)
+    keras_rest = _strip(path, K.ROOTS)
+    if keras_rest is not None:
+        return _resolve_keras(keras_rest)
+    if path.startswith("tensorflow.nn.") or path.startswith("tensorflow.math."):
+        leaf = path.rsplit(".", 1)[1]
+        if leaf in K.ACTIVATIONS:
+            return Resolved(KERAS, "activation", leaf, activation=K.ACTIVATIONS[leaf])
+    return Resolved("", "namespace", path)
+
+
+def _resolve_keras(rest: str) -> Resolved:
+    namespace, _, leaf = rest.rpartition(".")
+    # keras.src.layers.core.dense.Dense and friends: only the leaf matters.
+    top = namespace.split(".")[0] if namespace else ""
+    if top in ("layers", "models", "") or namespace.startswith("layers."):
+        if leaf in K.LAYERS:
+            return Resolved(KERAS, "layer", leaf, spec=K.LAYERS[leaf])
+        if leaf in K.INPUT_FUNCTIONS:
+            return Resolved(KERAS, "input", leaf)
+        if leaf in K.MODEL_CLASSES:
+            return Resolved(KERAS, "model", leaf)
+        if leaf in K.SEQUENTIAL_CLASSES:
+            return Resolved(KERAS, "sequential", leaf)
+        if leaf in K.LAYER_BASES:
+            return Resolved(KERAS, "base", leaf)
+    if top in K.ACTIVATION_NAMESPACES and leaf in K.ACTIVATIONS:
+        return Resolved(KERAS, "activation", leaf, activation=K.ACTIVATIONS[leaf])
+    return Resolved(KERAS, "namespace", rest)
+
+
+def _resolve_torch(rest: str) -> Resolved:
+    namespace, _, leaf = rest.rpartition(".")
+    if namespace == "nn" or namespace.startswith("nn.modules"):
+        if leaf in T.MODULES:
+            return Resolved(TORCH, "layer", leaf, spec=T.MODULES[leaf])
+        if leaf in T.CONTAINERS:
+            return Resolved(TORCH, "sequential", leaf)
+        if leaf in T.MODULE_LISTS:
+            return Resolved(TORCH, "module_list", leaf)
+        if leaf in T.MODULE_BASES:
+            return Resolved(TORCH, "base", leaf)
+    if namespace in ("nn.functional", "") and leaf in T.FUNCTIONS:
+        return Resolved(TORCH, "function", leaf, spec=T.FUNCTIONS[leaf])
+    return Resolved(TORCH, "namespace", rest)

@@ -1,0 +1,1022 @@
+"""A small abstract interpreter over libcst nodes.
+
+It evaluates the safe subset of Python that model code is written in: constants and
+arithmetic, names and attributes, calls to functions and classes defined in the analysed
+files (with default and keyword arguments), `if` on known conditions, `for` over known
+iterables, comprehensions, and `self` attributes. Calls into a framework become layer
+values and graph nodes through the knowledge tables. Anything else becomes `Unknown`;
+where an unknown value reaches the model, it is recorded as unresolved, never guessed.
+Nothing of the analysed code is imported or executed.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any, Iterable
+
+from .. import ir
+from ..knowledge import REQUIRED
+from ..knowledge import keras as K
+from .builder import GraphBuilder
+from .frameworks import Resolved, is_framework_module, resolve
+from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function,
+                     Instance, KerasModel, Layer, Sequential, Site, SuperProxy, Tensor, Unknown)
+
+MISSING = object()
+MAX_DEPTH = 60
+MAX_STEPS = 500_000
+MAX_ITERATIONS = 20_000
+
+BATCH = "N"  # the batch dimension, as `x.size(0)` and `x.shape[0]` evaluate
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class _Stop(Exception):
+    """Control flow the interpreter cannot follow (raise, break/continue out of reach)."""
+
+
+class _Break(Exception):
+    pass
+
+
+class _Continue(Exception):
+    pass
+
+
+class BudgetExceeded(Exception):
+    pass
+
+
+class Scope:
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            scope = scope.parent
+        return MISSING
+
+
+class _Frame:
+    def __init__(self, function: Function | None, receiver: Any = None) -> None:
+        self.function = function
+        self.receiver = receiver
+
+
+class Interpreter:
+    def __init__(self, builder: GraphBuilder) -> None:
+        self.builder = builder
+        self.module_scopes: dict[str, Scope] = {}
+        self.module_path: list[str] = []  # torch module scope during forward
+        self.frames: list[_Frame] = [_Frame(None)]
+        self.steps = 0
+        self.layer_keys = 0
+        self.imported: set[str] = set()  # framework roots this file imports
+
+    # --- modules -----------------------------------------------------------------------
+
+    def load_module(self, source: Any) -> Scope:
+        if source.path in self.module_scopes:
+            return self.module_scopes[source.path]
+        scope = Scope()
+        scope.vars["__name__"] = "portlint_analysed"
+        self.module_scopes[source.path] = scope
+        self.exec_block(source.module.body, scope, source)
+        return scope
+
+    # --- statements --------------------------------------------------------------------
+
+    def exec_block(self, body: Iterable[Any], scope: Scope, source: Any) -> None:
+        for stmt in body:
+            self._tick()
+            try:
+                self.exec_stmt(stmt, scope, source)
+            except (_Return, _Break, _Continue, _Stop, BudgetExceeded):
+                raise
+            except RecursionError:
+                raise BudgetExceeded("nesting too deep") from None
+
+    def exec_stmt(self, stmt: Any, scope: Scope, source: Any) -> None:
+        kind = type(stmt).__name__
+        if kind == "SimpleStatementLine":
+            for small in stmt.body:
+                self.exec_small(small, scope, source)
+        elif kind == "FunctionDef":
+            scope.vars[stmt.name.value] = self.make_function(stmt, scope, source)
+        elif kind == "ClassDef":
+            scope.vars[stmt.name.value] = self.make_class(stmt, scope, source)
+        elif kind == "If":
+            self.exec_if(stmt, scope, source)
+        elif kind == "For":
+            self.exec_for(stmt, scope, source)
+        elif kind in ("With",):
+            for item in stmt.items:
+                value = self.eval(item.item, scope, source)
+                if item.asname is not None:
+                    self.assign(item.asname.name, value, scope, source)
+            self.exec_block(stmt.body.body, scope, source)
+        elif kind == "Try":
+            self.exec_block(stmt.body.body, scope, source)
+            if stmt.orelse is not None:
+                self.exec_block(stmt.orelse.body.body, scope, source)
+            if stmt.finalbody is not None:
+                self.exec_block(stmt.finalbody.body.body, scope, source)
+        elif kind == "While":
+            self.note(f"`while` loop not followed", source, stmt)
+        else:
+            self.note(f"statement `{kind}` not followed", source, stmt)
+
+    def exec_small(self, small: Any, scope: Scope, source: Any) -> None:
+        kind = type(small).__name__
+        if kind == "Assign":
+            value = self.eval(small.value, scope, source)
+            for target in small.targets:
+                self.assign(target.target, value, scope, source)
+        elif kind == "AnnAssign":
+            if small.value is not None:
+                self.assign(small.target, self.eval(small.value, scope, source), scope, source)
+        elif kind == "AugAssign":
+            current = self.eval(small.target, scope, source)
+            value = self.eval(small.value, scope, source)
+            op = type(small.operator).__name__.replace("Assign", "")
+            self.assign(small.target, self.binary(op, current, value, source, small), scope, source)
+        elif kind == "Expr":
+            self.eval(small.value, scope, source)
+        elif kind == "Return":
+            raise _Return(None if small.value is None else self.eval(small.value, scope, source))
+        elif kind == "Import":
+            self.exec_import(small, scope)
+        elif kind == "ImportFrom":
+            self.exec_import_from(small, scope, source)
+        elif kind == "Raise":
+            raise _Stop()
+        elif kind == "Break":
+            raise _Break()
+        elif kind == "Continue":
+            raise _Continue()
+        # Pass, Assert, Global, Nonlocal, Del: nothing that shapes a model.
+
+    def exec_if(self, stmt: Any, scope: Scope, source: Any) -> None:
+        test = self.eval(stmt.test, scope, source)
+        if isinstance(test, Unknown) or not _is_constant(test):
+            # Follow the `if` branch, and say so.
+            self.note(f"condition not known statically ({_reason(test)}); "
+                      f"followed the `if` branch", source, stmt.test)
+            self.exec_block(stmt.body.body, scope, source)
+            return
+        if test:
+            self.exec_block(stmt.body.body, scope, source)
+        elif stmt.orelse is not None:
+            orelse = stmt.orelse
+            if type(orelse).__name__ == "If":
+                self.exec_if(orelse, scope, source)
+            else:
+                self.exec_block(orelse.body.body, scope, source)
+
+    def exec_for(self, stmt: Any, scope: Scope, source: Any) -> None:
+        iterable = self.eval(stmt.iter, scope, source)
+        items = self.iterate(iterable)
+        if items is None:
+            self.note(f"loop over a value not known statically ({_reason(iterable)})",
+                      source, stmt.iter)
+            return
+        for item in items:
+            self.assign(stmt.target, item, scope, source)
+            try:
+                self.exec_block(stmt.body.body, scope, source)
+            except _Break:
+                return
+            except _Continue:
+                continue
+        if stmt.orelse is not None:
+            self.exec_block(stmt.orelse.body.body, scope, source)
+
+    def exec_import(self, small: Any, scope: Scope) -> None:
+        for alias in small.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                scope.vars[alias.asname.name.value] = self._module_value(dotted)
+            else:
+                root = dotted.split(".")[0]
+                scope.vars[root] = self._module_value(root)
+
+    def exec_import_from(self, small: Any, scope: Scope, source: Any) -> None:
+        if small.relative:
+            for alias in _import_names(small):
+                scope.vars[alias[1]] = Unknown("relative imports are not followed yet",
+                                               Site(source, small))
+            return
+        module = _dotted(small.module)
+        for name, asname in _import_names(small):
+            if name == "*":
+                continue
+            if module == "collections" and name == "OrderedDict":
+                scope.vars[asname] = Builtin("OrderedDict")
+            elif module == "functools" and name == "partial":
+                scope.vars[asname] = Builtin("partial")
+            else:
+                scope.vars[asname] = self._module_value(f"{module}.{name}")
+
+    def _module_value(self, dotted: str) -> Any:
+        if is_framework_module(dotted):
+            self.imported.add(dotted.split(".")[0])
+            return FrameworkRef(dotted)
+        return ExternalRef(dotted)
+
+    # --- definitions and assignment ----------------------------------------------------
+
+    def make_function(self, node: Any, scope: Scope, source: Any) -> Function:
+        name = node.name.value if hasattr(node, "name") else "<lambda>"
+        fn = Function(node=node, scope=scope, source=source, name=name)
+        params = node.params
+        for param in list(params.posonly_params) + list(params.params) + list(params.kwonly_params):
+            if param.default is not None:
+                fn.defaults[param.name.value] = self.eval(param.default, scope, source)
+        return fn
+
+    def make_class(self, node: Any, scope: Scope, source: Any) -> Class:
+        bases = [self.eval(arg.value, scope, source) for arg in node.bases if not arg.keyword]
+        cls = Class(node=node, scope=scope, source=source, name=node.name.value, bases=bases)
+        body_scope = Scope(scope)
+        self.exec_block(node.body.body, body_scope, source)
+        for name, value in body_scope.vars.items():
+            if isinstance(value, Function):
+                value.scope = scope  # methods see the module, not the class body
+                setattr(value, "owner", cls)
+            cls.attrs[name] = value
+        return cls
+
+    def assign(self, target: Any, value: Any, scope: Scope, source: Any) -> None:
+        kind = type(target).__name__
+        if kind == "Name":
+            scope.vars[target.value] = value
+        elif kind in ("Tuple", "List"):
+            items = self.iterate(value)
+            elements = [e.value for e in target.elements]
+            if items is None or len(items) != len(elements):
+                items = [Unknown("cannot unpack", Site(source, target))] * len(elements)
+            for element, item in zip(elements, items):
+                self.assign(element, item, scope, source)
+        elif kind == "Attribute":
+            obj = self.eval(target.value, scope, source)
+            name = target.attr.value
+            if isinstance(obj, Instance):
+                if isinstance(value, (Layer, Sequential, Instance)) and value.name is None:
+                    value.name = name
+                obj.attrs[name] = value
+        elif kind == "Subscript":
+            obj = self.eval(target.value, scope, source)
+            index = self.subscript_index(target, scope, source)
+            if isinstance(obj, (list, dict)) and _is_constant(index):
+                try:
+                    obj[index] = value
+                except (IndexError, TypeError):
+                    pass
+
+    # --- expressions -------------------------------------------------------------------
+
+    def eval(self, node: Any, scope: Scope, source: Any) -> Any:
+        self._tick()
+        method = getattr(self, "_eval_" + type(node).__name__, None)
+        if method is None:
+            return Unknown(f"expression `{type(node).__name__}` not modelled", Site(source, node))
+        return method(node, scope, source)
+
+    def _eval_Integer(self, node: Any, scope: Scope, source: Any) -> Any:
+        return ast.literal_eval(node.value)
+
+    _eval_Float = _eval_Integer
+    _eval_Imaginary = _eval_Integer
+
+    def _eval_SimpleString(self, node: Any, scope: Scope, source: Any) -> Any:
+        try:
+            return ast.literal_eval(node.value)
+        except (ValueError, SyntaxError):
+            return Unknown("string literal", Site(source, node))
+
+    def _eval_ConcatenatedString(self, node: Any, scope: Scope, source: Any) -> Any:
+        left, right = self.eval(node.left, scope, source), self.eval(node.right, scope, source)
+        if isinstance(left, str) and isinstance(right, str):
+            return left + right
+        return Unknown("string", Site(source, node))
+
+    def _eval_FormattedString(self, node: Any, scope: Scope, source: Any) -> Any:
+        parts: list[str] = []
+        for part in node.parts:
+            if type(part).__name__ == "FormattedStringText":
+                parts.append(part.value)
+                continue
+            value = self.eval(part.expression, scope, source)
+            if not _is_constant(value):
+                return Unknown("f-string with a value not known statically", Site(source, node))
+            parts.append(str(value))
+        return "".join(parts)
+
+    def _eval_Name(self, node: Any, scope: Scope, source: Any) -> Any:
+        name = node.value
+        if name in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[name]
+        value = scope.lookup(name)
+        if value is not MISSING:
+            return value
+        if name in BUILTINS:
+            return Builtin(name)
+        return Unknown(f"name `{name}` is not defined in the analysed code", Site(source, node))
+
+    def _eval_Attribute(self, node: Any, scope: Scope, source: Any) -> Any:
+        obj = self.eval(node.value, scope, source)
+        return self.getattr(obj, node.attr.value, Site(source, node))
+
+    def _eval_Tuple(self, node: Any, scope: Scope, source: Any) -> Any:
+        return tuple(self._elements(node.elements, scope, source))
+
+    def _eval_List(self, node: Any, scope: Scope, source: Any) -> Any:
+        return list(self._elements(node.elements, scope, source))
+
+    def _eval_Set(self, node: Any, scope: Scope, source: Any) -> Any:
+        return list(self._elements(node.elements, scope, source))
+
+    def _elements(self, elements: Any, scope: Scope, source: Any) -> list[Any]:
+        out: list[Any] = []
+        for element in elements:
+            value = self.eval(element.value, scope, source)
+            if type(element).__name__ == "StarredElement":
+                items = self.iterate(value)
+                out.extend(items if items is not None else [value])
+            else:
+                out.append(value)
+        return out
+
+    def _eval_Dict(self, node: Any, scope: Scope, source: Any) -> Any:
+        out: dict[Any, Any] = {}
+        for element in node.elements:
+            if type(element).__name__ == "StarredDictElement":
+                value = self.eval(element.value, scope, source)
+                if isinstance(value, dict):
+                    out.update(value)
+                continue
+            key = self.eval(element.key, scope, source)
+            if _hashable(key):
+                out[key] = self.eval(element.value, scope, source)
+        return out
+
+    def _eval_UnaryOperation(self, node: Any, scope: Scope, source: Any) -> Any:
+        value = self.eval(node.expression, scope, source)
+        op = type(node.operator).__name__
+        if not _is_constant(value):
+            return Unknown(f"operand not known statically ({_reason(value)})", Site(source, node))
+        try:
+            return {"Minus": lambda v: -v, "Plus": lambda v: +v, "Not": lambda v: not v,
+                    "BitInvert": lambda v: ~v}[op](value)
+        except Exception:
+            return Unknown("unary operation", Site(source, node))
+
+    def _eval_BinaryOperation(self, node: Any, scope: Scope, source: Any) -> Any:
+        left = self.eval(node.left, scope, source)
+        right = self.eval(node.right, scope, source)
+        return self.binary(type(node.operator).__name__, left, right, source, node)
+
+    def binary(self, op: str, left: Any, right: Any, source: Any, node: Any) -> Any:
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            tensors = [v for v in (left, right) if isinstance(v, Tensor)]
+            framework = self.builder.drafts[tensors[0].node_id].node.framework
+            if op in ("Add", "Multiply") and len(tensors) == 2:
+                from ..knowledge import LayerSpec
+
+                spec = LayerSpec(op="add" if op == "Add" else "multiply")
+                return self.builder.apply_function(framework, "+" if op == "Add" else "*",
+                                                   spec, {}, {}, tensors, Site(source, node),
+                                                   self._path(op.lower()))
+            return self.builder.opaque(framework, f"tensor arithmetic `{op}` not modelled",
+                                       tensors, Site(source, node), self._path("?"))
+        if not (_is_constant(left) and _is_constant(right)):
+            return Unknown(f"operand not known statically ({_reason(left if not _is_constant(left) else right)})",
+                           Site(source, node))
+        try:
+            return BINARY_OPS[op](left, right)
+        except Exception:
+            return Unknown(f"operation `{op}` on these values", Site(source, node))
+
+    def _eval_BooleanOperation(self, node: Any, scope: Scope, source: Any) -> Any:
+        left = self.eval(node.left, scope, source)
+        if not _is_constant(left):
+            return Unknown(f"operand not known statically ({_reason(left)})", Site(source, node))
+        op = type(node.operator).__name__
+        if (op == "And" and not left) or (op == "Or" and left):
+            return left
+        return self.eval(node.right, scope, source)
+
+    def _eval_Comparison(self, node: Any, scope: Scope, source: Any) -> Any:
+        left = self.eval(node.left, scope, source)
+        for target in node.comparisons:
+            right = self.eval(target.comparator, scope, source)
+            op = type(target.operator).__name__
+            if op in ("Is", "IsNot") and (left is None or right is None) and not (
+                    isinstance(left, Unknown) or isinstance(right, Unknown)):
+                result = (left is right) == (op == "Is")
+            elif not (_is_constant(left) and _is_constant(right)):
+                return Unknown("comparison of values not known statically", Site(source, node))
+            else:
+                try:
+                    result = COMPARE_OPS[op](left, right)
+                except Exception:
+                    return Unknown("comparison", Site(source, node))
+            if not result:
+                return False
+            left = right
+        return True
+
+    def _eval_IfExp(self, node: Any, scope: Scope, source: Any) -> Any:
+        test = self.eval(node.test, scope, source)
+        if not _is_constant(test):
+            return Unknown(f"condition not known statically ({_reason(test)})", Site(source, node))
+        return self.eval(node.body if test else node.orelse, scope, source)
+
+    def _eval_Subscript(self, node: Any, scope: Scope, source: Any) -> Any:
+        obj = self.eval(node.value, scope, source)
+        index = self.subscript_index(node, scope, source)
+        if isinstance(obj, _ShapeOf) and index == 0:
+            return BATCH
+        if isinstance(obj, (list, tuple, str, dict)) and _hashable(index):
+            try:
+                return obj[index]
+            except (IndexError, KeyError, TypeError):
+                return Unknown("index out of range", Site(source, node))
+        if isinstance(obj, Sequential) and isinstance(index, int):
+            try:
+                return obj.items[index]
+            except IndexError:
+                return Unknown("index out of range", Site(source, node))
+        return Unknown(f"subscript of a value not known statically ({_reason(obj)})",
+                       Site(source, node))
+
+    def subscript_index(self, node: Any, scope: Scope, source: Any) -> Any:
+        if len(node.slice) != 1:
+            return Unknown("multi-dimensional index", Site(source, node))
+        element = node.slice[0].slice
+        if type(element).__name__ == "Index":
+            return self.eval(element.value, scope, source)
+        parts = [None if p is None else self.eval(p, scope, source)
+                 for p in (element.lower, element.upper, element.step)]
+        if all(p is None or isinstance(p, int) for p in parts):
+            return slice(*parts)
+        return Unknown("slice", Site(source, node))
+
+    def _eval_Lambda(self, node: Any, scope: Scope, source: Any) -> Any:
+        return self.make_function(node, scope, source)
+
+    def _eval_ListComp(self, node: Any, scope: Scope, source: Any) -> Any:
+        return self._comprehension(node, scope, source, lambda s: [self.eval(node.elt, s, source)])
+
+    _eval_GeneratorExp = _eval_ListComp
+    _eval_SetComp = _eval_ListComp
+
+    def _eval_DictComp(self, node: Any, scope: Scope, source: Any) -> Any:
+        pairs = self._comprehension(node, scope, source, lambda s: [
+            (self.eval(node.key, s, source), self.eval(node.value, s, source))])
+        if isinstance(pairs, Unknown):
+            return pairs
+        return {k: v for k, v in pairs if _hashable(k)}
+
+    def _comprehension(self, node: Any, scope: Scope, source: Any, produce: Any) -> Any:
+        out: list[Any] = []
+
+        def run(clause: Any, inner: Scope) -> bool:
+            items = self.iterate(self.eval(clause.iter, inner, source))
+            if items is None:
+                return False
+            for item in items:
+                self.assign(clause.target, item, inner, source)
+                if not all(self.eval(cond.test, inner, source) is True for cond in clause.ifs):
+                    continue
+                if clause.inner_for_in is not None:
+                    if not run(clause.inner_for_in, inner):
+                        return False
+                else:
+                    out.extend(produce(inner))
+            return True
+
+        if not run(node.for_in, Scope(scope)):
+            return Unknown("comprehension over a value not known statically", Site(source, node))
+        return out
+
+    def _eval_Call(self, node: Any, scope: Scope, source: Any) -> Any:
+        func = self.eval(node.func, scope, source)
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        arg_sites: dict[Any, Site] = {}
+        for arg in node.args:
+            value = self.eval(arg.value, scope, source)
+            if arg.star == "*":
+                items = self.iterate(value)
+                if items is None:
+                    return Unknown("*args not known statically", Site(source, node))
+                args.extend(items)
+            elif arg.star == "**":
+                if not isinstance(value, dict):
+                    return Unknown("**kwargs not known statically", Site(source, node))
+                kwargs.update(value)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+                arg_sites[arg.keyword.value] = Site(source, arg)
+            else:
+                arg_sites[len(args)] = Site(source, arg)
+                args.append(value)
+        return self.call(func, args, kwargs, Site(source, node), arg_sites)
+
+    # --- attribute access --------------------------------------------------------------
+
+    def getattr(self, obj: Any, name: str, site: Site) -> Any:
+        if isinstance(obj, FrameworkRef):
+            return obj.child(name)
+        if isinstance(obj, ExternalRef):
+            return ExternalRef(f"{obj.path}.{name}")
+        if isinstance(obj, Instance):
+            if name in obj.attrs:
+                return obj.attrs[name]
+            value = obj.cls.lookup(name)
+            if isinstance(value, Function):
+                return BoundMethod(obj, value)
+            if value is not None:
+                return value
+            return Unknown(f"attribute `{name}` is not set in the analysed code", site)
+        if isinstance(obj, Class):
+            value = obj.lookup(name)
+            return value if value is not None else Unknown(f"class attribute `{name}`", site)
+        if isinstance(obj, SuperProxy):
+            mro = obj.instance.cls.mro()
+            after = mro[mro.index(obj.after) + 1:] if obj.after in mro else []
+            for cls in after:
+                if name in cls.attrs and isinstance(cls.attrs[name], Function):
+                    return BoundMethod(obj.instance, cls.attrs[name])
+            return Builtin("noop")  # the framework base class: nothing to model
+        if isinstance(obj, Tensor):
+            if name == "shape":
+                return _ShapeOf(obj)
+            return Builtin(f"tensor.{name}", receiver=obj)
+        if isinstance(obj, Sequential) and name in ("add", "append"):
+            return Builtin("sequential.add", receiver=obj)
+        if isinstance(obj, list) and name in ("append", "extend", "insert"):
+            return Builtin(f"list.{name}", receiver=obj)
+        if isinstance(obj, dict) and name in ("items", "keys", "values", "get"):
+            return Builtin(f"dict.{name}", receiver=obj)
+        if isinstance(obj, Unknown):
+            return obj
+        return Unknown(f"attribute `{name}` of {type(obj).__name__}", site)
+
+    # --- calls -------------------------------------------------------------------------
+
+    def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+             arg_sites: dict[Any, Site] | None = None) -> Any:
+        arg_sites = arg_sites or {}
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, site)
+        if isinstance(func, BoundMethod):
+            return self.call_function(func.function, [func.receiver, *args], kwargs, site,
+                                      receiver=func.receiver)
+        if isinstance(func, Class):
+            return self.instantiate(func, args, kwargs, site)
+        if isinstance(func, FrameworkRef):
+            return self.call_framework(func, args, kwargs, site, arg_sites)
+        if isinstance(func, (Layer, Sequential, Instance, KerasModel)):
+            tensors = _tensors_in(args[:1])
+            if tensors:
+                return self.apply(func, args, kwargs, site)
+            return Unknown("module called without a tensor", site)
+        if isinstance(func, Builtin):
+            return self.call_builtin(func, args, kwargs, site, arg_sites)
+        tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
+        if tensors:
+            framework = self.builder.drafts[tensors[0].node_id].node.framework
+            return self.builder.opaque(framework, f"call not modelled: {_reason(func)}",
+                                       tensors, site, self._path("?"))
+        return Unknown(f"call of a value not known statically ({_reason(func)})", site)
+
+    def call_function(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site,
+                      receiver: Any = None) -> Any:
+        if len(self.frames) > MAX_DEPTH:
+            self.builder.note_unresolved(f"call depth limit reached in `{fn.name}`", site)
+            return Unknown("recursion limit", site)
+        local = Scope(fn.scope)
+        bound = self.bind_params(fn, args, kwargs, site)
+        local.vars.update(bound)
+        self.frames.append(_Frame(fn, receiver))
+        try:
+            if type(fn.node).__name__ == "Lambda":
+                return self.eval(fn.node.body, local, fn.source)
+            body = fn.node.body
+            statements = body.body if hasattr(body, "body") else [body]
+            self.exec_block(statements, local, fn.source)
+        except _Return as ret:
+            return ret.value
+        except (_Stop, _Break, _Continue):
+            return Unknown(f"`{fn.name}` raised or left a loop early", site)
+        finally:
+            self.frames.pop()
+        return None
+
+    def bind_params(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site) -> dict[str, Any]:
+        params = fn.node.params
+        positional = list(params.posonly_params) + list(params.params)
+        bound: dict[str, Any] = {}
+        remaining = list(args)
+        for param in positional:
+            name = param.name.value
+            if remaining:
+                bound[name] = remaining.pop(0)
+            elif name in kwargs:
+                bound[name] = kwargs.pop(name)
+            elif name in fn.defaults:
+                bound[name] = fn.defaults[name]
+            else:
+                bound[name] = Unknown(f"argument `{name}` of `{fn.name}` not given", site)
+        star = params.star_arg
+        if type(star).__name__ == "Param":
+            bound[star.name.value] = tuple(remaining)
+        for param in params.kwonly_params:
+            name = param.name.value
+            if name in kwargs:
+                bound[name] = kwargs.pop(name)
+            elif name in fn.defaults:
+                bound[name] = fn.defaults[name]
+            else:
+                bound[name] = Unknown(f"argument `{name}` of `{fn.name}` not given", site)
+        if params.star_kwarg is not None:
+            bound[params.star_kwarg.name.value] = dict(kwargs)
+        return bound
+
+    def instantiate(self, cls: Class, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        instance = Instance(cls)
+        init = cls.lookup("__init__")
+        if isinstance(init, Function):
+            self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
+        return instance
+
+    def call_framework(self, ref: FrameworkRef, args: list[Any], kwargs: dict[str, Any],
+                       site: Site, arg_sites: dict[Any, Site]) -> Any:
+        resolved = resolve(ref.path)
+        if resolved.kind == "layer":
+            return self.construct_layer(resolved, args, kwargs, site, arg_sites)
+        if resolved.kind == "sequential":
+            return self.construct_sequential(resolved.framework, args, kwargs, site)
+        if resolved.kind == "module_list":
+            items = self.iterate(args[0]) if args else []
+            return list(items) if items is not None else Unknown("ModuleList items", site)
+        if resolved.kind == "input":
+            shape = kwargs.get("shape", args[0] if args else None)
+            name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else "input_layer"
+            return self.builder.add_input(resolved.framework, shape, site, name=name)
+        if resolved.kind == "model":
+            inputs = kwargs.get("inputs", args[0] if args else None)
+            outputs = kwargs.get("outputs", args[1] if len(args) > 1 else None)
+            if inputs is None and outputs is None:
+                return Builtin("noop")  # `super().__init__()` style construction
+            return KerasModel(_tensors_in([inputs]), _tensors_in([outputs]), site)
+        if resolved.kind == "function":
+            return self.apply_function(resolved, args, kwargs, site, arg_sites)
+        if resolved.kind == "activation":
+            tensors = _tensors_in(args[:1])
+            if tensors:
+                return self.builder.apply_activation(resolved.framework, ref.path.rsplit(".", 1)[-1],
+                                                     resolved.activation, tensors, site,
+                                                     self._path(resolved.name))
+            return ref
+        tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
+        if tensors:
+            framework = resolved.framework or self.builder.drafts[tensors[0].node_id].node.framework
+            return self.builder.opaque(framework, f"`{ref.path}` is not in portlint's tables",
+                                       tensors, site, self._path(ref.path.rsplit(".", 1)[-1]))
+        return Unknown(f"`{ref.path}` is not in portlint's tables", site)
+
+    def construct_layer(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
+                        site: Site, arg_sites: dict[Any, Site]) -> Layer:
+        spec = resolved.spec
+        aliases = K.ALIASES.get(resolved.name, {}) if resolved.framework == ir.KERAS else {}
+        bound: dict[str, Any] = {}
+        bound_sites: dict[str, Site] = {}
+        for index, value in enumerate(args):
+            if index < len(spec.params):
+                bound[spec.params[index]] = value
+                if index in arg_sites:
+                    bound_sites[spec.params[index]] = arg_sites[index]
+        for key, value in kwargs.items():
+            param = aliases.get(key, key)
+            bound[param] = value
+            if key in arg_sites:
+                bound_sites[param] = arg_sites[key]
+        self.layer_keys += 1
+        layer = Layer(framework=resolved.framework, type_name=resolved.name, spec=spec,
+                      args=bound, site=site, arg_sites=bound_sites, key=self.layer_keys)
+        if resolved.framework == ir.KERAS:
+            name = bound.get("name")
+            layer.name = name if isinstance(name, str) else self.builder.keras_auto_name(resolved.name)
+        return layer
+
+    def construct_sequential(self, framework: str, args: list[Any], kwargs: dict[str, Any],
+                             site: Site) -> Sequential:
+        names: list[str] = []
+        items: list[Any] = []
+        if framework == ir.KERAS:
+            layers = args[0] if args else kwargs.get("layers", [])
+            items = list(self.iterate(layers) or [])
+        elif len(args) == 1 and isinstance(args[0], dict):
+            for key, value in args[0].items():
+                names.append(str(key))
+                items.append(value)
+        else:
+            items = list(args)
+        seq = Sequential(framework=framework, items=[], names=[], site=site)
+        if framework == ir.KERAS and isinstance(kwargs.get("name"), str):
+            seq.name = kwargs["name"]
+        for index, item in enumerate(items):
+            self.sequential_add(seq, item, names[index] if names else None)
+        return seq
+
+    def sequential_add(self, seq: Sequential, item: Any, name: str | None = None) -> None:
+        if isinstance(item, Tensor):  # keras.Input(...) as the first item
+            seq.input_shape = self.builder.drafts[item.node_id].node.attrs.get("shape")
+            return
+        if isinstance(item, Layer) and item.type_name == "InputLayer":
+            seq.input_shape = item.args.get("shape")
+            return
+        if not seq.items and isinstance(item, Layer) and "input_shape" in item.args:
+            seq.input_shape = item.args["input_shape"]
+        label = name if name is not None else str(len(seq.items))
+        if seq.framework == ir.TORCH and isinstance(item, (Layer, Sequential, Instance)):
+            item.name = label
+        seq.items.append(item)
+        seq.names.append(label)
+
+    def apply_function(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
+                       site: Site, arg_sites: dict[Any, Site]) -> Any:
+        spec = resolved.spec
+        bound: dict[str, Any] = {}
+        bound_sites: dict[str, Site] = {}
+        for index, value in enumerate(args):
+            if index < len(spec.params):
+                bound[spec.params[index]] = value
+                if index in arg_sites:
+                    bound_sites[spec.params[index]] = arg_sites[index]
+        for key, value in kwargs.items():
+            bound[key] = value
+            if key in arg_sites:
+                bound_sites[key] = arg_sites[key]
+        tensor_arg = bound.pop("input", bound.pop("tensors", None))
+        tensors = _tensors_in([tensor_arg])
+        if not tensors:
+            return Unknown(f"`{resolved.name}` called without a tensor", site)
+        return self.builder.apply_function(resolved.framework, f"F.{resolved.name}"
+                                           if resolved.spec.op == "activation" else f"torch.{resolved.name}",
+                                           spec, bound, bound_sites, tensors, site,
+                                           self._path(resolved.name))
+
+    # --- applying modules to tensors ---------------------------------------------------
+
+    def apply(self, module: Any, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        if isinstance(module, Layer):
+            tensors = _tensors_in(args[:1])
+            return self.builder.apply_layer(module, tensors, site, self._layer_path(module))
+        if isinstance(module, Sequential):
+            x: Any = args[0]
+            self.module_path.append(module.name or "") if module.framework == ir.TORCH else None
+            try:
+                for item in module.items:
+                    x = self.call(item, [x], {}, site)
+            finally:
+                if module.framework == ir.TORCH:
+                    self.module_path.pop()
+            return x
+        if isinstance(module, Instance):
+            method = module.cls.lookup("forward") or module.cls.lookup("call")
+            if not isinstance(method, Function):
+                return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
+                                           _tensors_in(args), site, self._path(module.name or "?"))
+            self.module_path.append(module.name or "")
+            try:
+                return self.call_function(method, [module, *args], kwargs, site, receiver=module)
+            finally:
+                self.module_path.pop()
+        tensors = _tensors_in(args)
+        return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
+                                   tensors, site, "?")
+
+    def _path(self, leaf: str) -> str:
+        return ".".join(p for p in [*self.module_path, leaf] if p)
+
+    def _layer_path(self, layer: Layer) -> str:
+        if layer.framework == ir.KERAS:
+            return layer.name or layer.type_name
+        return self._path(layer.name or layer.type_name)
+
+    # --- built-ins ---------------------------------------------------------------------
+
+    def call_builtin(self, fn: Builtin, args: list[Any], kwargs: dict[str, Any], site: Site,
+                     arg_sites: dict[Any, Site]) -> Any:
+        name = fn.name
+        if name == "noop":
+            return None
+        if name.startswith("tensor."):
+            return self.tensor_method(fn.receiver, name[len("tensor."):], args, kwargs, site, arg_sites)
+        if name == "sequential.add":
+            if args:
+                self.sequential_add(fn.receiver, args[0])
+            return None
+        if name == "list.append":
+            fn.receiver.append(args[0] if args else None)
+            return None
+        if name == "list.extend":
+            fn.receiver.extend(self.iterate(args[0]) or [])
+            return None
+        if name == "list.insert" and len(args) == 2 and isinstance(args[0], int):
+            fn.receiver.insert(args[0], args[1])
+            return None
+        if name == "dict.items":
+            return list(fn.receiver.items())
+        if name == "dict.keys":
+            return list(fn.receiver.keys())
+        if name == "dict.values":
+            return list(fn.receiver.values())
+        if name == "dict.get":
+            return fn.receiver.get(args[0], args[1] if len(args) > 1 else None) if args and _hashable(args[0]) else None
+        if name == "super":
+            return self._super(args, site)
+        if name == "OrderedDict":
+            if not args:
+                return dict(kwargs)
+            items = self.iterate(args[0]) if not isinstance(args[0], dict) else list(args[0].items())
+            try:
+                return dict(items) if items is not None else Unknown("OrderedDict items", site)
+            except (TypeError, ValueError):
+                return Unknown("OrderedDict items", site)
+        if name in ("print", "isinstance", "hasattr", "getattr", "setattr"):
+            return Unknown(f"`{name}(...)`", site)
+        impl = PURE_BUILTINS.get(name)
+        if impl is not None:
+            iterables = [self.iterate(a) if not _is_constant(a) or isinstance(a, (list, tuple, dict, range)) else a
+                         for a in args]
+            if any(i is None for i in iterables):
+                return Unknown(f"`{name}` of a value not known statically", site)
+            plain = [list(i) if isinstance(a, (list, tuple, dict, range)) and not isinstance(i, (int, float, str)) else i
+                     for a, i in zip(args, iterables)]
+            try:
+                return impl(*plain, **kwargs)
+            except Exception:
+                return Unknown(f"`{name}` on these values", site)
+        return Unknown(f"built-in `{name}` not modelled", site)
+
+    def _super(self, args: list[Any], site: Site) -> Any:
+        if len(args) == 2 and isinstance(args[0], Class) and isinstance(args[1], Instance):
+            return SuperProxy(args[1], args[0])
+        frame = self.frames[-1]
+        owner = getattr(frame.function, "owner", None)
+        if isinstance(frame.receiver, Instance) and isinstance(owner, Class):
+            return SuperProxy(frame.receiver, owner)
+        return Unknown("super() outside a method", site)
+
+    def tensor_method(self, tensor: Tensor, method: str, args: list[Any], kwargs: dict[str, Any],
+                      site: Site, arg_sites: dict[Any, Site]) -> Any:
+        from ..knowledge import torch as T
+
+        if method in T.IDENTITY_METHODS:
+            return tensor
+        if method in T.SHAPE_METHODS:
+            if method == "size" and args == [0]:
+                return BATCH
+            return Unknown("tensor sizes are not tracked during extraction", site)
+        spec = T.TENSOR_METHODS.get(method)
+        framework = self.builder.drafts[tensor.node_id].node.framework
+        if spec is None:
+            return self.builder.opaque(framework, f"tensor method `.{method}()` not modelled",
+                                       [tensor, *_tensors_in(args)], site, self._path(method))
+        if spec.takes_varargs:
+            shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else tuple(args)
+            bound = {spec.params[0]: tuple(shape)}
+            bound.update(kwargs)
+        else:
+            bound = {spec.params[i]: v for i, v in enumerate(args) if i < len(spec.params)}
+            bound.update(kwargs)
+        sites = {spec.params[i]: s for i, s in arg_sites.items() if isinstance(i, int) and i < len(spec.params)}
+        return self.builder.apply_function(framework, f".{method}()", spec, bound, sites,
+                                           [tensor], site, self._path(method))
+
+    # --- helpers -----------------------------------------------------------------------
+
+    def iterate(self, value: Any) -> list[Any] | None:
+        if isinstance(value, (list, tuple)):
+            items = list(value)
+        elif isinstance(value, range):
+            if len(value) > MAX_ITERATIONS:
+                return None
+            items = list(value)
+        elif isinstance(value, dict):
+            items = list(value.keys())
+        elif isinstance(value, str):
+            items = list(value)
+        elif isinstance(value, Sequential):
+            items = list(value.items)
+        else:
+            return None
+        return items
+
+    def note(self, reason: str, source: Any, node: Any) -> None:
+        # Only code that runs while a model is built matters to the user.
+        if len(self.frames) > 1:
+            self.builder.note_unresolved(reason, Site(source, node))
+
+    def _tick(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise BudgetExceeded("evaluation step budget exhausted")
+
+
+class _ShapeOf:
+    """`x.shape`: only the batch entry is meaningful during extraction."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+
+def _dotted(node: Any) -> str:
+    if type(node).__name__ == "Name":
+        return node.value
+    return f"{_dotted(node.value)}.{node.attr.value}"
+
+
+def _import_names(small: Any) -> list[tuple[str, str]]:
+    if type(small.names).__name__ == "ImportStar":
+        return [("*", "*")]
+    out = []
+    for alias in small.names:
+        name = _dotted(alias.name)
+        asname = alias.asname.name.value if alias.asname is not None else name
+        out.append((name, asname))
+    return out
+
+
+def _is_constant(value: Any) -> bool:
+    if isinstance(value, (bool, int, float, str, bytes, range)) or value is None:
+        return True
+    if isinstance(value, (tuple, list)):
+        return all(_is_constant(v) for v in value)
+    if isinstance(value, dict):
+        return all(_is_constant(v) for v in value.values())
+    return False
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return not isinstance(value, Unknown)
+
+
+def _reason(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.reason
+    return type(value).__name__
+
+
+def _tensors_in(values: list[Any]) -> list[Tensor]:
+    found: list[Tensor] = []
+    for value in values:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(_tensors_in(list(value)))
+    return found
+
+
+BINARY_OPS = {
+    "Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b,
+    "Multiply": lambda a, b: a * b, "Divide": lambda a, b: a / b,
+    "FloorDivide": lambda a, b: a // b, "Modulo": lambda a, b: a % b,
+    "Power": lambda a, b: a ** b, "LeftShift": lambda a, b: a << b,
+    "RightShift": lambda a, b: a >> b, "BitOr": lambda a, b: a | b,
+    "BitAnd": lambda a, b: a & b, "BitXor": lambda a, b: a ^ b,
+}
+COMPARE_OPS = {
+    "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b,
+    "LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
+    "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b,
+    "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b,
+    "Is": lambda a, b: a is b, "IsNot": lambda a, b: a is not b,
+}
+PURE_BUILTINS = {
+    "range": range, "len": len, "int": int, "float": float, "str": str, "bool": bool,
+    "tuple": tuple, "list": list, "dict": dict, "min": min, "max": max, "sum": sum,
+    "abs": abs, "round": round, "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
+    "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
+    "sorted": sorted, "any": any, "all": all,
+}
+BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
+                                      "super", "noop"}
+__all__ = ["Interpreter", "Scope", "BudgetExceeded", "REQUIRED"]

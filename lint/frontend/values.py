@@ -1,0 +1,148 @@
+"""Abstract values of the front-end interpreter.
+
+Plain Python constants (numbers, strings, tuples, lists, dicts, None) stand for
+themselves; everything else the analysed code can hold is one of the classes below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..knowledge import LayerSpec
+
+
+@dataclass(frozen=True)
+class Site:
+    """A place in the analysed source: the file and the libcst node."""
+
+    source: Any  # SourceFile
+    node: Any
+
+
+@dataclass
+class Unknown:
+    """A value the interpreter could not compute, and why."""
+
+    reason: str
+    site: Site | None = None
+
+
+@dataclass(frozen=True)
+class FrameworkRef:
+    """A name reached through a framework import: `("keras", "layers.Dense")`."""
+
+    path: str  # full dotted path as imported, e.g. "tensorflow.keras.layers.Dense"
+
+    def child(self, name: str) -> FrameworkRef:
+        return FrameworkRef(f"{self.path}.{name}")
+
+
+@dataclass(frozen=True)
+class ExternalRef:
+    """A name from a module we do not model (numpy, os, a third-party package)."""
+
+    path: str
+
+
+@dataclass
+class Function:
+    node: Any  # libcst.FunctionDef or libcst.Lambda
+    scope: Any  # defining Scope
+    source: Any
+    name: str
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Class:
+    node: Any  # libcst.ClassDef
+    scope: Any
+    source: Any
+    name: str
+    bases: list[Any] = field(default_factory=list)
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def mro(self) -> list[Class]:
+        order: list[Class] = [self]
+        for base in self.bases:
+            if isinstance(base, Class):
+                order.extend(c for c in base.mro() if c not in order)
+        return order
+
+    def lookup(self, name: str) -> Any:
+        for cls in self.mro():
+            if name in cls.attrs:
+                return cls.attrs[name]
+        return None
+
+    def framework_bases(self) -> list[FrameworkRef]:
+        found: list[FrameworkRef] = []
+        for base in self.bases:
+            if isinstance(base, FrameworkRef):
+                found.append(base)
+            elif isinstance(base, Class):
+                found.extend(base.framework_bases())
+        return found
+
+
+@dataclass(eq=False)
+class Instance:
+    cls: Class
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None  # attribute name in its parent module
+
+
+@dataclass
+class BoundMethod:
+    receiver: Any
+    function: Function
+
+
+@dataclass
+class SuperProxy:
+    instance: Instance
+    after: Class  # look up methods in the MRO after this class
+
+
+@dataclass(eq=False)
+class Layer:
+    """A framework layer or module constructed in the analysed code, not yet applied."""
+
+    framework: str
+    type_name: str  # "Conv2D", "Conv2d"
+    spec: LayerSpec
+    args: dict[str, Any]  # bound by parameter name, explicit arguments only
+    site: Site | None
+    arg_sites: dict[str, Site] = field(default_factory=dict)
+    name: str | None = None
+    key: int = 0  # identity for weight sharing
+    applied: int = 0
+
+
+@dataclass(eq=False)
+class Sequential:
+    framework: str
+    items: list[Any]
+    names: list[str]
+    site: Site | None
+    name: str | None = None
+    input_shape: Any = None  # Keras: from the first layer's input_shape or an Input item
+
+
+@dataclass(frozen=True)
+class Tensor:
+    node_id: int
+
+
+@dataclass
+class KerasModel:
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    site: Site | None
+
+
+@dataclass
+class Builtin:
+    name: str
+    receiver: Any = None  # for bound built-in methods such as `list.append`

@@ -1,0 +1,190 @@
+"""The framework-neutral model IR.
+
+A model is a graph of `Node`s in canonical conventions: one `op` vocabulary for both
+frameworks, canonical attribute names (for batch norm `new_stat_weight`, the weight of the
+new batch statistic, instead of either framework's `momentum`), and per-sample shapes
+tagged with their data layout. Everything here is plain data, so that it can be printed
+as JSON and cached; rules read only this module's types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+KERAS = "keras"
+TORCH = "torch"
+
+class _Unknown:
+    """An attribute value the front end could not compute (reported as unresolved)."""
+
+    def __repr__(self) -> str:
+        return "?"
+
+    def __reduce__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN = _Unknown()
+
+
+def is_known(value: Any) -> bool:
+    if value is UNKNOWN:
+        return False
+    if isinstance(value, (tuple, list)):
+        return all(is_known(v) for v in value)
+    return True
+
+
+CHANNELS_LAST = "channels_last"
+CHANNELS_FIRST = "channels_first"
+FLAT = "flat"
+
+
+@dataclass(frozen=True)
+class Span:
+    """A 1-based source range."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "column": self.column,
+            "end_line": self.end_line,
+            "end_column": self.end_column,
+        }
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Weights of one layer in both conventions.
+
+    `trainable` are trained weights (Keras trainable weights, torch parameters);
+    `state` are running statistics: Keras counts them as non-trainable weights, torch
+    keeps them as buffers. `torch_extra_buffers` are buffers with no Keras counterpart
+    (`num_batches_tracked`).
+    """
+
+    trainable: int = 0
+    state: int = 0
+    torch_extra_buffers: int = 0
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.trainable + other.trainable,
+            self.state + other.state,
+            self.torch_extra_buffers + other.torch_extra_buffers,
+        )
+
+    def in_convention(self, framework: str) -> dict[str, int]:
+        if framework == KERAS:
+            return {"trainable": self.trainable, "non_trainable": self.state}
+        return {"parameters": self.trainable, "buffers": self.state + self.torch_extra_buffers}
+
+
+@dataclass
+class Node:
+    """One operation of a model."""
+
+    id: int
+    op: str
+    framework: str
+    layer_type: str  # the source spelling, e.g. "Conv2D", "nn.Conv2d", "F.relu"
+    name: str  # Keras layer name or torch module path ("layer1.0")
+    attrs: dict[str, Any] = field(default_factory=dict)
+    explicit: frozenset[str] = frozenset()  # canonical attrs the source sets explicitly
+    inputs: list[int] = field(default_factory=list)
+    span: Span | None = None  # where the layer is constructed
+    call_span: Span | None = None  # where it is applied (torch forward, Keras call)
+    fused_into: int | None = None  # for an activation split from `activation=`: its layer
+    layer_key: int | None = None  # nodes sharing weights share a key; only the first counts
+    # Filled by shape inference:
+    in_shape: tuple | None = None
+    out_shape: tuple | None = None
+    layout: str | None = None  # layout of the output
+    in_layout: str | None = None
+    counts: Counts | None = None
+
+    @property
+    def where(self) -> Span | None:
+        """The most useful place to point at: the construction, else the call."""
+        return self.span or self.call_span
+
+    def to_json(self) -> dict[str, Any]:
+        counts = None
+        if self.counts is not None:
+            counts = self.counts.in_convention(self.framework)
+        return {
+            "id": self.id,
+            "op": self.op,
+            "layer_type": self.layer_type,
+            "name": self.name,
+            "attrs": {k: _jsonable(v) for k, v in sorted(self.attrs.items())},
+            "inputs": list(self.inputs),
+            "input_shape": _jsonable(self.in_shape),
+            "output_shape": _jsonable(self.out_shape),
+            "layout": self.layout,
+            "counts": counts,
+            "location": self.where.to_json() if self.where else None,
+        }
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """Code the front end could not follow."""
+
+    reason: str
+    span: Span | None
+
+
+@dataclass
+class Graph:
+    """A model: nodes in evaluation order (a topological order) plus its inputs."""
+
+    framework: str
+    path: str
+    model: str  # the model's name in its file
+    nodes: list[Node] = field(default_factory=list)
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[int] = field(default_factory=list)
+    input_shape: tuple | None = None  # declared per-sample input shape, own layout
+    span: Span | None = None  # the model's definition
+    unresolved: list[Unresolved] = field(default_factory=list)
+
+    def node(self, node_id: int) -> Node:
+        return self.nodes[node_id]
+
+    def layers(self) -> list[Node]:
+        """Nodes other than inputs, in order."""
+        return [n for n in self.nodes if n.op != "input"]
+
+    def consumers(self, node_id: int) -> list[Node]:
+        return [n for n in self.nodes if node_id in n.inputs]
+
+    def total_counts(self) -> Counts:
+        total = Counts()
+        for n in self.nodes:
+            if n.counts is not None:
+                total = total + n.counts
+        return total
+
+    def counts_known(self) -> bool:
+        return all(n.counts is not None for n in self.nodes if n.op not in ("input",))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if value is UNKNOWN:
+        return None
+    return repr(value)

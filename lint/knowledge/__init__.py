@@ -1,0 +1,90 @@
+"""Framework knowledge as data.
+
+Each framework module holds tables that map a layer class (or a function, or a tensor
+method) to a `LayerSpec`: its canonical op, its signature (positional order and defaults,
+per Keras version where they differ) and how its arguments become canonical attributes.
+The front ends and the shape/count pass read these tables; nothing else in the engine
+knows a framework's spelling. Facts come from ../shared/reference/port-mismatches.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+REQUIRED = object()  # marks a parameter without a default
+
+
+def _ident(value: Any, args: Mapping[str, Any]) -> Any:
+    return value
+
+
+@dataclass(frozen=True)
+class Attr:
+    """How one canonical attribute is read from the bound source arguments."""
+
+    source: str
+    convert: Callable[[Any, Mapping[str, Any]], Any] = _ident
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    op: str
+    params: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    attrs: Mapping[str, Attr] = field(default_factory=dict)
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # attrs implied by the class
+    fused_activation: str | None = None  # parameter holding a fused activation
+    version_defaults: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
+    takes_varargs: bool = False  # `view(*shape)`: positional arguments form one tuple
+    reference: str = ""
+
+    def default(self, param: str, keras_version: int = 3) -> Any:
+        overrides = self.version_defaults.get(keras_version, {})
+        if param in overrides:
+            return overrides[param]
+        return self.defaults.get(param, REQUIRED)
+
+
+# --- converters shared by both tables -------------------------------------------------
+
+def ntuple(rank: int) -> Callable[[Any, Mapping[str, Any]], Any]:
+    def convert(value: Any, args: Mapping[str, Any]) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return (value,) * rank
+        if isinstance(value, list):
+            return tuple(value)
+        return value
+
+    return convert
+
+
+def lower(value: Any, args: Mapping[str, Any]) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def one_minus(value: Any, args: Mapping[str, Any]) -> Any:
+    """Keras momentum is the weight of the old statistic; canonical is the new one's."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(1.0 - value, 12)
+    return value
+
+
+def is_not_none(value: Any, args: Mapping[str, Any]) -> Any:
+    return value is not None
+
+
+# --- activations ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ActivationSpec:
+    """A canonical activation and its effective parameters."""
+
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Output heads: activations that turn logits into probabilities.
+PROBABILITY_HEADS = frozenset({"softmax", "sigmoid", "log_softmax"})
+# Activations that are the identity.
+IDENTITY_ACTIVATIONS = frozenset({"linear", "identity"})

@@ -1,0 +1,225 @@
+"""Keras layers (Keras 3 signatures; `version_defaults[2]` where tf.keras 2 differs).
+
+Sources: keras 3.15.1 `keras/src/layers/...` signatures, tf_keras 2.21, and the verified
+reference ../shared/reference/port-mismatches.md (sections 1-6).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import ActivationSpec, Attr, LayerSpec, lower, ntuple, one_minus
+
+DOCS = "https://keras.io/api/layers/"
+
+# Keyword arguments every Keras layer accepts through `**kwargs`.
+BASE_LAYER_KWARGS = frozenset(
+    {"name", "dtype", "trainable", "input_shape", "input_dim", "batch_input_shape",
+     "batch_size", "autocast", "seed", "activity_regularizer"}
+)
+
+# Where `padding=`/`strides=` etc. do not vary between Conv1D/2D/3D we build specs by rank.
+_CONV_PARAMS = ("filters", "kernel_size", "strides", "padding", "data_format",
+                "dilation_rate", "groups", "activation", "use_bias", "kernel_initializer",
+                "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "bias_constraint")
+
+
+def _conv(rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="conv",
+        params=_CONV_PARAMS,
+        defaults={"strides": 1, "padding": "valid", "data_format": None, "dilation_rate": 1,
+                  "groups": 1, "activation": None, "use_bias": True,
+                  "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
+                  "kernel_regularizer": None, "bias_regularizer": None,
+                  "activity_regularizer": None, "kernel_constraint": None,
+                  "bias_constraint": None},
+        attrs={
+            "filters": Attr("filters"),
+            "kernel": Attr("kernel_size", ntuple(rank)),
+            "stride": Attr("strides", ntuple(rank)),
+            "padding": Attr("padding", lower),
+            "dilation": Attr("dilation_rate", ntuple(rank)),
+            "groups": Attr("groups"),
+            "bias": Attr("use_bias"),
+            "data_format": Attr("data_format"),
+            "kernel_init": Attr("kernel_initializer"),
+            "bias_init": Attr("bias_initializer"),
+        },
+        fixed={"rank": rank},
+        fused_activation="activation",
+        reference=DOCS + f"convolution_layers/convolution{rank}d/",
+    )
+
+
+def _pool(kind: str, rank: int) -> LayerSpec:
+    default_pool = 2
+    return LayerSpec(
+        op="pool",
+        params=("pool_size", "strides", "padding", "data_format"),
+        defaults={"pool_size": default_pool, "strides": None, "padding": "valid",
+                  "data_format": None},
+        attrs={
+            "pool": Attr("pool_size", ntuple(rank)),
+            # strides=None means the pool size (keras/src/layers/pooling/base_pooling.py L28)
+            "stride": Attr("strides", lambda v, a: ntuple(rank)(a["pool_size"] if v is None else v, a)),
+            "padding": Attr("padding", lower),
+            "data_format": Attr("data_format"),
+        },
+        fixed={"rank": rank, "kind": kind, "count_include_pad": False, "ceil_mode": False},
+        reference=DOCS + "pooling_layers/",
+    )
+
+
+def _global_pool(kind: str, rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="global_pool",
+        params=("data_format", "keepdims"),
+        defaults={"data_format": None, "keepdims": False},
+        attrs={"data_format": Attr("data_format"), "keepdims": Attr("keepdims")},
+        fixed={"rank": rank, "kind": kind},
+        reference=DOCS + "pooling_layers/",
+    )
+
+
+_BN = LayerSpec(
+    op="batch_norm",
+    params=("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
+            "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
+            "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
+            "synchronized"),
+    defaults={"axis": -1, "momentum": 0.99, "epsilon": 1e-3, "center": True, "scale": True,
+              "beta_initializer": "zeros", "gamma_initializer": "ones",
+              "moving_mean_initializer": "zeros", "moving_variance_initializer": "ones",
+              "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
+              "gamma_constraint": None, "synchronized": False, "renorm": False,
+              "virtual_batch_size": None, "fused": None},
+    attrs={
+        "axis": Attr("axis"),
+        "new_stat_weight": Attr("momentum", one_minus),
+        "epsilon": Attr("epsilon"),
+        "center": Attr("center"),
+        "scale": Attr("scale"),
+        "renorm": Attr("renorm"),
+        "virtual_batch_size": Attr("virtual_batch_size"),
+    },
+    fixed={"track_running_stats": True},
+    reference=DOCS + "normalization_layers/batch_normalization/",
+)
+
+_DENSE = LayerSpec(
+    op="dense",
+    params=("units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
+            "kernel_regularizer", "bias_regularizer", "activity_regularizer",
+            "kernel_constraint", "bias_constraint", "lora_rank"),
+    defaults={"activation": None, "use_bias": True, "kernel_initializer": "glorot_uniform",
+              "bias_initializer": "zeros", "kernel_regularizer": None,
+              "bias_regularizer": None, "activity_regularizer": None,
+              "kernel_constraint": None, "bias_constraint": None, "lora_rank": None},
+    attrs={
+        "units": Attr("units"),
+        "bias": Attr("use_bias"),
+        "kernel_init": Attr("kernel_initializer"),
+        "bias_init": Attr("bias_initializer"),
+    },
+    fused_activation="activation",
+    reference=DOCS + "core_layers/dense/",
+)
+
+
+def _activation_layer(kind: str, params: tuple[str, ...] = (),
+                      defaults: Mapping[str, Any] | None = None,
+                      attrs: Mapping[str, Attr] | None = None,
+                      version_defaults: Mapping[int, Mapping[str, Any]] | None = None) -> LayerSpec:
+    return LayerSpec(op="activation", params=params, defaults=defaults or {},
+                     attrs=attrs or {}, fixed={"kind": kind},
+                     version_defaults=version_defaults or {},
+                     reference=DOCS + "activation_layers/")
+
+
+LAYERS: dict[str, LayerSpec] = {
+    "Conv1D": _conv(1),
+    "Conv2D": _conv(2),
+    "Conv3D": _conv(3),
+    "Dense": _DENSE,
+    "BatchNormalization": _BN,
+    "Flatten": LayerSpec(op="flatten", params=("data_format",), defaults={"data_format": None},
+                         attrs={"data_format": Attr("data_format")},
+                         reference=DOCS + "reshaping_layers/flatten/"),
+    "Dropout": LayerSpec(op="dropout", params=("rate", "noise_shape", "seed"),
+                         defaults={"noise_shape": None, "seed": None},
+                         attrs={"rate": Attr("rate")}, reference=DOCS + "regularization_layers/dropout/"),
+    "MaxPooling1D": _pool("max", 1), "MaxPooling2D": _pool("max", 2), "MaxPooling3D": _pool("max", 3),
+    "MaxPool1D": _pool("max", 1), "MaxPool2D": _pool("max", 2), "MaxPool3D": _pool("max", 3),
+    "AveragePooling1D": _pool("avg", 1), "AveragePooling2D": _pool("avg", 2),
+    "AveragePooling3D": _pool("avg", 3), "AvgPool1D": _pool("avg", 1),
+    "AvgPool2D": _pool("avg", 2), "AvgPool3D": _pool("avg", 3),
+    "GlobalAveragePooling1D": _global_pool("avg", 1), "GlobalAveragePooling2D": _global_pool("avg", 2),
+    "GlobalAveragePooling3D": _global_pool("avg", 3), "GlobalMaxPooling1D": _global_pool("max", 1),
+    "GlobalMaxPooling2D": _global_pool("max", 2), "GlobalMaxPooling3D": _global_pool("max", 3),
+    "GlobalAvgPool2D": _global_pool("avg", 2), "GlobalMaxPool2D": _global_pool("max", 2),
+    "Activation": LayerSpec(op="activation", params=("activation",), attrs={},
+                            reference=DOCS + "core_layers/activation/"),
+    "ReLU": _activation_layer("relu", ("max_value", "negative_slope", "threshold"),
+                              {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
+                              {"max_value": Attr("max_value"),
+                               "negative_slope": Attr("negative_slope"),
+                               "threshold": Attr("threshold")}),
+    # Layer default 0.3 in Keras 2 and 3 (the string 'leaky_relu' is 0.2): reference §6.
+    "LeakyReLU": _activation_layer("leaky_relu", ("negative_slope",), {"negative_slope": 0.3},
+                                   {"negative_slope": Attr("negative_slope")}),
+    "Softmax": _activation_layer("softmax", ("axis",), {"axis": -1}, {"axis": Attr("axis")}),
+    "ELU": _activation_layer("elu", ("alpha",), {"alpha": 1.0}, {"alpha": Attr("alpha")}),
+    "Add": LayerSpec(op="add"),
+    "Multiply": LayerSpec(op="multiply"),
+    "Concatenate": LayerSpec(op="concat", params=("axis",), defaults={"axis": -1},
+                             attrs={"axis": Attr("axis")}),
+    "Reshape": LayerSpec(op="reshape", params=("target_shape",),
+                         attrs={"target_shape": Attr("target_shape")}),
+    "Permute": LayerSpec(op="permute", params=("dims",), attrs={"dims": Attr("dims")}),
+    "InputLayer": LayerSpec(op="input", params=("shape",), defaults={"shape": None}),
+}
+
+# Keras parameter aliases (Keras 3 still accepts the old spelling).
+ALIASES: dict[str, dict[str, str]] = {
+    "LeakyReLU": {"alpha": "negative_slope"},
+}
+
+# `activation="..."` strings and `keras.activations.*` functions.
+ACTIVATIONS: dict[str, ActivationSpec] = {
+    "relu": ActivationSpec("relu"),
+    "softmax": ActivationSpec("softmax", {"axis": -1}),
+    "log_softmax": ActivationSpec("log_softmax", {"axis": -1}),
+    "sigmoid": ActivationSpec("sigmoid"),
+    "tanh": ActivationSpec("tanh"),
+    "linear": ActivationSpec("linear"),
+    "elu": ActivationSpec("elu", {"alpha": 1.0}),
+    "selu": ActivationSpec("selu"),
+    "gelu": ActivationSpec("gelu", {"approximate": False}),
+    "swish": ActivationSpec("silu"),
+    "silu": ActivationSpec("silu"),
+    "softplus": ActivationSpec("softplus"),
+    "softsign": ActivationSpec("softsign"),
+    "relu6": ActivationSpec("relu6"),
+    "leaky_relu": ActivationSpec("leaky_relu", {"negative_slope": 0.2}),
+    "hard_sigmoid": ActivationSpec("hard_sigmoid"),
+    "hard_silu": ActivationSpec("hard_swish"),
+    "hard_swish": ActivationSpec("hard_swish"),
+    "mish": ActivationSpec("mish"),
+    "exponential": ActivationSpec("exp"),
+}
+
+# Names under which the model classes and `Input` are reachable.
+MODEL_CLASSES = frozenset({"Model", "Functional"})
+SEQUENTIAL_CLASSES = frozenset({"Sequential"})
+INPUT_FUNCTIONS = frozenset({"Input"})
+LAYER_BASES = frozenset({"Layer"})
+
+# Import roots that mean "this is Keras", longest first; what follows is the Keras path.
+ROOTS = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras.src", "keras")
+# Sub-namespaces whose members are looked up in the tables above.
+LAYER_NAMESPACES = ("layers", "models", "")
+ACTIVATION_NAMESPACES = ("activations", "ops", "nn")
+
+DEFAULT_DATA_FORMAT = "channels_last"

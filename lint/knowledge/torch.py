@@ -1,0 +1,247 @@
+"""PyTorch modules, functional calls and tensor methods (torch 2.x signatures).
+
+Sources: torch 2.13 `torch/nn/modules/*.py`, `torch/nn/functional.py`, and the verified
+reference ../shared/reference/port-mismatches.md.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from . import ActivationSpec, Attr, LayerSpec, is_not_none, ntuple
+
+DOCS = "https://pytorch.org/docs/stable/generated/"
+
+
+def _torch_padding(rank: int):
+    def convert(value: Any, args: Mapping[str, Any]) -> Any:
+        if isinstance(value, str):
+            return value.lower()
+        if isinstance(value, int) and not isinstance(value, bool):
+            return tuple((value, value) for _ in range(rank))
+        if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
+            return tuple((v, v) for v in value)
+        return value
+
+    return convert
+
+
+def _conv(rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="conv",
+        params=("in_channels", "out_channels", "kernel_size", "stride", "padding",
+                "dilation", "groups", "bias", "padding_mode", "device", "dtype"),
+        defaults={"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
+                  "padding_mode": "zeros", "device": None, "dtype": None},
+        attrs={
+            "in_channels": Attr("in_channels"),
+            "filters": Attr("out_channels"),
+            "kernel": Attr("kernel_size", ntuple(rank)),
+            "stride": Attr("stride", ntuple(rank)),
+            "padding": Attr("padding", _torch_padding(rank)),
+            "dilation": Attr("dilation", ntuple(rank)),
+            "groups": Attr("groups"),
+            "bias": Attr("bias"),
+            "padding_mode": Attr("padding_mode"),
+        },
+        fixed={"rank": rank, "kernel_init": "kaiming_uniform(a=sqrt(5))",
+               "bias_init": "uniform(+-1/sqrt(fan_in))"},
+        reference=DOCS + f"torch.nn.Conv{rank}d.html",
+    )
+
+
+def _bn(rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="batch_norm",
+        params=("num_features", "eps", "momentum", "affine", "track_running_stats",
+                "device", "dtype"),
+        defaults={"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True,
+                  "device": None, "dtype": None},
+        attrs={
+            "num_features": Attr("num_features"),
+            "epsilon": Attr("eps"),
+            # torch momentum already weighs the new statistic; None = cumulative average
+            "new_stat_weight": Attr("momentum"),
+            "center": Attr("affine"),
+            "scale": Attr("affine"),
+            "track_running_stats": Attr("track_running_stats"),
+        },
+        fixed={"rank": rank},
+        reference=DOCS + f"torch.nn.BatchNorm{rank}d.html",
+    )
+
+
+def _pool(kind: str, rank: int) -> LayerSpec:
+    if kind == "max":
+        params = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+        defaults = {"stride": None, "padding": 0, "dilation": 1, "return_indices": False,
+                    "ceil_mode": False}
+        fixed = {"rank": rank, "kind": kind, "count_include_pad": False}
+    else:
+        params = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad",
+                  "divisor_override")
+        defaults = {"stride": None, "padding": 0, "ceil_mode": False,
+                    "count_include_pad": True, "divisor_override": None}
+        fixed = {"rank": rank, "kind": kind}
+    attrs = {
+        "pool": Attr("kernel_size", ntuple(rank)),
+        # stride=None means the kernel size
+        "stride": Attr("stride", lambda v, a: ntuple(rank)(a["kernel_size"] if v is None else v, a)),
+        "padding": Attr("padding", _torch_padding(rank)),
+        "ceil_mode": Attr("ceil_mode"),
+    }
+    if kind == "avg":
+        attrs["count_include_pad"] = Attr("count_include_pad")
+    return LayerSpec(op="pool", params=params, defaults=defaults, attrs=attrs, fixed=fixed,
+                     reference=DOCS + f"torch.nn.{kind.capitalize()}Pool{rank}d.html")
+
+
+def _act(kind: str, params: tuple[str, ...] = ("inplace",),
+         defaults: Mapping[str, Any] | None = None,
+         attrs: Mapping[str, Attr] | None = None) -> LayerSpec:
+    return LayerSpec(op="activation", params=params,
+                     defaults=defaults if defaults is not None else {"inplace": False},
+                     attrs=attrs or {}, fixed={"kind": kind},
+                     reference=DOCS + "torch.nn.ReLU.html")
+
+
+_SOFTMAX_ATTRS = {"axis": Attr("dim")}
+
+# torch.nn.* module classes.
+MODULES: dict[str, LayerSpec] = {
+    "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
+    "Linear": LayerSpec(
+        op="dense",
+        params=("in_features", "out_features", "bias", "device", "dtype"),
+        defaults={"bias": True, "device": None, "dtype": None},
+        attrs={"in_features": Attr("in_features"), "units": Attr("out_features"),
+               "bias": Attr("bias")},
+        fixed={"kernel_init": "kaiming_uniform(a=sqrt(5))",
+               "bias_init": "uniform(+-1/sqrt(fan_in))"},
+        reference=DOCS + "torch.nn.Linear.html",
+    ),
+    "BatchNorm1d": _bn(1), "BatchNorm2d": _bn(2), "BatchNorm3d": _bn(3),
+    "Flatten": LayerSpec(op="flatten", params=("start_dim", "end_dim"),
+                         defaults={"start_dim": 1, "end_dim": -1},
+                         attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")},
+                         reference=DOCS + "torch.nn.Flatten.html"),
+    "Dropout": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+                         attrs={"rate": Attr("p")}, reference=DOCS + "torch.nn.Dropout.html"),
+    "MaxPool1d": _pool("max", 1), "MaxPool2d": _pool("max", 2), "MaxPool3d": _pool("max", 3),
+    "AvgPool1d": _pool("avg", 1), "AvgPool2d": _pool("avg", 2), "AvgPool3d": _pool("avg", 3),
+    "AdaptiveAvgPool2d": LayerSpec(op="adaptive_pool", params=("output_size",),
+                                   attrs={"output_size": Attr("output_size", ntuple(2))},
+                                   fixed={"kind": "avg", "rank": 2}),
+    "AdaptiveMaxPool2d": LayerSpec(op="adaptive_pool", params=("output_size", "return_indices"),
+                                   defaults={"return_indices": False},
+                                   attrs={"output_size": Attr("output_size", ntuple(2))},
+                                   fixed={"kind": "max", "rank": 2}),
+    "ReLU": _act("relu"),
+    "ReLU6": _act("relu6"),
+    "Sigmoid": _act("sigmoid", (), {}),
+    "Tanh": _act("tanh", (), {}),
+    "SiLU": _act("silu"),
+    "Mish": _act("mish"),
+    "SELU": _act("selu"),
+    "Softplus": _act("softplus", ("beta", "threshold"), {"beta": 1.0, "threshold": 20.0}),
+    "Softsign": _act("softsign", (), {}),
+    "Hardsigmoid": _act("hard_sigmoid"),
+    "Hardswish": _act("hard_swish"),
+    "ELU": _act("elu", ("alpha", "inplace"), {"alpha": 1.0, "inplace": False},
+                {"alpha": Attr("alpha")}),
+    "LeakyReLU": _act("leaky_relu", ("negative_slope", "inplace"),
+                      {"negative_slope": 0.01, "inplace": False},
+                      {"negative_slope": Attr("negative_slope")}),
+    "GELU": _act("gelu", ("approximate",), {"approximate": "none"},
+                 {"approximate": Attr("approximate", lambda v, a: v != "none")}),
+    "Softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
+    "LogSoftmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
+    "Identity": LayerSpec(op="identity"),
+}
+
+# torch.nn.functional.* (and the same names on `torch.` where they exist).
+FUNCTIONS: dict[str, LayerSpec] = {
+    "relu": _act("relu", ("input", "inplace"), {"inplace": False}),
+    "relu_": _act("relu", ("input",), {}),
+    "relu6": _act("relu6", ("input", "inplace"), {"inplace": False}),
+    "sigmoid": _act("sigmoid", ("input",), {}),
+    "tanh": _act("tanh", ("input",), {}),
+    "silu": _act("silu", ("input", "inplace"), {"inplace": False}),
+    "gelu": _act("gelu", ("input", "approximate"), {"approximate": "none"},
+                 {"approximate": Attr("approximate", lambda v, a: v != "none")}),
+    "elu": _act("elu", ("input", "alpha", "inplace"), {"alpha": 1.0, "inplace": False},
+                {"alpha": Attr("alpha")}),
+    "leaky_relu": _act("leaky_relu", ("input", "negative_slope", "inplace"),
+                       {"negative_slope": 0.01, "inplace": False},
+                       {"negative_slope": Attr("negative_slope")}),
+    "softmax": _act("softmax", ("input", "dim", "_stacklevel", "dtype"),
+                    {"dim": None, "_stacklevel": 3, "dtype": None}, _SOFTMAX_ATTRS),
+    "log_softmax": _act("log_softmax", ("input", "dim", "_stacklevel", "dtype"),
+                        {"dim": None, "_stacklevel": 3, "dtype": None}, _SOFTMAX_ATTRS),
+    "hardsigmoid": _act("hard_sigmoid", ("input", "inplace"), {"inplace": False}),
+    "hardswish": _act("hard_swish", ("input", "inplace"), {"inplace": False}),
+    "dropout": LayerSpec(op="dropout", params=("input", "p", "training", "inplace"),
+                         defaults={"p": 0.5, "training": True, "inplace": False},
+                         attrs={"rate": Attr("p")}),
+    "max_pool2d": LayerSpec(op="pool", params=("input", "kernel_size", "stride", "padding",
+                                                "dilation", "ceil_mode", "return_indices"),
+                            defaults={"stride": None, "padding": 0, "dilation": 1,
+                                      "ceil_mode": False, "return_indices": False},
+                            attrs=_pool("max", 2).attrs, fixed=_pool("max", 2).fixed),
+    "avg_pool2d": LayerSpec(op="pool", params=("input", "kernel_size", "stride", "padding",
+                                                "ceil_mode", "count_include_pad",
+                                                "divisor_override"),
+                            defaults=_pool("avg", 2).defaults, attrs=_pool("avg", 2).attrs,
+                            fixed=_pool("avg", 2).fixed),
+    "adaptive_avg_pool2d": LayerSpec(op="adaptive_pool", params=("input", "output_size"),
+                                     attrs={"output_size": Attr("output_size", ntuple(2))},
+                                     fixed={"kind": "avg", "rank": 2}),
+    # torch.flatten(input, start_dim=0): note the default start_dim of 0, unlike nn.Flatten.
+    "flatten": LayerSpec(op="flatten", params=("input", "start_dim", "end_dim"),
+                         defaults={"start_dim": 0, "end_dim": -1},
+                         attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")}),
+    "cat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},
+                     attrs={"axis": Attr("dim")}),
+    "concat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},
+                        attrs={"axis": Attr("dim")}),
+    "add": LayerSpec(op="add", params=("input", "other"), defaults={}),
+    "permute": LayerSpec(op="permute", params=("input", "dims"), attrs={"dims": Attr("dims")}),
+    "reshape": LayerSpec(op="reshape", params=("input", "shape"),
+                         attrs={"target_shape": Attr("shape")}),
+}
+
+# Tensor methods: `x.view(...)`, `x.flatten(1)`, `x.relu()`.
+TENSOR_METHODS: dict[str, LayerSpec] = {
+    "view": LayerSpec(op="reshape", params=("shape",), attrs={"target_shape": Attr("shape")},
+                      takes_varargs=True),
+    "reshape": LayerSpec(op="reshape", params=("shape",), attrs={"target_shape": Attr("shape")},
+                         takes_varargs=True),
+    "permute": LayerSpec(op="permute", params=("dims",), attrs={"dims": Attr("dims")},
+                         takes_varargs=True),
+    "flatten": LayerSpec(op="flatten", params=("start_dim", "end_dim"),
+                         defaults={"start_dim": 0, "end_dim": -1},
+                         attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")}),
+    "relu": _act("relu", (), {}),
+    "sigmoid": _act("sigmoid", (), {}),
+    "tanh": _act("tanh", (), {}),
+    "softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
+    "log_softmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
+}
+# Methods that return their tensor unchanged for our purposes.
+IDENTITY_METHODS = frozenset({"contiguous", "float", "to", "cpu", "cuda", "clone", "detach",
+                              "type", "double", "half"})
+# Methods that return the shape or a dimension.
+SHAPE_METHODS = frozenset({"size", "dim", "numel"})
+
+CONTAINERS = frozenset({"Sequential"})
+MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
+MODULE_BASES = frozenset({"Module"})
+
+ROOTS = ("torch",)
+
+# Canonical activation kinds of `nn.Softmax` etc. are in MODULES; this maps torch
+# activation names used as strings (rare) to canonical kinds.
+ACTIVATIONS: dict[str, ActivationSpec] = {}
+
+DEFAULT_INIT = "kaiming_uniform(a=sqrt(5))"
+__all__ = ["MODULES", "FUNCTIONS", "TENSOR_METHODS", "is_not_none"]

@@ -1,0 +1,79 @@
+"""Reading and parsing one source file, once.
+
+A `SourceFile` owns the text and the libcst module of one path. Positions are computed
+lazily, only when something asks for a node's span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InputError
+from .ir import Span
+
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class SourceFile:
+    path: str  # as given by the user, for messages
+    text: str
+    module: Any  # libcst.Module
+    _positions: Any = field(default=None, repr=False)
+
+    @property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def line(self, number: int) -> str:
+        lines = self.lines
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def span(self, node: Any) -> Span | None:
+        if node is None:
+            return None
+        if self._positions is None:
+            import libcst as cst
+            from libcst.metadata import PositionProvider
+
+            wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
+            self._positions = wrapper.resolve(PositionProvider)
+        pos = self._positions.get(node)
+        if pos is None:
+            return None
+        return Span(self.path, pos.start.line, pos.start.column + 1,
+                    pos.end.line, pos.end.column + 1)
+
+
+def read_source(path: str) -> SourceFile:
+    """Read and parse `path`; every failure becomes an `InputError` with one line."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file")
+    if p.is_dir():
+        raise InputError(f"{path}: is a directory, expected a Python file")
+    data = p.read_bytes()
+    if len(data) > MAX_BYTES:
+        raise InputError(f"{path}: file too large ({len(data)} bytes)")
+    if b"\x00" in data:
+        raise InputError(f"{path}: binary file (contains NUL bytes), expected Python source")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return parse_text(path, text)
+
+
+def parse_text(path: str, text: str) -> SourceFile:
+    import libcst as cst
+
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        raise InputError(f"{path}:{exc.raw_line}:{exc.raw_column + 1}: syntax error: "
+                         f"{exc.message.splitlines()[0]}") from None
+    except RecursionError:
+        raise InputError(f"{path}: expression nesting too deep to parse") from None
+    return SourceFile(path=path, text=text, module=module)
