@@ -102,6 +102,9 @@ class Node:
     inputs: list[int] = field(default_factory=list)
     span: Span | None = None  # where the layer is constructed
     call_span: Span | None = None  # where it is applied (torch forward, Keras call)
+    arg_spans: dict[str, Span] = field(default_factory=dict)  # source param -> value span
+    insert_at: Span | None = None  # where a new keyword argument goes (empty range)
+    insert_prefix: str = ", "  # text before a new keyword argument there
     fused_into: int | None = None  # for an activation split from `activation=`: its layer
     layer_key: int | None = None  # nodes sharing weights share a key; only the first counts
     # Filled by shape inference:
@@ -156,6 +159,7 @@ class Graph:
     input_shape: tuple | None = None  # declared per-sample input shape, own layout
     span: Span | None = None  # the model's definition
     unresolved: list[Unresolved] = field(default_factory=list)
+    custom_init: bool = False  # the code calls torch.nn.init / sets initializers itself
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]

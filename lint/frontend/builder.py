@@ -23,6 +23,7 @@ class _Draft:
     node: ir.Node
     site: Site | None
     call_site: Site | None
+    arg_sites: Mapping[str, Site] = field(default_factory=dict)
 
 
 @dataclass
@@ -30,6 +31,7 @@ class GraphBuilder:
     keras_version: int = 3
     drafts: list[_Draft] = field(default_factory=list)
     unresolved: list[tuple[str, Site | None]] = field(default_factory=list)
+    custom_init: bool = False
     _auto_names: dict[str, int] = field(default_factory=dict)
 
     # --- naming ------------------------------------------------------------------------
@@ -44,9 +46,10 @@ class GraphBuilder:
 
     # --- nodes -------------------------------------------------------------------------
 
-    def _add(self, node: ir.Node, site: Site | None, call_site: Site | None) -> Tensor:
+    def _add(self, node: ir.Node, site: Site | None, call_site: Site | None,
+             arg_sites: Mapping[str, Site] | None = None) -> Tensor:
         node.id = len(self.drafts)
-        self.drafts.append(_Draft(node, site, call_site))
+        self.drafts.append(_Draft(node, site, call_site, arg_sites or {}))
         return Tensor(node.id)
 
     def note_unresolved(self, reason: str, site: Site | None) -> None:
@@ -83,7 +86,7 @@ class GraphBuilder:
                        inputs=[t.node_id for t in inputs],
                        layer_key=layer.key if layer.applied else None)
         layer.applied += 1
-        out = self._add(node, layer.site, call_site)
+        out = self._add(node, layer.site, call_site, layer.arg_sites)
         if spec.fused_activation:
             value = layer.args.get(spec.fused_activation, spec.default(spec.fused_activation))
             fused = self.activation_of(value, layer.arg_sites.get(spec.fused_activation))
@@ -104,7 +107,7 @@ class GraphBuilder:
         node = ir.Node(id=-1, op=spec.op, framework=framework, layer_type=type_name,
                        name=path, attrs=attrs, explicit=explicit,
                        inputs=[t.node_id for t in inputs])
-        return self._add(node, None, site)
+        return self._add(node, None, site, arg_sites)
 
     def apply_activation(self, framework: str, type_name: str, activation: ActivationSpec,
                          inputs: list[Tensor], site: Site | None, path: str) -> Tensor:
@@ -193,14 +196,40 @@ class GraphBuilder:
                 node.fused_into = renumber.get(node.fused_into)
             node.span = _span(draft.site)
             node.call_span = _span(draft.call_site)
+            node.arg_spans = {p: s for p, site in draft.arg_sites.items() if (s := _span(site))}
+            construction = draft.site if node.fused_into is None else None
+            if construction is None and node.span is None:
+                construction = draft.call_site  # functional calls: the call is the construction
+            node.insert_at, node.insert_prefix = _insertion_point(construction)
             graph.nodes.append(node)
             if node.op == "input":
                 graph.inputs.append(node.id)
         graph.outputs = [renumber[t.node_id] for t in outputs]
         graph.span = _span(model_site)
+        graph.custom_init = self.custom_init
         for reason, site in self.unresolved:
             graph.unresolved.append(ir.Unresolved(reason, _span(site)))
         return graph
+
+
+def _insertion_point(site: Site | None) -> tuple[ir.Span | None, str]:
+    """Where a keyword argument can be added to the call at `site`."""
+    if site is None or type(site.node).__name__ != "Call":
+        return None, ", "
+    call = site.node
+    if call.args:
+        last = site.source.span(call.args[-1].value)
+        if last is None:
+            return None, ", "
+        point = (last.end_line, last.end_column)
+        prefix = ", "
+    else:
+        whole = site.source.span(call)
+        if whole is None:
+            return None, ""
+        point = (whole.end_line, whole.end_column - 1)  # just before ")"
+        prefix = ""
+    return ir.Span(site.source.path, point[0], point[1], point[0], point[1]), prefix
 
 
 def _span(site: Site | None) -> ir.Span | None:

@@ -526,9 +526,9 @@ class Interpreter:
                 kwargs.update(value)
             elif arg.keyword is not None:
                 kwargs[arg.keyword.value] = value
-                arg_sites[arg.keyword.value] = Site(source, arg)
+                arg_sites[arg.keyword.value] = Site(source, arg.value)
             else:
-                arg_sites[len(args)] = Site(source, arg)
+                arg_sites[len(args)] = Site(source, arg.value)
                 args.append(value)
         return self.call(func, args, kwargs, Site(source, node), arg_sites)
 
@@ -593,6 +593,8 @@ class Interpreter:
             return Unknown("module called without a tensor", site)
         if isinstance(func, Builtin):
             return self.call_builtin(func, args, kwargs, site, arg_sites)
+        if isinstance(func, ExternalRef):
+            func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
         tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
         if tensors:
             framework = self.builder.drafts[tensors[0].node_id].node.framework
@@ -689,6 +691,9 @@ class Interpreter:
                                                      resolved.activation, tensors, site,
                                                      self._path(resolved.name))
             return ref
+        if resolved.framework == ir.TORCH and resolved.name.startswith("nn.init."):
+            self.builder.custom_init = True
+            return None
         tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
         if tensors:
             framework = resolved.framework or self.builder.drafts[tensors[0].node_id].node.framework

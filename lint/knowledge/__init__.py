@@ -25,6 +25,8 @@ class Attr:
 
     source: str
     convert: Callable[[Any, Mapping[str, Any]], Any] = _ident
+    # From a canonical value back to the source argument (for fixes); None: not invertible.
+    inverse: Callable[[Any], Any] | None = lambda value: value
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,23 @@ class ActivationSpec:
 PROBABILITY_HEADS = frozenset({"softmax", "sigmoid", "log_softmax"})
 # Activations that are the identity.
 IDENTITY_ACTIVATIONS = frozenset({"linear", "identity"})
+
+
+def spec_of(framework: str, layer_type: str) -> LayerSpec | None:
+    """The table entry a node came from, by its framework and source spelling."""
+    from . import keras, torch
+
+    if framework == "keras":
+        return keras.LAYERS.get(layer_type)
+    if layer_type in torch.MODULES:
+        return torch.MODULES[layer_type]
+    name = layer_type.removeprefix("F.").removeprefix("torch.").strip(".()")
+    return torch.FUNCTIONS.get(name) or torch.TENSOR_METHODS.get(name)
+
+
+def source_param(framework: str, layer_type: str, canonical: str) -> str | None:
+    """The framework's own parameter name for a canonical attribute (e.g. `eps`)."""
+    spec = spec_of(framework, layer_type)
+    if spec is None or canonical not in spec.attrs:
+        return None
+    return spec.attrs[canonical].source

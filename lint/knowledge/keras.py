@@ -53,6 +53,17 @@ def _conv(rank: int) -> LayerSpec:
     )
 
 
+def _keras_pad_pairs(value: Any, args: Mapping[str, Any]) -> Any:
+    """ZeroPadding2D: 1, (sym_h, sym_w) or ((top, bottom), (left, right))."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ((value, value), (value, value))
+    if isinstance(value, (tuple, list)) and all(isinstance(v, int) for v in value):
+        return tuple((v, v) for v in value)
+    if isinstance(value, (tuple, list)):
+        return tuple(tuple(v) for v in value)
+    return value
+
+
 def _pool(kind: str, rank: int) -> LayerSpec:
     default_pool = 2
     return LayerSpec(
@@ -97,7 +108,7 @@ _BN = LayerSpec(
               "virtual_batch_size": None, "fused": None},
     attrs={
         "axis": Attr("axis"),
-        "new_stat_weight": Attr("momentum", one_minus),
+        "new_stat_weight": Attr("momentum", one_minus, inverse=lambda v: one_minus(v, {})),
         "epsilon": Attr("epsilon"),
         "center": Attr("center"),
         "scale": Attr("scale"),
@@ -178,6 +189,11 @@ LAYERS: dict[str, LayerSpec] = {
     "Reshape": LayerSpec(op="reshape", params=("target_shape",),
                          attrs={"target_shape": Attr("target_shape")}),
     "Permute": LayerSpec(op="permute", params=("dims",), attrs={"dims": Attr("dims")}),
+    "ZeroPadding2D": LayerSpec(op="pad", params=("padding", "data_format"),
+                               defaults={"padding": (1, 1), "data_format": None},
+                               attrs={"explicit_pads": Attr("padding", _keras_pad_pairs),
+                                      "data_format": Attr("data_format")},
+                               fixed={"mode": "constant", "value": 0.0}),
     "InputLayer": LayerSpec(op="input", params=("shape",), defaults={"shape": None}),
 }
 

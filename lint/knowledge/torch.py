@@ -26,6 +26,16 @@ def _torch_padding(rank: int):
     return convert
 
 
+def _torch_pad_pairs(value: Any, args: Mapping[str, Any]) -> Any:
+    """F.pad's (left, right, top, bottom): last dimension first -> ((top, bottom), (left, right))."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return ((value, value), (value, value))
+    if isinstance(value, (tuple, list)) and len(value) % 2 == 0:
+        pairs = [(value[i], value[i + 1]) for i in range(0, len(value), 2)]
+        return tuple(reversed(pairs))
+    return value
+
+
 def _conv(rank: int) -> LayerSpec:
     return LayerSpec(
         op="conv",
@@ -157,6 +167,9 @@ MODULES: dict[str, LayerSpec] = {
     "Softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "LogSoftmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "Identity": LayerSpec(op="identity"),
+    "ZeroPad2d": LayerSpec(op="pad", params=("padding",),
+                           attrs={"explicit_pads": Attr("padding", _torch_pad_pairs)},
+                           fixed={"mode": "constant", "value": 0.0}),
 }
 
 # torch.nn.functional.* (and the same names on `torch.` where they exist).
@@ -200,6 +213,10 @@ FUNCTIONS: dict[str, LayerSpec] = {
     "flatten": LayerSpec(op="flatten", params=("input", "start_dim", "end_dim"),
                          defaults={"start_dim": 0, "end_dim": -1},
                          attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")}),
+    "pad": LayerSpec(op="pad", params=("input", "pad", "mode", "value"),
+                     defaults={"mode": "constant", "value": None},
+                     attrs={"explicit_pads": Attr("pad", _torch_pad_pairs), "mode": Attr("mode"),
+                            "value": Attr("value")}),
     "cat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},
                      attrs={"axis": Attr("dim")}),
     "concat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},

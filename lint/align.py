@@ -1,0 +1,142 @@
+"""Pairs the layers of a Keras graph with the layers of a torch graph.
+
+Each graph is linearised in its evaluation order (a topological order) and the two
+sequences are aligned by dynamic programming (Needleman-Wunsch): equal ops pair at no
+cost, compatible ops (Flatten vs view) at a small cost, and a layer left without partner
+costs a gap that depends on how cheap that layer is to lose (layout-only ops least).
+A pass afterwards recognises the same activation on both sides of a normalization in a
+different order, so that rules see "reordered" instead of one missing and one extra.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ir import Graph, Node
+
+MATCH = "match"
+KERAS_ONLY = "keras_only"
+TORCH_ONLY = "torch_only"
+REORDERED = "reordered"
+
+# Ops that only move data around; losing one costs little and is not a "missing layer".
+LAYOUT_OPS = frozenset({"flatten", "reshape", "permute", "identity", "pad"})
+GAP_COST = {"activation": 1.0, "dropout": 0.8, "flatten": 0.6, "reshape": 0.6,
+            "permute": 0.4, "identity": 0.2, "pad": 0.5, "opaque": 1.0}
+DEFAULT_GAP = 2.0
+# Different ops that may implement the same step (symmetric).
+COMPATIBLE = {
+    frozenset({"flatten", "reshape"}): 0.3,
+    frozenset({"global_pool", "adaptive_pool"}): 0.3,
+    frozenset({"pool", "adaptive_pool"}): 0.8,
+}
+NORMALIZATION_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+
+
+@dataclass
+class Row:
+    keras: Node | None
+    torch: Node | None
+    status: str
+
+    def side(self, framework: str) -> Node | None:
+        return self.keras if framework == "keras" else self.torch
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status,
+                "keras": self.keras.id if self.keras else None,
+                "torch": self.torch.id if self.torch else None}
+
+
+@dataclass
+class Alignment:
+    keras: Graph
+    torch: Graph
+    rows: list[Row] = field(default_factory=list)
+
+    def graph(self, framework: str) -> Graph:
+        return self.keras if framework == "keras" else self.torch
+
+    def row_of(self, node: Node) -> Row | None:
+        for row in self.rows:
+            if row.keras is node or row.torch is node:
+                return row
+        return None
+
+
+def _gap(node: Node) -> float:
+    return GAP_COST.get(node.op, DEFAULT_GAP)
+
+
+def _substitution(a: Node, b: Node) -> float | None:
+    if a.op == b.op:
+        if a.op == "activation" and a.attrs.get("kind") != b.attrs.get("kind"):
+            return 1.2  # cheaper than losing both, dearer than a clean pair
+        return 0.0
+    return COMPATIBLE.get(frozenset({a.op, b.op}))
+
+
+def align(keras: Graph, torch: Graph) -> Alignment:
+    a, b = keras.layers(), torch.layers()
+    n, m = len(a), len(b)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    move = [[""] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            here = cost[i][j]
+            if here == inf:
+                continue
+            # Relax forward: diagonal first so that ties prefer pairing.
+            if i < n and j < m:
+                sub = _substitution(a[i], b[j])
+                if sub is not None and here + sub < cost[i + 1][j + 1]:
+                    cost[i + 1][j + 1] = here + sub
+                    move[i + 1][j + 1] = "D"
+            if i < n and here + _gap(a[i]) < cost[i + 1][j]:
+                cost[i + 1][j] = here + _gap(a[i])
+                move[i + 1][j] = "K"
+            if j < m and here + _gap(b[j]) < cost[i][j + 1]:
+                cost[i][j + 1] = here + _gap(b[j])
+                move[i][j + 1] = "T"
+    rows: list[Row] = []
+    i, j = n, m
+    while i or j:
+        step = move[i][j]
+        if step == "D":
+            rows.append(Row(a[i - 1], b[j - 1], MATCH))
+            i, j = i - 1, j - 1
+        elif step == "K":
+            rows.append(Row(a[i - 1], None, KERAS_ONLY))
+            i -= 1
+        else:
+            rows.append(Row(None, b[j - 1], TORCH_ONLY))
+            j -= 1
+    rows.reverse()
+    _mark_reordered(rows)
+    return Alignment(keras, torch, rows)
+
+
+def _mark_reordered(rows: list[Row]) -> None:
+    """An activation alone on one side, normalization pairs, then the same activation
+    alone on the other side: the same two layers in a different order."""
+    for start, row in enumerate(rows):
+        if row.status not in (KERAS_ONLY, TORCH_ONLY):
+            continue
+        node = row.keras or row.torch
+        if node.op != "activation":
+            continue
+        other_status = TORCH_ONLY if row.status == KERAS_ONLY else KERAS_ONLY
+        k = start + 1
+        crossed = False
+        while k < len(rows) and rows[k].status == MATCH and rows[k].keras.op in NORMALIZATION_OPS:
+            crossed = True
+            k += 1
+        if not crossed or k >= len(rows) or rows[k].status != other_status:
+            continue
+        partner = rows[k].keras or rows[k].torch
+        if partner.op == "activation" and partner.attrs.get("kind") == node.attrs.get("kind"):
+            row.status = REORDERED
+            rows[k].status = REORDERED

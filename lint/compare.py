@@ -1,0 +1,131 @@
+"""`compare`: the whole pipeline for one pair of model references.
+
+source -> front end -> IR -> shapes/counts -> alignment -> rules -> findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from . import ir
+from .align import Alignment, align
+from .errors import InputError
+from .findings import Finding
+from .frontend import ModelRef, extract
+from .rule import PairContext, Rule
+from .shapes import infer, to_layout
+
+
+@dataclass(frozen=True)
+class Options:
+    keras_version: int = 3
+    input_shape: tuple | None = None  # one sample, in the layout of the model lacking one
+    select: tuple[str, ...] = ()  # rule names, codes or code prefixes; empty: all
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass
+class PairResult:
+    origin: ModelRef
+    port: ModelRef
+    alignment: Alignment
+    port_framework: str
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def origin_framework(self) -> str:
+        return ir.TORCH if self.port_framework == ir.KERAS else ir.KERAS
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.alignment
+        return {
+            "origin": str(self.origin),
+            "port": str(self.port),
+            "keras": _graph_json(a.keras),
+            "torch": _graph_json(a.torch),
+            "layers": [row.to_json() for row in a.rows],
+            "totals": totals(a),
+        }
+
+
+def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
+    """Compare two model references; the second is the port findings are located in."""
+    refs = [ModelRef.parse(origin), ModelRef.parse(port)]
+    graphs = [extract(ref, keras_version=options.keras_version) for ref in refs]
+    frameworks = {g.framework for g in graphs}
+    if frameworks != {ir.KERAS, ir.TORCH}:
+        kind = graphs[0].framework
+        raise InputError(f"both {refs[0]} and {refs[1]} are {kind} models; "
+                         f"compare needs one Keras and one PyTorch model")
+    keras = next(g for g in graphs if g.framework == ir.KERAS)
+    torch = next(g for g in graphs if g.framework == ir.TORCH)
+    infer_shapes(keras, torch, options.input_shape)
+    alignment = align(keras, torch)
+    ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
+    findings = run_rules(ctx, selected_rules(options))
+    return PairResult(refs[0], refs[1], alignment, ctx.port, findings)
+
+
+def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) -> None:
+    """Keras shapes come from its Input (or the option); torch's from the option, else
+    from the Keras input moved to channels-first."""
+    keras_shape = keras.input_shape if keras.input_shape else input_shape
+    infer(keras, keras_shape)
+    torch_shape = None
+    if not keras.input_shape and input_shape is not None:
+        torch_shape = to_layout(input_shape, ir.CHANNELS_LAST, ir.CHANNELS_FIRST)
+    elif torch.input_shape:
+        torch_shape = torch.input_shape
+    elif input_shape is not None:
+        torch_shape = input_shape
+    elif keras.inputs:
+        k_input = keras.nodes[keras.inputs[0]]
+        torch_shape = to_layout(k_input.out_shape, k_input.layout, ir.CHANNELS_FIRST)
+    infer(torch, torch_shape)
+
+
+def selected_rules(options: Options) -> list[Rule]:
+    from .rules import ALL_RULES
+
+    def matches(rule: type[Rule], patterns: Sequence[str]) -> bool:
+        return any(p == rule.name or rule.code.startswith(p.upper()) for p in patterns)
+
+    unknown = [p for p in (*options.select, *options.ignore)
+               if not any(p == r.name or r.code.startswith(p.upper()) for r in ALL_RULES)]
+    if unknown:
+        raise InputError(f"unknown rule selector: {', '.join(unknown)} (see `portlint rule`)")
+    chosen = [r for r in ALL_RULES if not options.select or matches(r, options.select)]
+    return [r() for r in chosen if not matches(r, options.ignore)]
+
+
+def run_rules(ctx: PairContext, rules: list[Rule]) -> list[Finding]:
+    findings = [f for rule in rules for f in rule.check(ctx)]
+    return sorted(findings, key=Finding.sort_key)
+
+
+def totals(alignment: Alignment) -> dict[str, Any]:
+    k, t = alignment.keras, alignment.torch
+    out: dict[str, Any] = {"keras": None, "torch": None}
+    if k.counts_known():
+        c = k.total_counts()
+        out["keras"] = {"total": c.trainable + c.state, "trainable": c.trainable,
+                        "non_trainable": c.state}
+    if t.counts_known():
+        c = t.total_counts()
+        out["torch"] = {"parameters": c.trainable, "buffers": c.state + c.torch_extra_buffers,
+                        "running_stats": c.state, "num_batches_tracked": c.torch_extra_buffers}
+    if out["keras"] and out["torch"]:
+        out["reconciled"] = (out["keras"]["trainable"] == out["torch"]["parameters"]
+                             and out["keras"]["non_trainable"] == out["torch"]["running_stats"])
+    return out
+
+
+def _graph_json(graph: ir.Graph) -> dict[str, Any]:
+    return {
+        "path": graph.path,
+        "model": graph.model,
+        "input_shape": list(graph.input_shape) if graph.input_shape else None,
+        "location": graph.span.to_json() if graph.span else None,
+        "nodes": [n.to_json() for n in graph.nodes],
+    }

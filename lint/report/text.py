@@ -1,0 +1,153 @@
+"""`--format text`: findings with source lines, the aligned layer table, the totals."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+from .. import ir
+from ..align import Row
+from ..compare import PairResult, totals
+from ..findings import Finding
+from ..ir import Node, Span
+from ..rule import FRAMEWORK_LABEL
+from . import summary_line
+
+
+@lru_cache(maxsize=32)
+def _lines(path: str) -> tuple[str, ...]:
+    try:
+        return tuple(Path(path).read_text(encoding="utf-8-sig").splitlines())
+    except (OSError, UnicodeDecodeError):
+        return ()
+
+
+def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[str]:
+    lines = _lines(span.path)
+    if not 0 < span.line <= len(lines):
+        return []
+    text = lines[span.line - 1].rstrip()
+    number = str(span.line)
+    out = [f"{indent}{number} | {text}"]
+    if caret:
+        end = span.end_column if span.end_line == span.line else len(text) + 1
+        width = max(1, end - span.column)
+        out.append(f"{indent}{' ' * len(number)} | {' ' * (span.column - 1)}{'^' * width}")
+    return out
+
+
+def _where(span: Span | None) -> str:
+    return f"{span.path}:{span.line}:{span.column}" if span else "<unknown>"
+
+
+def render_finding(finding: Finding) -> list[str]:
+    out = [f"{_where(finding.location)}: {finding.code} {finding.severity} "
+           f"[{finding.rule}] {finding.message}"]
+    if finding.location is not None:
+        out += _source_line(finding.location)
+    for related in finding.related:
+        out.append(f"    = {related.message} at {_where(related.span)}")
+        out += _source_line(related.span, indent="      ", caret=False)
+    if finding.fix is not None:
+        title = finding.fix.title or "edit"
+        out.append(f"    = fix ({finding.fix.applicability}): {title}")
+    return out
+
+
+def _layer_text(node: Node | None) -> str:
+    if node is None:
+        return "-"
+    if node.op == "activation":
+        return f"{node.name} {node.attrs.get('kind')}"
+    return f"{node.name} {node.layer_type}"
+
+
+def _shape_text(node: Node | None) -> str:
+    if node is None or node.out_shape is None:
+        return "?" if node is not None else ""
+    dims = ["?" if d is None else str(d) for d in node.out_shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _counts(node: Node | None) -> tuple[str, str]:
+    if node is None:
+        return "", ""
+    if node.counts is None:
+        return "?", "?"
+    c = node.counts.in_convention(node.framework)
+    values = list(c.values())
+    return f"{values[0]:,}", f"{values[1]:,}"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def render_table(pair: PairResult) -> list[str]:
+    a = pair.alignment
+    left, right = a.graph(pair.origin_framework), a.graph(pair.port_framework)
+    head = {ir.KERAS: ("trainable", "non-train"), ir.TORCH: ("params", "buffers")}
+    out = [f"Aligned layers: {left.path}::{left.model} ({FRAMEWORK_LABEL[left.framework]}) "
+           f"<-> {right.path}::{right.model} ({FRAMEWORK_LABEL[right.framework]})"]
+    lw, sw, cw = 30, 14, 11
+    lh, rh = head[left.framework], head[right.framework]
+    out.append(f"  {'#':>2}  {'layer':<{lw}} {'output':<{sw}} {lh[0]:>{cw}} {lh[1]:>{cw - 2}} | "
+               f"{'layer':<{lw}} {'output':<{sw}} {rh[0]:>{cw}} {rh[1]:>{cw - 2}}  status")
+    for index, row in enumerate(a.rows, 1):
+        l, r = row.side(left.framework), row.side(right.framework)
+        lc, rc = _counts(l), _counts(r)
+        out.append(f"  {index:>2}  {_clip(_layer_text(l), lw):<{lw}} {_shape_text(l):<{sw}} "
+                   f"{lc[0]:>{cw}} {lc[1]:>{cw - 2}} | {_clip(_layer_text(r), lw):<{lw}} "
+                   f"{_shape_text(r):<{sw}} {rc[0]:>{cw}} {rc[1]:>{cw - 2}}  {_status(row, left)}")
+    out.append("")
+    out += render_totals(pair)
+    return out
+
+
+def _status(row: Row, left: ir.Graph) -> str:
+    if row.status == "match":
+        return ""
+    if row.status == "reordered":
+        return "reordered"
+    only_left = (row.status == "keras_only") == (left.framework == ir.KERAS)
+    return f"only {FRAMEWORK_LABEL[left.framework] if only_left else 'the other side'}"
+
+
+def render_totals(pair: PairResult) -> list[str]:
+    t = totals(pair.alignment)
+    out = ["Totals"]
+    k, p = t.get("keras"), t.get("torch")
+    if k:
+        out.append(f"  Keras    total {k['total']:,} = {k['trainable']:,} trainable + "
+                   f"{k['non_trainable']:,} non-trainable")
+    else:
+        out.append("  Keras    unknown (some layer sizes could not be inferred)")
+    if p:
+        out.append(f"  PyTorch  {p['parameters']:,} parameters + {p['buffers']:,} buffer elements "
+                   f"({p['running_stats']:,} running statistics + {p['num_batches_tracked']:,} "
+                   f"num_batches_tracked)")
+    else:
+        out.append("  PyTorch  unknown (some layer sizes could not be inferred)")
+    if k and p:
+        same_trainable = k["trainable"] == p["parameters"]
+        same_state = k["non_trainable"] == p["running_stats"]
+        out.append(f"  Reconciled: Keras trainable {k['trainable']:,} "
+                   f"{'=' if same_trainable else '!='} torch parameters {p['parameters']:,}; "
+                   f"Keras non-trainable {k['non_trainable']:,} {'=' if same_state else '!='} "
+                   f"torch running statistics {p['running_stats']:,}; num_batches_tracked "
+                   f"({p['num_batches_tracked']:,}) has no Keras counterpart"
+                   + ("" if same_trainable and same_state else "  -> counts differ"))
+    return out
+
+
+def render(findings: Sequence[Finding], pairs: Sequence[PairResult]) -> str:
+    out: list[str] = []
+    for finding in findings:
+        out += render_finding(finding)
+        out.append("")
+    for pair in pairs:
+        out += render_table(pair)
+        out.append("")
+    out.append(summary_line(findings))
+    return "\n".join(out) + "\n"

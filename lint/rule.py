@@ -1,0 +1,166 @@
+"""The rule API: a rule is a small class with its code, name, severity, documentation
+and its own VALID/INVALID pair examples (which the test suite runs, Fixit-style).
+
+Rules read an aligned pair through `PairContext` and yield `Finding`s; they never parse
+or import anything. Findings about a pair are located in the port (the second model
+reference given to `compare`) and name the counterpart in the original as `related`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Iterable, Iterator
+
+from . import ir
+from .align import Alignment, Row
+from .findings import Finding, Fix, Related
+from .ir import Node, Span
+
+FRAMEWORK_LABEL = {ir.KERAS: "Keras", ir.TORCH: "PyTorch"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A Keras model and a PyTorch model (the port), as source text.
+
+    `expect` is how many findings of the rule the pair must produce (0 for VALID cases);
+    `line`, when set, is the line in the port where the first finding must be.
+    """
+
+    keras: str
+    torch: str
+    expect: int = 1
+    line: int | None = None
+    message: str | None = None  # a substring the first finding's message must contain
+    note: str = ""
+
+
+class Rule:
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[str]
+    summary: ClassVar[str]
+    doc: ClassVar[str]  # Markdown: what it flags, why, examples, fix, references
+    VALID: ClassVar[list[Case]] = []
+    INVALID: ClassVar[list[Case]] = []
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        return ()
+
+    # --- helpers for subclasses --------------------------------------------------------
+
+    def finding(self, ctx: PairContext, message: str, *, at: Node | None = None,
+                about: Node | None = None, related: str = "", fix: Fix | None = None,
+                severity: str | None = None, span: Span | None = None,
+                prefer_call: bool = False) -> Finding:
+        """A finding located at port node `at` (or, when the port lacks the layer, next
+        to where it belongs), with the origin node `about` as related location."""
+        location = span or ctx.locate(at, about, prefer_call)
+        rel: list[Related] = []
+        if about is not None and about.where is not None:
+            label = FRAMEWORK_LABEL[about.framework]
+            rel.append(Related(about.where, related or f"{label} counterpart: {describe(about)}"))
+        return Finding(code=self.code, rule=self.name, severity=severity or self.severity,
+                       message=message, location=location, related=rel, fix=fix)
+
+
+@dataclass
+class PairContext:
+    alignment: Alignment
+    port: str  # framework of the port
+    keras_version: int = 3
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def origin(self) -> str:
+        return ir.TORCH if self.port == ir.KERAS else ir.KERAS
+
+    @property
+    def rows(self) -> list[Row]:
+        return self.alignment.rows
+
+    @property
+    def port_graph(self) -> ir.Graph:
+        return self.alignment.graph(self.port)
+
+    @property
+    def origin_graph(self) -> ir.Graph:
+        return self.alignment.graph(self.origin)
+
+    def split(self, row: Row) -> tuple[Node | None, Node | None]:
+        """(port node, origin node) of a row."""
+        return row.side(self.port), row.side(self.origin)
+
+    def matched(self, *ops: str) -> Iterator[tuple[Node, Node, Row]]:
+        for row in self.rows:
+            port, origin = self.split(row)
+            if port is not None and origin is not None and (not ops or port.op in ops):
+                yield port, origin, row
+
+    def locate(self, at: Node | None, about: Node | None, prefer_call: bool = False) -> Span | None:
+        if at is not None:
+            return (at.call_span or at.span) if prefer_call else at.where
+        anchor = self.anchor_before(about) if about is not None else None
+        if anchor is not None:
+            return anchor.call_span or anchor.span
+        return self.port_graph.span
+
+    def anchor_before(self, origin_node: Node) -> Node | None:
+        """The port layer that precedes the origin node's position: where to insert."""
+        last = None
+        for row in self.rows:
+            if row.side(self.origin) is origin_node:
+                return last
+            port = row.side(self.port)
+            if port is not None and port.where is not None:
+                last = port
+        return last
+
+    def next_in(self, framework: str, node: Node) -> Node | None:
+        graph = self.alignment.graph(framework)
+        consumers = graph.consumers(node.id)
+        return consumers[0] if len(consumers) == 1 else None
+
+
+def describe(node: Node) -> str:
+    if node.fused_into is not None:
+        layer = node.layer_type.replace("(activation=)", "")
+        return f"activation={node.attrs.get('kind')!r} of {layer} `{node.name.rsplit('.', 1)[0]}`"
+    label = node.layer_type
+    if node.name and node.name != node.layer_type:
+        return f"{label} `{node.name}`"
+    return label
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def set_argument_fix(node: Node, canonical: str, canonical_value: Any,
+                     applicability: str = "safe") -> Fix | None:
+    """A fix that makes `node`'s source argument for `canonical` equal `canonical_value`,
+    replacing the argument when it is written and adding a keyword when it is not."""
+    from .findings import Edit
+    from .knowledge import spec_of
+
+    spec = spec_of(node.framework, node.layer_type)
+    attr = spec.attrs.get(canonical) if spec else None
+    if attr is None or attr.inverse is None:
+        return None
+    text = literal(attr.inverse(canonical_value))
+    param = attr.source
+    if param in node.arg_spans:
+        edit = Edit(node.arg_spans[param], text)
+    elif node.insert_at is not None:
+        edit = Edit(node.insert_at, f"{node.insert_prefix}{param}={text}")
+    else:
+        return None
+    return Fix(applicability, (edit,), title=f"set {param}={text}")
+
+
+def literal(value: Any) -> str:
+    if isinstance(value, float):
+        return repr(round(value, 12))
+    return repr(value)

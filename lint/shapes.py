@@ -1,0 +1,383 @@
+"""Static shape inference and convention-aware weight counting over an IR graph.
+
+Shapes are per sample (no batch dimension) in the framework's own layout; each node
+records the layout of its output (channels_last, channels_first or flat). Unknown
+dimensions are None. Resolved convolution/pooling padding is stored in `attrs["pads"]`
+as ((before, after), ...) per spatial dimension, so rules can compare TF `'same'` with
+torch's symmetric integers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+from . import ir
+from .ir import CHANNELS_FIRST, CHANNELS_LAST, FLAT, UNKNOWN, Counts, Graph, Node, is_known
+
+Shape = tuple  # of int | None
+
+
+def infer(graph: Graph, input_shape: Shape | None = None) -> None:
+    """Fill in_shape/out_shape/layout/counts on every node of `graph`, in place."""
+    seen_keys: set[int] = set()
+    for node in graph.nodes:
+        inputs = [graph.nodes[i] for i in node.inputs]
+        first = inputs[0] if inputs else None
+        node.in_shape = first.out_shape if first else None
+        node.in_layout = first.layout if first else None
+        if node.op == "input":
+            shape = input_shape if input_shape is not None else node.attrs.get("shape")
+            node.out_shape = _clean(shape)
+            node.layout = default_layout(graph.framework, node.out_shape)
+        else:
+            rule = SHAPE_RULES.get(node.op, _unknown_shape)
+            try:
+                node.out_shape, node.layout = rule(node, inputs, graph.framework)
+            except (TypeError, ValueError, ZeroDivisionError, IndexError):
+                node.out_shape, node.layout = None, node.in_layout
+        if node.layer_key is not None and node.layer_key in seen_keys:
+            node.counts = Counts()  # a shared layer's weights count once
+        else:
+            node.counts = count(node, graph.framework)
+            if node.layer_key is not None:
+                seen_keys.add(node.layer_key)
+
+
+def default_layout(framework: str, shape: Shape | None) -> str | None:
+    if shape is None:
+        return None
+    if len(shape) <= 1:
+        return FLAT
+    return CHANNELS_LAST if framework == ir.KERAS else CHANNELS_FIRST
+
+
+def to_layout(shape: Shape | None, source: str | None, target: str) -> Shape | None:
+    """Move the channel axis: (H, W, C) <-> (C, H, W)."""
+    if shape is None or source == target or source in (None, FLAT) or len(shape) < 2:
+        return shape
+    if source == CHANNELS_LAST and target == CHANNELS_FIRST:
+        return (shape[-1], *shape[:-1])
+    if source == CHANNELS_FIRST and target == CHANNELS_LAST:
+        return (*shape[1:], shape[0])
+    return shape
+
+
+def channels(shape: Shape | None, layout: str | None) -> int | None:
+    if not shape:
+        return None
+    if layout == CHANNELS_FIRST:
+        return shape[0]
+    return shape[-1]
+
+
+def _clean(shape: Any) -> Shape | None:
+    if not isinstance(shape, (tuple, list)):
+        return None
+    return tuple(d if isinstance(d, int) and not isinstance(d, bool) else None for d in shape)
+
+
+def _prod(dims: Shape) -> int | None:
+    if any(d is None for d in dims):
+        return None
+    return math.prod(dims)
+
+
+# --- shape rules, one per canonical op -----------------------------------------------
+
+def _same(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return node.in_shape, node.in_layout
+
+
+def _unknown_shape(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return None, node.in_layout
+
+
+def _conv_layout(node: Node, framework: str) -> str:
+    if framework == ir.TORCH:
+        return CHANNELS_FIRST
+    return node.attrs.get("data_format") or CHANNELS_LAST
+
+
+def _split(shape: Shape, layout: str) -> tuple[Shape, int | None]:
+    if layout == CHANNELS_FIRST:
+        return shape[1:], shape[0]
+    return shape[:-1], shape[-1]
+
+
+def _join(spatial: Shape, chans: int | None, layout: str) -> Shape:
+    return (chans, *spatial) if layout == CHANNELS_FIRST else (*spatial, chans)
+
+
+def resolve_pads(padding: Any, size: int | None, kernel: int, stride: int, dilation: int) -> Any:
+    """Explicit (before, after) padding for one spatial dimension, or UNKNOWN.
+
+    TF `'same'`: total P = max((ceil(H/s) - 1)*s + d(k-1) + 1 - H, 0), floor(P/2) before
+    and the rest after (tensorflow.org/api_docs/python/tf/nn, "Notes on padding").
+    """
+    extent = dilation * (kernel - 1)
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        if stride == 1:
+            total = extent
+        elif size is None:
+            return UNKNOWN
+        else:
+            total = max((math.ceil(size / stride) - 1) * stride + extent + 1 - size, 0)
+        return (total // 2, total - total // 2)
+    if padding == "causal":
+        return (extent, 0)
+    if isinstance(padding, tuple) and len(padding) == 2:
+        return padding
+    return UNKNOWN
+
+
+def _windowed(node: Node, inputs: list[Node], framework: str, window_key: str) -> tuple:
+    layout = _conv_layout(node, framework)
+    attrs = node.attrs
+    rank = attrs.get("rank", 2)
+    shape = node.in_shape
+    spatial, chans = _split(shape, layout) if shape and len(shape) == rank + 1 else ((None,) * rank, None)
+    window = attrs.get(window_key) or (1,) * rank
+    stride = attrs.get("stride") or (1,) * rank
+    dilation = attrs.get("dilation") or (1,) * rank
+    padding = attrs.get("padding", "valid")
+    pads, out_spatial = [], []
+    for axis in range(rank):
+        per_axis = padding[axis] if isinstance(padding, tuple) and len(padding) == rank else padding
+        pad = resolve_pads(per_axis, spatial[axis], window[axis], stride[axis], dilation[axis])
+        pads.append(pad)
+        size = spatial[axis]
+        if size is None or pad is UNKNOWN or not is_known((window[axis], stride[axis])):
+            out_spatial.append(None)
+            continue
+        extent = dilation[axis] * (window[axis] - 1) + 1
+        span = size + pad[0] + pad[1] - extent
+        steps = math.ceil(span / stride[axis]) if attrs.get("ceil_mode") else span // stride[axis]
+        out_spatial.append(steps + 1)
+    attrs["pads"] = tuple(pads)
+    out_chans = attrs.get("filters") if node.op == "conv" else chans
+    if not isinstance(out_chans, int):
+        out_chans = None
+    return _join(tuple(out_spatial), out_chans, layout), layout
+
+
+def _conv(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return _windowed(node, inputs, framework, "kernel")
+
+
+def _pool(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return _windowed(node, inputs, framework, "pool")
+
+
+def _pad(node: Node, inputs: list[Node], framework: str) -> tuple:
+    pads = node.attrs.get("explicit_pads")
+    shape, layout = node.in_shape, node.in_layout or default_layout(framework, node.in_shape)
+    if shape is None or not isinstance(pads, tuple) or not is_known(pads):
+        return None, layout
+    spatial, chans = _split(shape, layout)
+    if len(pads) != len(spatial):
+        return None, layout
+    out = tuple(None if d is None else d + a + b for d, (a, b) in zip(spatial, pads))
+    return _join(out, chans, layout), layout
+
+
+def _global_pool(node: Node, inputs: list[Node], framework: str) -> tuple:
+    layout = node.in_layout or _conv_layout(node, framework)
+    chans = channels(node.in_shape, layout)
+    if node.attrs.get("keepdims"):
+        rank = node.attrs.get("rank", 2)
+        return _join((1,) * rank, chans, layout), layout
+    return (chans,), FLAT
+
+
+def _adaptive_pool(node: Node, inputs: list[Node], framework: str) -> tuple:
+    out = node.attrs.get("output_size")
+    chans = channels(node.in_shape, CHANNELS_FIRST)
+    return (chans, *out), CHANNELS_FIRST
+
+
+def _dense(node: Node, inputs: list[Node], framework: str) -> tuple:
+    shape = node.in_shape
+    units = node.attrs.get("units")
+    units = units if isinstance(units, int) else None
+    if not shape:
+        return (units,), FLAT
+    out = (*shape[:-1], units)
+    return out, FLAT if len(out) == 1 else node.in_layout
+
+
+def _flatten(node: Node, inputs: list[Node], framework: str) -> tuple:
+    shape = node.in_shape
+    if shape is None:
+        return None, FLAT
+    start = node.attrs.get("start_dim", 1)
+    end = node.attrs.get("end_dim", -1)
+    if framework == ir.TORCH and start == 0:
+        return None, FLAT  # flattens the batch dimension too
+    if framework == ir.TORCH and (start != 1 or end != -1):
+        full = (None, *shape)
+        end = end % len(full)
+        merged = _prod(full[start:end + 1])
+        out = (*full[1:start], merged, *full[end + 1:])
+        return out, FLAT if len(out) == 1 else node.in_layout
+    return (_prod(shape),), FLAT
+
+
+def _reshape(node: Node, inputs: list[Node], framework: str) -> tuple:
+    target = node.attrs.get("target_shape")
+    if not isinstance(target, tuple):
+        return None, None
+    if framework == ir.TORCH:
+        target = target[1:]  # the first entry is the batch dimension
+    total = _prod(node.in_shape) if node.in_shape else None
+    dims = [d if isinstance(d, int) else None for d in target]
+    if -1 in dims:
+        known = [d for d in dims if d not in (-1, None)]
+        if total is not None and None not in dims and known is not None:
+            dims[dims.index(-1)] = total // math.prod(known) if known else total
+        else:
+            dims[dims.index(-1)] = None
+    out = tuple(dims)
+    layout = FLAT if len(out) == 1 else default_layout(framework, out)
+    return out, layout
+
+
+def _permute(node: Node, inputs: list[Node], framework: str) -> tuple:
+    dims = node.attrs.get("dims")
+    shape = node.in_shape
+    if not isinstance(dims, tuple) or shape is None:
+        return None, None
+    # Keras Permute dims are 1-based without the batch; torch's include the batch at 0.
+    if framework == ir.TORCH:
+        if len(dims) != len(shape) + 1 or dims[0] != 0:
+            return None, None
+        order = [d - 1 for d in dims[1:]]
+    else:
+        order = [d - 1 for d in dims]
+    out = tuple(shape[i] for i in order)
+    channel_axis = 0 if node.in_layout == CHANNELS_FIRST else len(shape) - 1
+    new_axis = order.index(channel_axis)
+    layout = CHANNELS_FIRST if new_axis == 0 else CHANNELS_LAST if new_axis == len(out) - 1 else None
+    return out, layout
+
+
+def _merge(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return (inputs[0].out_shape if inputs else None), node.in_layout
+
+
+def _concat(node: Node, inputs: list[Node], framework: str) -> tuple:
+    shapes = [i.out_shape for i in inputs]
+    if any(s is None for s in shapes):
+        return None, node.in_layout
+    axis = node.attrs.get("axis", -1)
+    rank = len(shapes[0])
+    axis = axis % (rank + 1) - 1 if framework == ir.TORCH else (axis % (rank + 1)) - 1
+    if axis < 0:
+        return None, node.in_layout
+    sizes = [s[axis] for s in shapes]
+    out = list(shapes[0])
+    out[axis] = None if any(d is None for d in sizes) else sum(sizes)
+    return tuple(out), node.in_layout
+
+
+SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
+    "conv": _conv,
+    "pool": _pool,
+    "pad": _pad,
+    "global_pool": _global_pool,
+    "adaptive_pool": _adaptive_pool,
+    "dense": _dense,
+    "batch_norm": _same,
+    "activation": _same,
+    "dropout": _same,
+    "identity": _same,
+    "flatten": _flatten,
+    "reshape": _reshape,
+    "permute": _permute,
+    "add": _merge,
+    "multiply": _merge,
+    "concat": _concat,
+}
+
+
+# --- counts --------------------------------------------------------------------------
+
+def feature_count(node: Node) -> int | None:
+    """The number of features a normalization layer normalizes (torch: as declared)."""
+    declared = node.attrs.get("num_features")
+    if node.framework == ir.TORCH and isinstance(declared, int):
+        return declared
+    return inferred_feature_count(node)
+
+
+def inferred_feature_count(node: Node) -> int | None:
+    """The size of the normalized axis in the layer's inferred input."""
+    if node.framework == ir.TORCH:
+        return channels(node.in_shape, CHANNELS_FIRST)
+    axis = node.attrs.get("axis", -1)
+    if isinstance(axis, int) and node.in_shape:
+        full = (None, *node.in_shape)  # Keras axis counts the batch dimension
+        try:
+            return full[axis]
+        except IndexError:
+            return None
+    return None
+
+
+def input_features(node: Node) -> int | None:
+    """in_channels / in_features: the torch argument, else from the inferred input."""
+    explicit = node.attrs.get("in_channels" if node.op == "conv" else "in_features")
+    if isinstance(explicit, int):
+        return explicit
+    if node.op == "conv":
+        layout = _conv_layout(node, node.framework)
+        return channels(node.in_shape, layout) if node.in_shape else None
+    return node.in_shape[-1] if node.in_shape else None
+
+
+def _count_conv(node: Node) -> Counts | None:
+    a = node.attrs
+    cin = input_features(node)
+    kernel, filters, groups = a.get("kernel"), a.get("filters"), a.get("groups", 1)
+    if cin is None or not is_known((kernel, filters, groups)) or not isinstance(filters, int):
+        return None
+    weights = math.prod(kernel) * (cin // groups) * filters
+    return Counts(trainable=weights + (filters if a.get("bias") else 0))
+
+
+def _count_dense(node: Node) -> Counts | None:
+    cin = input_features(node)
+    units = node.attrs.get("units")
+    if cin is None or not isinstance(units, int):
+        return None
+    return Counts(trainable=cin * units + (units if node.attrs.get("bias") else 0))
+
+
+def _count_batch_norm(node: Node) -> Counts | None:
+    c = feature_count(node)
+    if c is None:
+        return None
+    a = node.attrs
+    trainable = c * (bool(a.get("center")) + bool(a.get("scale")))
+    tracked = bool(a.get("track_running_stats", True))
+    state = 2 * c if tracked else 0
+    if a.get("renorm") is True:
+        state += 3 * c  # moving_stddev, renorm_mean, renorm_stddev (reference §1)
+    extra = 1 if node.framework == ir.TORCH and tracked else 0  # num_batches_tracked
+    return Counts(trainable=trainable, state=state, torch_extra_buffers=extra)
+
+
+COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
+    "conv": _count_conv,
+    "dense": _count_dense,
+    "batch_norm": _count_batch_norm,
+}
+
+
+def count(node: Node, framework: str) -> Counts | None:
+    rule = COUNT_RULES.get(node.op)
+    if rule is None:
+        return None if node.op == "opaque" else Counts()
+    return rule(node)

@@ -1,0 +1,358 @@
+"""Activations: missing, extra, different, reordered, and the output head (PTL4xx)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
+from portlint.findings import Finding
+from portlint.ir import Graph, Node
+from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
+from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
+
+# Ops that do not change which activation a model ends with.
+_TRANSPARENT = frozenset({"flatten", "reshape", "permute", "identity", "dropout"})
+
+
+def kind(node: Node) -> str:
+    return str(node.attrs.get("kind"))
+
+
+def label(node: Node) -> str:
+    """`ReLU`-style description, naming the layer an activation was fused into."""
+    text = kind(node)
+    if node.fused_into is not None:
+        return f"{text} (fused into {node.layer_type.replace('(activation=)', '')} via activation=)"
+    return f"{text} ({node.layer_type})"
+
+
+def is_output_head(node: Node, graph: Graph) -> bool:
+    """An activation whose result reaches a model output through layout ops only."""
+    current = node
+    while True:
+        if current.id in graph.outputs:
+            return True
+        consumers = graph.consumers(current.id)
+        if len(consumers) != 1 or consumers[0].op not in _TRANSPARENT:
+            return False
+        current = consumers[0]
+
+
+def _head_row(ctx: PairContext, row: Row) -> bool:
+    nodes = [n for n in (row.keras, row.torch) if n is not None]
+    return all(n.op == "activation" and kind(n) in PROBABILITY_HEADS
+               and is_output_head(n, ctx.alignment.graph(n.framework)) for n in nodes)
+
+
+KERAS_DENSE = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16,))
+    x = layers.Dense(8, activation={act})(inputs)
+    x = layers.Dense(4)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_DENSE = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 8)
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = {body}
+        return self.fc2(x)
+"""
+
+
+class ActivationMismatch(Rule):
+    code = "PTL401"
+    name = "activation-mismatch"
+    severity = "error"
+    summary = "Missing, extra or different activation at aligned positions"
+    doc = """
+## What it flags
+An activation present on one side and absent on the other, or a different activation at
+the same position. Keras layers often carry their activation inside them
+(`Dense(100, activation="relu")`, `Conv2D(..., activation="relu")`); a port must apply
+it explicitly (`nn.ReLU()` in a Sequential, `F.relu` or `torch.relu` in `forward`).
+portlint expands every fused `activation=` into its own step before aligning, so a
+dropped one shows up here. Output heads (softmax/sigmoid at the end) are reported by
+`output-activation-mismatch` instead.
+
+## Why it matters
+Without the activation the port computes a different function: two Linear layers with
+nothing between them collapse into one linear map. The weights load without error and the
+outputs are simply wrong.
+
+## Example
+```python
+# Keras
+dense = layers.Dense(100, activation="relu")(x)
+# PyTorch port
+x = self.fc1(x)          # the ReLU was dropped
+```
+
+## Fix
+```python
+x = F.relu(self.fc1(x))
+```
+
+## References
+- port-mismatches reference §6 ("Fused activation= kwarg") and §0 (the seed pair)
+"""
+    VALID = [
+        Case(KERAS_DENSE.format(act='"relu"'), TORCH_DENSE.format(body="F.relu(self.fc1(x))"), 0),
+        Case(KERAS_DENSE.format(act='"tanh"'), TORCH_DENSE.format(body="torch.tanh(self.fc1(x))"), 0),
+        Case(KERAS_DENSE.format(act="None"), TORCH_DENSE.format(body="self.fc1(x)"), 0,
+             note="no activation on either side"),
+    ]
+    INVALID = [
+        Case(KERAS_DENSE.format(act='"relu"'), TORCH_DENSE.format(body="self.fc1(x)"), 1,
+             line=13, message="relu"),
+        Case(KERAS_DENSE.format(act='"relu"'), TORCH_DENSE.format(body="torch.sigmoid(self.fc1(x))"),
+             1, line=13, message="sigmoid"),
+        Case(KERAS_DENSE.format(act="None"), TORCH_DENSE.format(body="F.relu(self.fc1(x))"), 1,
+             line=13, message="extra"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for row in ctx.rows:
+            if row.status == REORDERED or _head_row(ctx, row):
+                continue
+            port, origin = ctx.split(row)
+            theirs = FRAMEWORK_LABEL[ctx.origin]
+            if row.status == MATCH and port.op == "activation":
+                if kind(port) != kind(origin) and "?" not in (kind(port), kind(origin)):
+                    yield self.finding(ctx, f"different activation: the port applies "
+                                            f"{label(port)} where {theirs} applies {label(origin)}",
+                                       at=port, about=origin)
+            elif row.status in (KERAS_ONLY, TORCH_ONLY):
+                node = port or origin
+                if node.op != "activation" or kind(node) in IDENTITY_ACTIVATIONS:
+                    continue
+                if origin is not None:
+                    after = ctx.anchor_before(origin)
+                    where = f" after {describe(after)}" if after is not None else ""
+                    yield self.finding(ctx, f"missing activation{where}: {theirs} applies "
+                                            f"{label(origin)} here and the port applies none",
+                                       about=origin, prefer_call=True)
+                else:
+                    yield self.finding(ctx, f"extra activation: the port applies {label(port)} "
+                                            f"with no counterpart in {theirs}",
+                                       at=port, prefer_call=True)
+
+
+KERAS_ORDER = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(4, 3, activation={act})(inputs)
+    x = layers.BatchNormalization(momentum=0.9, epsilon=1e-5)(x)
+    {after}
+    return keras.Model(inputs, x)
+"""
+TORCH_ORDER = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = nn.Sequential(
+            nn.Conv2d(3, 4, 3),
+            {first}
+            {second}
+        )
+
+    def forward(self, x):
+        return self.block(x)
+"""
+
+
+class ActivationOrderMismatch(Rule):
+    code = "PTL402"
+    name = "activation-order-mismatch"
+    severity = "error"
+    summary = "The same activation and normalization in a different order"
+    doc = """
+## What it flags
+The same activation placed before a normalization layer on one side and after it on the
+other: Keras `Conv2D(..., activation="relu")` followed by `BatchNormalization` computes
+conv → ReLU → BN, while a port written as conv → BN → ReLU computes something else.
+
+## Why it matters
+ReLU→BN normalizes non-negative values; BN→ReLU clips normalized values. With the same
+weights the outputs differ everywhere.
+
+## Example
+```python
+# Keras
+x = layers.Conv2D(32, 3, activation="relu")(x)
+x = layers.BatchNormalization()(x)
+# PyTorch port
+nn.Conv2d(1, 32, 3), nn.BatchNorm2d(32), nn.ReLU()
+```
+
+## Fix
+Apply the activation where the original does: `nn.Conv2d(...), nn.ReLU(), nn.BatchNorm2d(...)`.
+
+## References
+- port-mismatches reference §6
+"""
+    VALID = [
+        Case(KERAS_ORDER.format(act='"relu"', after=""),
+             TORCH_ORDER.format(first="nn.ReLU(),", second="nn.BatchNorm2d(4),"), 0),
+        Case(KERAS_ORDER.format(act="None", after="x = layers.ReLU()(x)"),
+             TORCH_ORDER.format(first="nn.BatchNorm2d(4),", second="nn.ReLU(),"), 0),
+    ]
+    INVALID = [
+        Case(KERAS_ORDER.format(act='"relu"', after=""),
+             TORCH_ORDER.format(first="nn.BatchNorm2d(4),", second="nn.ReLU(),"), 1, line=10,
+             message="before"),
+        Case(KERAS_ORDER.format(act="None", after="x = layers.ReLU()(x)"),
+             TORCH_ORDER.format(first="nn.ReLU(),", second="nn.BatchNorm2d(4),"), 1, line=9,
+             message="after"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        rows = ctx.rows
+        for index, row in enumerate(rows):
+            if row.status != REORDERED or row.side(ctx.port) is None:
+                continue
+            port_act = row.side(ctx.port)
+            # Its partner is the nearest reordered row on the other side.
+            partner = None
+            for other in (rows[index + 1:] + rows[:index][::-1]):
+                if other.status == REORDERED and other.side(ctx.origin) is not None:
+                    partner = other.side(ctx.origin)
+                    break
+            if partner is None:
+                continue
+            norm = _norm_between(ctx, port_act)
+            norm_text = describe(norm) if norm is not None else "the normalization"
+            port_before = norm is not None and port_act.id < norm.id
+            theirs = FRAMEWORK_LABEL[ctx.origin]
+            message = (f"{kind(port_act)} is applied {'before' if port_before else 'after'} "
+                       f"{norm_text} in the port but {'after' if port_before else 'before'} "
+                       f"the normalization in {theirs} ({label(partner)})")
+            yield self.finding(ctx, message, at=port_act, about=partner)
+
+
+def _norm_between(ctx: PairContext, act: Node) -> Node | None:
+    """The matched normalization next to a reordered activation in the port."""
+    rows = ctx.rows
+    position = next(i for i, r in enumerate(rows) if r.side(ctx.port) is act)
+    for step in (1, -1):
+        k = position + step
+        if 0 <= k < len(rows) and rows[k].status == MATCH and rows[k].side(ctx.port) is not None:
+            node = rows[k].side(ctx.port)
+            if node.op.endswith("norm"):
+                return node
+    return None
+
+
+KERAS_HEAD = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16,))
+    x = layers.Dense(8, activation="relu")(inputs)
+    x = layers.Dense(4, activation={head})(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_HEAD = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(16, 8)
+        self.fc2 = nn.Linear(8, 4)
+
+    def forward(self, x):
+        x = torch.relu(self.fc1(x))
+        return {ret}
+"""
+
+
+class OutputActivationMismatch(Rule):
+    code = "PTL404"
+    name = "output-activation-mismatch"
+    severity = "warning"
+    summary = "Softmax/sigmoid head on one side, logits on the other"
+    doc = """
+## What it flags
+A model that ends in a probability head (softmax, sigmoid, log-softmax) ported to one
+that returns logits, or the reverse, or two different heads.
+
+## Why it matters
+It may be intended: `nn.CrossEntropyLoss` expects logits and applies log-softmax
+itself, so a torch port often drops Keras's final softmax. But then the two models'
+outputs are not comparable, inference code must apply the softmax, and keeping the
+softmax while training with `CrossEntropyLoss` is a double softmax that flattens the
+loss (6.84 vs 2.39 in the reference experiment E08). The rule is a warning so that the
+choice is made deliberately.
+
+## Example
+```python
+# Keras
+out = layers.Dense(10, activation="softmax")(x)
+# PyTorch port
+return self.fc2(x)    # logits
+```
+
+## Fix
+Either apply `torch.softmax(logits, dim=1)` at inference and train with
+`CrossEntropyLoss`, or make the heads equal. Suppress the finding where logits are the
+intended contract (`# portlint: ignore[output-activation-mismatch]`).
+
+## References
+- port-mismatches reference §13 (softmax in model + cross-entropy)
+"""
+    VALID = [
+        Case(KERAS_HEAD.format(head='"softmax"'), TORCH_HEAD.format(ret="torch.softmax(self.fc2(x), dim=-1)"), 0),
+        Case(KERAS_HEAD.format(head="None"), TORCH_HEAD.format(ret="self.fc2(x)"), 0,
+             note="logits on both sides"),
+    ]
+    INVALID = [
+        Case(KERAS_HEAD.format(head='"softmax"'), TORCH_HEAD.format(ret="self.fc2(x)"), 1,
+             line=13, message="logits"),
+        Case(KERAS_HEAD.format(head='"sigmoid"'), TORCH_HEAD.format(ret="self.fc2(x)"), 1,
+             line=13, message="sigmoid"),
+        Case(KERAS_HEAD.format(head="None"), TORCH_HEAD.format(ret="torch.softmax(self.fc2(x), dim=1)"),
+             1, line=13, message="logits"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for row in ctx.rows:
+            if row.status == REORDERED or not _head_row(ctx, row):
+                continue
+            port, origin = ctx.split(row)
+            theirs = FRAMEWORK_LABEL[ctx.origin]
+            if port is not None and origin is not None:
+                if kind(port) != kind(origin):
+                    yield self.finding(ctx, f"output heads differ: the port ends in "
+                                            f"{label(port)}, {theirs} in {label(origin)}",
+                                       at=port, about=origin)
+            elif origin is not None:
+                yield self.finding(ctx, f"{theirs} ends in {label(origin)} but the port returns "
+                                        f"logits: outputs are not comparable; apply the "
+                                        f"{kind(origin)} at inference (and train on logits "
+                                        f"with a loss that expects them)",
+                                   about=origin, prefer_call=True)
+            else:
+                yield self.finding(ctx, f"the port ends in {label(port)} but {theirs} returns "
+                                        f"logits", at=port, prefer_call=True)
+
+
+RULES = [ActivationMismatch, ActivationOrderMismatch, OutputActivationMismatch]

@@ -1,0 +1,157 @@
+"""Data layout: flatten order of channels-last vs channels-first maps (PTL2xx)."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from portlint.findings import Finding
+from portlint.ir import CHANNELS_FIRST, CHANNELS_LAST, KERAS, Graph, Node
+from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
+
+_PASS_THROUGH = frozenset({"activation", "dropout", "identity"})
+
+
+def dense_after(node: Node, graph: Graph) -> Node | None:
+    """The Dense/Linear layer a flatten feeds, through activations and dropout."""
+    current = node
+    while True:
+        consumers = graph.consumers(current.id)
+        if len(consumers) != 1:
+            return None
+        current = consumers[0]
+        if current.op == "dense":
+            return current
+        if current.op not in _PASS_THROUGH:
+            return None
+
+
+def spatial_and_channels(node: Node) -> tuple[tuple, int] | None:
+    """(spatial dims, channels) of a flatten's input, or None when not a feature map."""
+    shape, layout = node.in_shape, node.in_layout
+    if not shape or len(shape) < 2 or any(d is None for d in shape):
+        return None
+    if layout == CHANNELS_LAST:
+        return tuple(shape[:-1]), shape[-1]
+    if layout == CHANNELS_FIRST:
+        return tuple(shape[1:]), shape[0]
+    return None
+
+
+def permutation_recipe(keras_flat: Node, port: Node, dense_port: Node | None,
+                       spatial: tuple, chans: int) -> str:
+    dims = ", ".join(str(d) for d in spatial)
+    n = len(spatial)
+    target = dense_port.name if dense_port is not None else "the next layer"
+    if port.framework != KERAS:
+        # Keras kernel (H*W*C, out) -> torch weight (out, C*H*W)
+        order = ", ".join(str(i) for i in [n + 1, n] + list(range(n)))
+        return (f"{target}.weight = K.reshape({dims}, {chans}, out).permute({order})"
+                f".reshape(out, -1) where K is the Keras kernel")
+    order = ", ".join(str(i) for i in list(range(2, n + 2)) + [1, 0])
+    return (f"K = W.reshape(out, {chans}, {dims}).permute({order}).reshape(-1, out) where W "
+            f"is the torch weight of {target}")
+
+
+KERAS_FLAT = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=({h}, {w}, 3))
+    x = layers.Conv2D(8, 3, padding="same")(inputs)
+    x = layers.Flatten()(x)
+    x = layers.Dense(10)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_FLAT = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.fc = nn.Linear({features}, 10)
+
+    def forward(self, x):
+        x = self.conv(x)
+        {flatten}
+        return self.fc(x)
+"""
+
+
+class FlattenLayoutMismatch(Rule):
+    code = "PTL201"
+    name = "flatten-layout-mismatch"
+    severity = "warning"
+    summary = "Flatten of a channels-last map vs a channels-first map before Dense/Linear"
+    doc = """
+## What it flags
+A Flatten that feeds a Dense/Linear layer where one side flattens an (H, W, C) map
+(Keras's default channels-last layout) and the other a (C, H, W) map (PyTorch). Both
+produce H*W*C features, so the shapes agree, but element i is a different pixel and
+channel on each side. It stays silent when the map is 1x1 or has one channel (the orders
+coincide) and when the port permutes to the other layout before flattening.
+
+## Why it matters
+The models are equivalent only if the Dense weights are permuted when copied. Copying the
+Keras kernel with a plain transpose is silently wrong: 3.16 max abs difference on a small
+model in the reference experiment E06 (4.8e-7 once permuted).
+
+## Example
+```python
+# Keras: (N, 64, 64, 32) -> Flatten -> Dense(100)
+# PyTorch port: (N, 32, 64, 64) -> nn.Flatten() -> nn.Linear(131072, 100)
+```
+
+## Fix
+Permute the weights when copying (the finding prints the exact expression), or make the
+port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
+
+## References
+- port-mismatches reference §5 (Flatten order, experiment E06)
+- https://discuss.pytorch.org/t/transfer-conv2d-layers-from-keras-to-pytorch-give-a-wrong-result/184306
+"""
+    VALID = [
+        Case(KERAS_FLAT.format(h=4, w=4), TORCH_FLAT.format(
+            features=128, flatten="x = x.permute(0, 2, 3, 1).flatten(1)"), 0,
+             note="the port flattens in Keras order"),
+        Case(KERAS_FLAT.format(h=1, w=1), TORCH_FLAT.format(
+            features=8, flatten="x = torch.flatten(x, 1)"), 0, note="1x1 map: same order"),
+    ]
+    INVALID = [
+        Case(KERAS_FLAT.format(h=4, w=4), TORCH_FLAT.format(
+            features=128, flatten="x = torch.flatten(x, 1)"), 1, line=13, message="permute"),
+        Case(KERAS_FLAT.format(h=4, w=4), TORCH_FLAT.format(
+            features=128, flatten="x = x.view(x.size(0), -1)"), 1, line=13),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched("flatten", "reshape"):
+            if origin.op not in ("flatten", "reshape"):
+                continue
+            if port.out_shape is None or len(port.out_shape) != 1:
+                continue
+            mine, theirs = spatial_and_channels(port), spatial_and_channels(origin)
+            if mine is None or theirs is None or port.in_layout == origin.in_layout:
+                continue
+            keras_node = port if port.framework == KERAS else origin
+            spatial, chans = spatial_and_channels(keras_node)
+            if math.prod(spatial) == 1 or chans == 1:
+                continue
+            dense_port = dense_after(port, ctx.port_graph)
+            dense_origin = dense_after(origin, ctx.origin_graph)
+            if dense_port is None and dense_origin is None:
+                continue
+            theirs_label = FRAMEWORK_LABEL[ctx.origin]
+            order = {CHANNELS_LAST: "(H, W, C)", CHANNELS_FIRST: "(C, H, W)"}
+            message = (f"the port flattens a {order[port.in_layout]} map {port.in_shape} while "
+                       f"{theirs_label} flattens {order[origin.in_layout]} {origin.in_shape}: same "
+                       f"size, different element order, so weights copied into "
+                       f"{describe(dense_port) if dense_port else 'the next Dense'} need a "
+                       f"permutation: {permutation_recipe(keras_node, port, dense_port, spatial, chans)}")
+            yield self.finding(ctx, message, at=port, about=origin, prefer_call=True)
+
+
+RULES = [FlattenLayoutMismatch]

@@ -1,0 +1,294 @@
+"""Layer structure: plain configuration, shapes, missing layers (PTL5xx)."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from portlint.align import KERAS_ONLY, LAYOUT_OPS, TORCH_ONLY
+from portlint.findings import Finding
+from portlint.ir import Graph, Node, is_known
+from portlint.knowledge import source_param
+from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, fmt
+from portlint.shapes import channels, inferred_feature_count, to_layout
+
+# Canonical attributes compared as plain values, per op.
+CONFIG_ATTRS: dict[str, tuple[str, ...]] = {
+    "conv": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
+    "dense": ("units", "bias"),
+    "dropout": ("rate",),
+    "pool": ("kind", "pool", "stride"),
+    "global_pool": ("kind",),
+    "adaptive_pool": ("kind",),
+}
+
+KERAS_MLP = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16,))
+    x = layers.Dense({units}, use_bias={bias})(inputs)
+    x = layers.Dropout({rate})(x)
+    x = layers.Dense(4)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_MLP = """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(16, {units}, bias={bias}),
+    nn.Dropout({rate}),
+    nn.Linear({units}, 4),
+)
+"""
+
+
+class LayerConfigMismatch(Rule):
+    code = "PTL501"
+    name = "layer-config-mismatch"
+    severity = "error"
+    summary = "Filters/out_channels, kernel, stride, dilation, groups, units, bias, dropout rate differ"
+    doc = """
+## What it flags
+Aligned layers whose plain configuration differs once both sides are in canonical terms:
+Conv `filters` vs `out_channels`, `kernel_size`, `strides`/`stride`, `dilation_rate`/
+`dilation`, `groups`, `use_bias`/`bias`; Dense `units` vs Linear `out_features`; dropout
+`rate` vs `p`; pooling kind, window and stride (Keras's default pooling stride is the pool
+size, as is torch's).
+
+## Why it matters
+A different configuration is a different model; often weight loading fails, sometimes (a
+stride, a dropout rate) nothing fails and the numbers are just different.
+
+## Example
+```python
+# Keras
+layers.Conv2D(64, 3, strides=2)
+# PyTorch port
+nn.Conv2d(32, 64, 3)          # stride 1
+```
+
+## Fix
+Copy the value from the original.
+
+## References
+- port-mismatches reference §3, §4, §8
+"""
+    VALID = [
+        Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 0),
+        Case(KERAS_MLP.format(units=8, bias=False, rate=0.2), TORCH_MLP.format(units=8, bias=False, rate=0.2), 0),
+    ]
+    INVALID = [
+        Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.2), 1,
+             line=6, message="rate"),
+        Case(KERAS_MLP.format(units=8, bias=False, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 1,
+             line=5, message="bias"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched(*CONFIG_ATTRS):
+            if port.op != origin.op:
+                continue
+            diffs = []
+            for attr in CONFIG_ATTRS[port.op]:
+                mine, theirs = port.attrs.get(attr), origin.attrs.get(attr)
+                if mine is None or theirs is None or not (is_known(mine) and is_known(theirs)):
+                    continue
+                if mine != theirs:
+                    diffs.append((attr, mine, theirs))
+            if not diffs:
+                continue
+            label = FRAMEWORK_LABEL[ctx.origin]
+            parts = [f"{_param(port, a)}={fmt(m)} vs {label} {_param(origin, a)}={fmt(t)}"
+                     for a, m, t in diffs]
+            yield self.finding(ctx, f"{port.layer_type} configuration differs: " + "; ".join(parts),
+                               at=port, about=origin)
+
+
+def _param(node: Node, canonical: str) -> str:
+    return source_param(node.framework, node.layer_type, canonical) or canonical
+
+
+KERAS_CNN = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(16, 3)(inputs)
+    x = layers.Flatten()(x)
+    x = layers.Dense(10)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_CNN = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d({cin}, 16, 3)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear({features}, 10)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.conv(x)))
+"""
+
+
+class ShapeMismatch(Rule):
+    code = "PTL502"
+    name = "shape-mismatch"
+    severity = "error"
+    summary = "Statically inferred in_features/in_channels/shapes disagree"
+    doc = """
+## What it flags
+Shapes that cannot both be right: a torch `in_channels`/`in_features`/`num_features`
+that differs from what the previous layer produces (shapes are propagated from the Keras
+`Input`, `--input-shape`, or the partner model's input in the other layout), or aligned
+layers whose output shapes differ once layouts are converted. Only the first divergence
+between the models is reported; later ones usually follow from it.
+
+## Why it matters
+The port fails at run time or at weight loading, or (when a size happens to match in a
+different place) silently computes something else.
+
+## Example
+```python
+# Keras: Conv2D(16, 3) on 8x8x3 -> 6x6x16 -> Flatten -> 576 features
+# PyTorch port
+self.fc = nn.Linear(1024, 10)      # expects 1024
+```
+
+## Fix
+Use the inferred size the message gives.
+
+## References
+- port-mismatches reference §15 (in_features cross-check)
+"""
+    VALID = [
+        Case(KERAS_CNN, TORCH_CNN.format(cin=3, features=576), 0),
+    ]
+    INVALID = [
+        Case(KERAS_CNN, TORCH_CNN.format(cin=3, features=1024), 1, line=9, message="576"),
+        Case(KERAS_CNN, TORCH_CNN.format(cin=1, features=576), 1, line=7, message="in_channels"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        declared_problems = list(self._declared(ctx, ctx.port_graph))
+        yield from declared_problems
+        if declared_problems:
+            return
+        for port, origin, _ in ctx.matched():
+            mine = port.out_shape
+            theirs = to_layout(origin.out_shape, origin.layout, port.layout) if port.layout else None
+            if not mine or not theirs or None in mine or None in theirs:
+                continue
+            if tuple(mine) != tuple(theirs):
+                label = FRAMEWORK_LABEL[ctx.origin]
+                yield self.finding(ctx, f"output shape {tuple(mine)} of {describe(port)} differs "
+                                        f"from {label} {tuple(origin.out_shape)} "
+                                        f"({origin.layout})", at=port, about=origin)
+                return
+
+    def _declared(self, ctx: PairContext, graph: Graph) -> Iterable[Finding]:
+        for node in graph.nodes:
+            if not node.in_shape or None in node.in_shape:
+                continue
+            for canonical, actual in _declared_inputs(node):
+                declared = node.attrs.get(canonical)
+                if isinstance(declared, int) and actual is not None and declared != actual:
+                    param = _param(node, canonical)
+                    yield self.finding(ctx, f"{describe(node)} declares {param}={declared} but "
+                                            f"receives {actual} (input shape {node.in_shape})",
+                                       at=node)
+
+
+def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:
+    if node.op == "conv":
+        return [("in_channels", channels(node.in_shape, node.in_layout))]
+    if node.op == "dense":
+        return [("in_features", node.in_shape[-1])]
+    if node.op == "batch_norm":
+        return [("num_features", inferred_feature_count(node))]
+    return []
+
+
+class MissingLayer(Rule):
+    code = "PTL503"
+    name = "missing-layer"
+    severity = "error"
+    summary = "A layer on one side has no counterpart on the other"
+    doc = """
+## What it flags
+A layer with weights or behaviour (convolution, dense, normalization, pooling, dropout,
+...) that the alignment could not pair with anything on the other side. Activations are
+reported by the activation rules and pure layout steps (flatten, reshape, permute,
+padding) by the layout and shape rules, so they are not repeated here. A missing dropout
+is a warning: it changes training, not inference.
+
+## Why it matters
+The models compute different functions, or train differently.
+
+## Example
+```python
+# Keras
+x = layers.BatchNormalization()(x)
+# PyTorch port: no BatchNorm2d
+```
+
+## Fix
+Add the layer to the port at the place the finding points to.
+
+## References
+- port-mismatches reference §0
+"""
+    VALID = [
+        Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 0),
+    ]
+    INVALID = [
+        Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Linear(16, 8),
+    nn.Linear(8, 4),
+)
+""", 1, line=5, message="Dropout"),
+        Case(KERAS_CNN, """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 16, 3)
+        self.bn = nn.BatchNorm2d(16)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(576, 10)
+
+    def forward(self, x):
+        return self.fc(self.flatten(self.bn(self.conv(x))))
+""", 1, line=8, message="BatchNorm2d"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for row in ctx.rows:
+            if row.status not in (KERAS_ONLY, TORCH_ONLY):
+                continue
+            port, origin = ctx.split(row)
+            node = port or origin
+            if node.op in LAYOUT_OPS or node.op in ("activation", "input", "opaque"):
+                continue
+            severity = "warning" if node.op == "dropout" else None
+            theirs = FRAMEWORK_LABEL[ctx.origin]
+            if origin is not None:
+                after = ctx.anchor_before(origin)
+                where = f" after {describe(after)}" if after is not None else ""
+                yield self.finding(ctx, f"{theirs} {describe(origin)} has no counterpart in the "
+                                        f"port (expected{where})", about=origin,
+                                   severity=severity, prefer_call=True)
+            else:
+                yield self.finding(ctx, f"{describe(port)} has no counterpart in {theirs}",
+                                   at=port, severity=severity)
+
+
+RULES = [LayerConfigMismatch, ShapeMismatch, MissingLayer]
