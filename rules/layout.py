@@ -38,19 +38,22 @@ def spatial_and_channels(node: Node) -> tuple[tuple, int] | None:
     return None
 
 
-def permutation_recipe(keras_flat: Node, port: Node, dense_port: Node | None,
+def permutation_recipe(port: Node, dense_port: Node | None, dense_origin: Node | None,
                        spatial: tuple, chans: int) -> str:
+    """The weight permutation that makes copied Dense/Linear weights right."""
     dims = ", ".join(str(d) for d in spatial)
     n = len(spatial)
     target = dense_port.name if dense_port is not None else "the next layer"
+    source = dense_origin.name if dense_origin is not None else "the original layer"
     if port.framework != KERAS:
         # Keras kernel (H*W*C, out) -> torch weight (out, C*H*W)
         order = ", ".join(str(i) for i in [n + 1, n] + list(range(n)))
         return (f"{target}.weight = K.reshape({dims}, {chans}, out).permute({order})"
-                f".reshape(out, -1) where K is the Keras kernel")
+                f".reshape(out, -1) where K is the kernel of Keras `{source}`")
+    # torch weight (out, C*H*W) -> Keras kernel (H*W*C, out)
     order = ", ".join(str(i) for i in list(range(2, n + 2)) + [1, 0])
-    return (f"K = W.reshape(out, {chans}, {dims}).permute({order}).reshape(-1, out) where W "
-            f"is the torch weight of {target}")
+    return (f"kernel of `{target}` = W.reshape(out, {chans}, {dims}).permute({order})"
+            f".reshape(-1, out) where W is {source}.weight")
 
 
 KERAS_FLAT = """
@@ -150,7 +153,7 @@ port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
                        f"{theirs_label} flattens {order[origin.in_layout]} {origin.in_shape}: same "
                        f"size, different element order, so weights copied into "
                        f"{describe(dense_port) if dense_port else 'the next Dense'} need a "
-                       f"permutation: {permutation_recipe(keras_node, port, dense_port, spatial, chans)}")
+                       f"permutation: {permutation_recipe(port, dense_port, dense_origin, spatial, chans)}")
             yield self.finding(ctx, message, at=port, about=origin, prefer_call=True)
 
 

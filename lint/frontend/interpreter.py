@@ -794,7 +794,9 @@ class Interpreter:
             self.module_path.append(module.name or "") if module.framework == ir.TORCH else None
             try:
                 for item in module.items:
-                    x = self.call(item, [x], {}, site)
+                    # Each item is applied where it is listed in the Sequential.
+                    item_site = getattr(item, "site", None) or site
+                    x = self.call(item, [x], {}, item_site)
             finally:
                 if module.framework == ir.TORCH:
                     self.module_path.pop()

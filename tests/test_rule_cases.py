@@ -1,0 +1,71 @@
+"""Every rule's own VALID and INVALID pair examples (Fixit-style), run through the
+whole pipeline: the Keras snippet is the original, the PyTorch snippet the port."""
+
+from __future__ import annotations
+
+import pytest
+
+from portlint.compare import compare
+from portlint.rule import Case, Rule
+from portlint.rules import ALL_RULES
+
+
+def _cases(kind: str) -> list:
+    params = []
+    for rule in ALL_RULES:
+        for index, case in enumerate(getattr(rule, kind)):
+            params.append(pytest.param(rule, case, id=f"{rule.name}-{kind.lower()}-{index}"))
+    return params
+
+
+def _run(rule: type[Rule], case: Case, tmp_path):
+    keras_file = tmp_path / "keras_model.py"
+    torch_file = tmp_path / "torch_model.py"
+    keras_file.write_text(case.keras)
+    torch_file.write_text(case.torch)
+    result = compare(str(keras_file), str(torch_file))
+    return [f for f in result.findings if f.rule == rule.name], result
+
+
+@pytest.mark.parametrize("rule, case", _cases("VALID"))
+def test_valid_case_is_silent(rule, case, tmp_path):
+    found, _ = _run(rule, case, tmp_path)
+    assert found == [], [f.message for f in found]
+
+
+@pytest.mark.parametrize("rule, case", _cases("INVALID"))
+def test_invalid_case_is_flagged(rule, case, tmp_path):
+    found, result = _run(rule, case, tmp_path)
+    assert len(found) == case.expect, [f.message for f in result.findings]
+    first = found[0]
+    assert first.code == rule.code and first.severity in ("info", "warning", "error")
+    if case.line is not None:
+        assert first.location is not None and first.location.line == case.line, (
+            first.location, first.message)
+    if case.message is not None:
+        assert case.message in first.message
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
+def test_rule_is_documented_and_exemplified(rule):
+    assert rule.code.startswith("PTL") and len(rule.code) == 6 and rule.code[3:].isdigit()
+    assert rule.severity in ("info", "warning", "error")
+    for section in ("## What it flags", "## Why it matters", "## Example", "## Fix"):
+        assert section in rule.doc, f"{rule.name} doc lacks {section}"
+    assert len(rule.VALID) >= 1 and len(rule.INVALID) >= 1
+
+
+def test_codes_and_names_are_unique():
+    codes = [r.code for r in ALL_RULES]
+    names = [r.name for r in ALL_RULES]
+    assert len(set(codes)) == len(codes) and len(set(names)) == len(names)
+
+
+def test_spec_minimum_catalogue_is_present():
+    required = {"batchnorm-momentum-mismatch", "norm-epsilon-mismatch", "norm-affine-mismatch",
+                "activation-mismatch", "activation-order-mismatch",
+                "output-activation-mismatch", "flatten-layout-mismatch",
+                "layer-config-mismatch", "shape-mismatch", "missing-layer",
+                "param-count-mismatch", "buffer-accounting", "initializer-mismatch",
+                "unresolved-construct"}
+    assert required <= {r.name for r in ALL_RULES}
