@@ -68,21 +68,39 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
 
 
 def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) -> None:
-    """Keras shapes come from its Input (or the option); torch's from the option, else
-    from the Keras input moved to channels-first."""
-    keras_shape = keras.input_shape if keras.input_shape else input_shape
+    """Give each model an input shape and propagate it.
+
+    Keras's comes from its Input (or the option); torch's from the option, else from the
+    Keras input moved to channels-first. When neither source says, the torch model's
+    first layer (`in_features`, `in_channels`) still tells part of it.
+    """
+    keras_shape = keras.input_shape or input_shape
+    if keras_shape is None:
+        keras_shape = to_layout(declared_input(torch), ir.CHANNELS_FIRST, ir.CHANNELS_LAST)
     infer(keras, keras_shape)
-    torch_shape = None
-    if not keras.input_shape and input_shape is not None:
-        torch_shape = to_layout(input_shape, ir.CHANNELS_LAST, ir.CHANNELS_FIRST)
-    elif torch.input_shape:
+    if torch.input_shape:
         torch_shape = torch.input_shape
-    elif input_shape is not None:
-        torch_shape = input_shape
-    elif keras.inputs:
+    elif input_shape is not None and keras.input_shape:
+        torch_shape = input_shape  # the option is for the model that lacks a shape
+    elif keras.inputs and keras.nodes[keras.inputs[0]].out_shape is not None:
         k_input = keras.nodes[keras.inputs[0]]
         torch_shape = to_layout(k_input.out_shape, k_input.layout, ir.CHANNELS_FIRST)
+    else:
+        torch_shape = declared_input(torch)
     infer(torch, torch_shape)
+
+
+def declared_input(graph: ir.Graph) -> tuple | None:
+    """What a torch model's first layer says about its input: (in_features,) for a
+    Linear, (in_channels, ?, ...) for a convolution."""
+    for node in graph.layers():
+        if node.op == "dense" and isinstance(node.attrs.get("in_features"), int):
+            return (node.attrs["in_features"],)
+        if node.op == "conv" and isinstance(node.attrs.get("in_channels"), int):
+            return (node.attrs["in_channels"], *([None] * node.attrs.get("rank", 2)))
+        if node.op not in ("activation", "dropout", "identity", "pad"):
+            return None
+    return None
 
 
 def selected_rules(options: Options) -> list[Rule]:

@@ -33,6 +33,7 @@ class Case:
     line: int | None = None
     message: str | None = None  # a substring the first finding's message must contain
     note: str = ""
+    keras_version: int = 3
 
 
 class Rule:

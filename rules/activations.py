@@ -112,6 +112,8 @@ x = F.relu(self.fc1(x))
         Case(KERAS_DENSE.format(act='"tanh"'), TORCH_DENSE.format(body="torch.tanh(self.fc1(x))"), 0),
         Case(KERAS_DENSE.format(act="None"), TORCH_DENSE.format(body="self.fc1(x)"), 0,
              note="no activation on either side"),
+        Case(KERAS_DENSE.format(act='"hard_sigmoid"'), TORCH_DENSE.format(body="F.hardsigmoid(self.fc1(x))"),
+             0, note="Keras 3 hard_sigmoid is torch's"),
     ]
     INVALID = [
         Case(KERAS_DENSE.format(act='"relu"'), TORCH_DENSE.format(body="self.fc1(x)"), 1,
@@ -120,6 +122,9 @@ x = F.relu(self.fc1(x))
              1, line=13, message="sigmoid"),
         Case(KERAS_DENSE.format(act="None"), TORCH_DENSE.format(body="F.relu(self.fc1(x))"), 1,
              line=13, message="extra"),
+        Case(KERAS_DENSE.format(act='"hard_sigmoid"'), TORCH_DENSE.format(body="F.hardsigmoid(self.fc1(x))"),
+             1, line=13, message="0.2x+0.5", keras_version=2,
+             note="Keras 2 hard_sigmoid is clip(0.2x + 0.5), torch's relu6(x + 3) / 6"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

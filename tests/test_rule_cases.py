@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from portlint.compare import compare
+from portlint.compare import Options, compare
 from portlint.rule import Case, Rule
 from portlint.rules import ALL_RULES
 
@@ -23,7 +23,7 @@ def _run(rule: type[Rule], case: Case, tmp_path):
     torch_file = tmp_path / "torch_model.py"
     keras_file.write_text(case.keras)
     torch_file.write_text(case.torch)
-    result = compare(str(keras_file), str(torch_file))
+    result = compare(str(keras_file), str(torch_file), Options(keras_version=case.keras_version))
     return [f for f in result.findings if f.rule == rule.name], result
 
 

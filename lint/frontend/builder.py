@@ -163,7 +163,8 @@ class GraphBuilder:
         if isinstance(value, FrameworkRef):
             value = value.path.rsplit(".", 1)[-1]
         if isinstance(value, str):
-            spec = K.ACTIVATIONS.get(value.lower())
+            by_version = K.VERSION_ACTIVATIONS.get(self.keras_version, {})
+            spec = by_version.get(value.lower()) or K.ACTIVATIONS.get(value.lower())
             if spec is None:
                 self.note_unresolved(f"unknown activation {value!r}", site)
                 return ActivationSpec(value.lower())

@@ -226,6 +226,13 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
     "exponential": ActivationSpec("exp"),
 }
 
+# Keras 2 (tf.keras) activations that compute something else than Keras 3's of the same
+# name: hard_sigmoid was clip(0.2x + 0.5, 0, 1); Keras 3 and torch use relu6(x + 3) / 6
+# (reference §6, tensorflow/tensorflow#65381).
+VERSION_ACTIVATIONS: dict[int, dict[str, ActivationSpec]] = {
+    2: {"hard_sigmoid": ActivationSpec("hard_sigmoid_0.2x+0.5")},
+}
+
 # Names under which the model classes and `Input` are reachable.
 MODEL_CLASSES = frozenset({"Model", "Functional"})
 SEQUENTIAL_CLASSES = frozenset({"Sequential"})
