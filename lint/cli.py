@@ -93,8 +93,9 @@ def compare(
     except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
         if os.environ.get("PORTLINT_DEBUG"):
             raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
         fail(f"internal error while comparing {original} and {port}: "
-             f"{type(exc).__name__}: {exc} (please report; PORTLINT_DEBUG=1 shows details)")
+             f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
     report = renderer(format.value)(result.findings, [result])
     _emit(report, output_file)
     failing = any(f.severity in FAILING for f in result.findings)
@@ -107,12 +108,20 @@ def _emit(report: str, output_file: Optional[str]) -> None:
         return
     from pathlib import Path
 
+    import tempfile
+
     target = Path(output_file)
-    tmp = target.with_name(f".{target.name}.portlint-tmp")
     try:
-        tmp.write_text(report, encoding="utf-8")
+        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".portlint-tmp",
+                                       dir=target.parent if str(target.parent) else ".")
+    except OSError as exc:
+        fail(f"--output-file {output_file}: {exc.strerror}")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(report)
         os.replace(tmp, target)
     except OSError as exc:
+        os.unlink(tmp)
         fail(f"--output-file {output_file}: {exc.strerror}")
 
 
@@ -134,4 +143,17 @@ def rule(name: Optional[str] = typer.Argument(None, help="Rule name or code; non
 
 
 def main() -> None:
-    app(prog_name="portlint")
+    """Entry point: usage errors (click's, inside typer) become one line and exit 2."""
+    try:
+        code = app(prog_name="portlint", standalone_mode=False)
+    except Exception as exc:
+        # Duck-typed: typer may vendor click, so its exception classes vary by version.
+        if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
+            message = exc.format_message().splitlines()
+            typer.echo(f"portlint: {message[0] if message else type(exc).__name__}", err=True)
+            sys.exit(2)
+        if type(exc).__name__ == "Abort":
+            typer.echo("portlint: aborted", err=True)
+            sys.exit(2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)

@@ -61,6 +61,16 @@ class Rule:
         if about is not None and about.where is not None:
             label = FRAMEWORK_LABEL[about.framework]
             rel.append(Related(about.where, related or f"{label} counterpart: {describe(about)}"))
+        elif about is None and at is not None:
+            # The port has a layer the original lacks: point at where it would be.
+            before = ctx.origin_anchor_before(at)
+            label = FRAMEWORK_LABEL[ctx.origin]
+            if before is not None and before.where is not None:
+                rel.append(Related(before.call_span or before.where, related or f"{label} has nothing here, after "
+                                                            f"{describe(before)}"))
+            elif ctx.origin_graph.span is not None:
+                rel.append(Related(ctx.origin_graph.span, related or f"{label} model "
+                                                                     f"`{ctx.origin_graph.model}`"))
         return Finding(code=self.code, rule=self.name, severity=severity or self.severity,
                        message=message, location=location, related=rel, fix=fix)
 
@@ -115,6 +125,17 @@ class PairContext:
             port = row.side(self.port)
             if port is not None and port.where is not None:
                 last = port
+        return last
+
+    def origin_anchor_before(self, port_node: Node) -> Node | None:
+        """The original's layer that precedes the port node's position."""
+        last = None
+        for row in self.rows:
+            if row.side(self.port) is port_node:
+                return last
+            origin = row.side(self.origin)
+            if origin is not None and origin.where is not None:
+                last = origin
         return last
 
     def next_in(self, framework: str, node: Node) -> Node | None:

@@ -72,8 +72,23 @@ def parse_text(path: str, text: str) -> SourceFile:
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        raise InputError(f"{path}:{exc.raw_line}:{exc.raw_column + 1}: syntax error: "
-                         f"{exc.message.splitlines()[0]}") from None
+        raise InputError(_syntax_error_message(path, text, exc)) from None
     except RecursionError:
         raise InputError(f"{path}: expression nesting too deep to parse") from None
     return SourceFile(path=path, text=text, module=module)
+
+
+def _syntax_error_message(path: str, text: str, exc: Exception) -> str:
+    """One line, at the place Python itself reports (libcst's line is often the next
+    token's). `ast.parse` only parses; nothing is executed."""
+    import ast
+
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as err:
+        column = f":{err.offset}" if err.offset else ""
+        return f"{path}:{err.lineno}{column}: syntax error: {err.msg}"
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    first = str(getattr(exc, "message", exc)).splitlines()[0]
+    return f"{path}:{getattr(exc, 'raw_line', '?')}: syntax error: {first}"

@@ -167,11 +167,15 @@ class Interpreter:
     def exec_if(self, stmt: Any, scope: Scope, source: Any) -> None:
         test = self.eval(stmt.test, scope, source)
         if isinstance(test, Unknown) or not _is_constant(test):
-            # Follow the `if` branch, and say so.
-            self.note(f"condition not known statically ({_reason(test)}); "
-                      f"followed the `if` branch", source, stmt.test)
-            self.exec_block(stmt.body.body, scope, source)
-            return
+            if _raises(stmt.body.body):
+                # An argument check (`if bad: raise ...`): valid code takes the other way.
+                test = False
+            else:
+                # Follow the `if` branch, and say so.
+                self.note(f"condition not known statically ({_reason(test)}); "
+                          f"followed the `if` branch", source, stmt.test)
+                self.exec_block(stmt.body.body, scope, source)
+                return
         if test:
             self.exec_block(stmt.body.body, scope, source)
         elif stmt.orelse is not None:
@@ -445,6 +449,10 @@ class Interpreter:
         index = self.subscript_index(node, scope, source)
         if isinstance(obj, _ShapeOf) and index == 0:
             return BATCH
+        if isinstance(obj, Tensor):
+            framework = self.builder.drafts[obj.node_id].node.framework
+            return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
+                                       [obj], Site(source, node), self._path("getitem"))
         if isinstance(obj, (list, tuple, str, dict)) and _hashable(index):
             try:
                 return obj[index]
@@ -949,6 +957,15 @@ class _ShapeOf:
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
+
+
+def _raises(body: Any) -> bool:
+    """A block whose last statement is `raise`."""
+    if not body:
+        return False
+    last = body[-1]
+    return (type(last).__name__ == "SimpleStatementLine"
+            and type(last.body[-1]).__name__ == "Raise")
 
 
 def _dotted(node: Any) -> str:
