@@ -154,6 +154,11 @@ def _windowed(node: Node, inputs: list[Node], framework: str, window_key: str) -
             continue
         extent = dilation[axis] * (window[axis] - 1) + 1
         span = size + pad[0] + pad[1] - extent
+        if span < 0:
+            attrs["shape_error"] = (f"window {extent} is larger than the padded input "
+                                    f"{size + pad[0] + pad[1]} along spatial axis {axis}")
+            out_spatial.append(None)
+            continue
         steps = math.ceil(span / stride[axis]) if attrs.get("ceil_mode") else span // stride[axis]
         out_spatial.append(steps + 1)
     attrs["pads"] = tuple(pads)

@@ -174,16 +174,18 @@ Use the inferred size the message gives.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        declared_problems = list(self._declared(ctx, ctx.port_graph))
-        yield from declared_problems
-        if declared_problems:
+        problems = [*self._declared(ctx, ctx.port_graph), *self._declared(ctx, ctx.origin_graph)]
+        yield from problems
+        if problems:
             return
         for port, origin, _ in ctx.matched():
+            if port.op != origin.op:
+                continue  # compatible ops (global vs adaptive pooling) may differ in rank
             mine = port.out_shape
             theirs = to_layout(origin.out_shape, origin.layout, port.layout) if port.layout else None
             if not mine or not theirs or None in mine or None in theirs:
                 continue
-            if tuple(mine) != tuple(theirs):
+            if _squeezed(mine) != _squeezed(theirs):
                 label = FRAMEWORK_LABEL[ctx.origin]
                 yield self.finding(ctx, f"output shape {tuple(mine)} of {describe(port)} differs "
                                         f"from {label} {tuple(origin.out_shape)} "
@@ -192,6 +194,10 @@ Use the inferred size the message gives.
 
     def _declared(self, ctx: PairContext, graph: Graph) -> Iterable[Finding]:
         for node in graph.nodes:
+            if "shape_error" in node.attrs:
+                yield self.finding(ctx, f"{describe(node)} cannot be applied to input shape "
+                                        f"{node.in_shape}: {node.attrs['shape_error']}", at=node)
+                continue
             if not node.in_shape or None in node.in_shape:
                 continue
             for canonical, actual in _declared_inputs(node):
@@ -201,6 +207,11 @@ Use the inferred size the message gives.
                     yield self.finding(ctx, f"{describe(node)} declares {param}={declared} but "
                                             f"receives {actual} (input shape {node.in_shape})",
                                        at=node)
+
+
+def _squeezed(shape: tuple) -> tuple:
+    """A shape without its size-1 dimensions: (C, 1, 1) and (C,) hold the same values."""
+    return tuple(d for d in shape if d != 1)
 
 
 def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:

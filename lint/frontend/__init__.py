@@ -92,9 +92,6 @@ def _mentions(node: Any, names: set[str]) -> set[str]:
     return found
 
 
-_KERAS_MODEL_NAMES = {"Model", "Sequential", "Functional"}
-
-
 def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
     found: list[_Candidate] = []
     assigns = _module_assignments(source)
@@ -104,10 +101,9 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
         elif isinstance(value, Function) and value.source is source:
-            if _mentions(value.node, _KERAS_MODEL_NAMES):
-                found.append(_Candidate(name, value, ir.KERAS, value.node))
-            elif "torch" in _imported_roots(scope) and _returns_module(value, scope):
-                found.append(_Candidate(name, value, ir.TORCH, value.node))
+            framework = _framework_built_by(value, scope)
+            if framework:
+                found.append(_Candidate(name, value, framework, value.node))
         elif isinstance(value, (KerasModel, Sequential, Instance)) and name in assigns:
             if isinstance(value, Instance):
                 framework = _framework_of_class(value.cls)
@@ -119,19 +115,44 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
     return found
 
 
+def _framework_built_by(fn: Function, scope: Any) -> str | None:
+    """The framework of the model a function builds: it calls a model or Sequential
+    class, or a model class of this file (a cheap syntactic scan, resolved by scope)."""
+    stack = [fn.node]
+    while stack:
+        current = stack.pop()
+        if type(current).__name__ == "Call":
+            value = _static_value(current.func, scope)
+            if isinstance(value, FrameworkRef):
+                resolved = resolve(value.path)
+                if resolved.kind in ("model", "sequential"):
+                    return resolved.framework
+            elif isinstance(value, Class):
+                framework = _framework_of_class(value)
+                if framework:
+                    return framework
+        stack.extend(reversed(current.children))
+    return None
+
+
+def _static_value(expr: Any, scope: Any) -> Any:
+    """What a name or dotted attribute refers to in the module scope, without evaluating."""
+    kind = type(expr).__name__
+    if kind == "Name":
+        return scope.vars.get(expr.value)
+    if kind == "Attribute":
+        base = _static_value(expr.value, scope)
+        if isinstance(base, FrameworkRef):
+            return base.child(expr.attr.value)
+    return None
+
+
 def _imported_roots(scope: Any) -> set[str]:
     roots = set()
     for value in scope.vars.values():
         if isinstance(value, FrameworkRef):
             roots.add(value.path.split(".")[0])
     return roots
-
-
-def _returns_module(fn: Function, scope: Any) -> bool:
-    """A torch factory: a function whose body names an nn.Module class of this file."""
-    module_classes = {name for name, v in scope.vars.items()
-                      if isinstance(v, Class) and _framework_of_class(v) == ir.TORCH}
-    return bool(_mentions(fn.node, module_classes | {"Sequential"}))
 
 
 def _module_assignments(source: SourceFile) -> dict[str, Any]:
@@ -191,7 +212,10 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
         out = interp.apply(value, [x], {}, site)
         return _tensors(out), x
     if isinstance(value, Instance):
-        x = builder.add_input(chosen.framework, None, None)
+        shape = None
+        if value.called_on is not None:  # e.g. `model(keras.Input(shape=...))` in the file
+            shape = builder.drafts[value.called_on.node_id].node.attrs.get("shape")
+        x = builder.add_input(chosen.framework, shape, None)
         out = interp.apply(value, [x], {}, site)
         return _tensors(out), x
     reason = value.reason if isinstance(value, Unknown) else type(value).__name__

@@ -50,6 +50,7 @@ def resolve(path: str) -> Resolved:
 
 def _resolve_keras(rest: str) -> Resolved:
     namespace, _, leaf = rest.rpartition(".")
+    leaf = K.CLASS_ALIASES.get(leaf, leaf)
     # keras.src.layers.core.dense.Dense and friends: only the leaf matters.
     top = namespace.split(".")[0] if namespace else ""
     if top in ("layers", "models", "") or namespace.startswith("layers."):

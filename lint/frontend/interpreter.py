@@ -222,14 +222,11 @@ class Interpreter:
         for name, asname in _import_names(small):
             if name == "*":
                 continue
-            if module == "collections" and name == "OrderedDict":
-                scope.vars[asname] = Builtin("OrderedDict")
-            elif module == "functools" and name == "partial":
-                scope.vars[asname] = Builtin("partial")
-            else:
-                scope.vars[asname] = self._module_value(f"{module}.{name}")
+            scope.vars[asname] = self._module_value(f"{module}.{name}")
 
     def _module_value(self, dotted: str) -> Any:
+        if dotted in STDLIB_BUILTINS:
+            return Builtin(STDLIB_BUILTINS[dotted])
         if is_framework_module(dotted):
             self.imported.add(dotted.split(".")[0])
             return FrameworkRef(dotted)
@@ -546,7 +543,7 @@ class Interpreter:
         if isinstance(obj, FrameworkRef):
             return obj.child(name)
         if isinstance(obj, ExternalRef):
-            return ExternalRef(f"{obj.path}.{name}")
+            return self._module_value(f"{obj.path}.{name}")
         if isinstance(obj, Instance):
             if name in obj.attrs:
                 return obj.attrs[name]
@@ -555,6 +552,8 @@ class Interpreter:
                 return BoundMethod(obj, value)
             if value is not None:
                 return value
+            if name == "training":
+                return False  # models are analysed as in inference (eval) mode
             return Unknown(f"attribute `{name}` is not set in the analysed code", site)
         if isinstance(obj, Class):
             value = obj.lookup(name)
@@ -814,6 +813,8 @@ class Interpreter:
             if not isinstance(method, Function):
                 return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
                                            _tensors_in(args), site, self._path(module.name or "?"))
+            if module.called_on is None and isinstance(args[0], Tensor):
+                module.called_on = args[0]
             self.module_path.append(module.name or "")
             try:
                 return self.call_function(method, [module, *args], kwargs, site, receiver=module)
@@ -1041,6 +1042,8 @@ PURE_BUILTINS = {
     "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
     "sorted": sorted, "any": any, "all": all,
 }
+# Standard-library names the interpreter models, by their dotted path.
+STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial"}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
                                       "super", "noop"}
 __all__ = ["Interpreter", "Scope", "BudgetExceeded", "REQUIRED"]

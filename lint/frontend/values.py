@@ -91,6 +91,7 @@ class Instance:
     cls: Class
     attrs: dict[str, Any] = field(default_factory=dict)
     name: str | None = None  # attribute name in its parent module
+    called_on: Tensor | None = None  # the first tensor the analysed code applies it to
 
 
 @dataclass

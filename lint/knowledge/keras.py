@@ -162,14 +162,11 @@ LAYERS: dict[str, LayerSpec] = {
                          defaults={"noise_shape": None, "seed": None},
                          attrs={"rate": Attr("rate")}, reference=DOCS + "regularization_layers/dropout/"),
     "MaxPooling1D": _pool("max", 1), "MaxPooling2D": _pool("max", 2), "MaxPooling3D": _pool("max", 3),
-    "MaxPool1D": _pool("max", 1), "MaxPool2D": _pool("max", 2), "MaxPool3D": _pool("max", 3),
     "AveragePooling1D": _pool("avg", 1), "AveragePooling2D": _pool("avg", 2),
-    "AveragePooling3D": _pool("avg", 3), "AvgPool1D": _pool("avg", 1),
-    "AvgPool2D": _pool("avg", 2), "AvgPool3D": _pool("avg", 3),
+    "AveragePooling3D": _pool("avg", 3),
     "GlobalAveragePooling1D": _global_pool("avg", 1), "GlobalAveragePooling2D": _global_pool("avg", 2),
     "GlobalAveragePooling3D": _global_pool("avg", 3), "GlobalMaxPooling1D": _global_pool("max", 1),
     "GlobalMaxPooling2D": _global_pool("max", 2), "GlobalMaxPooling3D": _global_pool("max", 3),
-    "GlobalAvgPool2D": _global_pool("avg", 2), "GlobalMaxPool2D": _global_pool("max", 2),
     "Activation": LayerSpec(op="activation", params=("activation",), attrs={},
                             reference=DOCS + "core_layers/activation/"),
     "ReLU": _activation_layer("relu", ("max_value", "negative_slope", "threshold"),
@@ -195,6 +192,17 @@ LAYERS: dict[str, LayerSpec] = {
                                       "data_format": Attr("data_format")},
                                fixed={"mode": "constant", "value": 0.0}),
     "InputLayer": LayerSpec(op="input", params=("shape",), defaults={"shape": None}),
+}
+
+# Alternative class names Keras exports for the same class; layers are named (and
+# looked up) by the class's own name, as `model.summary()` shows them.
+CLASS_ALIASES: dict[str, str] = {
+    "MaxPool1D": "MaxPooling1D", "MaxPool2D": "MaxPooling2D", "MaxPool3D": "MaxPooling3D",
+    "AvgPool1D": "AveragePooling1D", "AvgPool2D": "AveragePooling2D",
+    "AvgPool3D": "AveragePooling3D",
+    "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
+    "GlobalAvgPool3D": "GlobalAveragePooling3D", "GlobalMaxPool1D": "GlobalMaxPooling1D",
+    "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalMaxPool3D": "GlobalMaxPooling3D",
 }
 
 # Keras parameter aliases (Keras 3 still accepts the old spelling).
