@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from portlint.findings import Finding, Related
-from portlint.ir import KERAS, TORCH, Counts, Graph, Node
+from portlint.ir import KERAS, Graph
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 
 
@@ -285,8 +285,7 @@ model = nn.Sequential(nn.Linear(16, 4))
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        keras, torch = ctx.alignment.keras, ctx.alignment.torch
-        if torch.custom_init:
+        if ctx.alignment.torch.custom_init:
             return
         pairs = []
         for row in ctx.rows:
@@ -309,4 +308,3 @@ model = nn.Sequential(nn.Linear(16, 4))
 
 
 RULES = [ParamCountMismatch, BufferAccounting, InitializerMismatch]
-__all__ = ["Counts", "Node", "TORCH"]

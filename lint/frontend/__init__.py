@@ -53,16 +53,14 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
         scope = interp.load_module(source)
         candidates = _candidates(scope, source)
         chosen = _choose(ref, candidates, scope, source)
-        outputs, model_input = _realise(interp, builder, chosen, source)
+        outputs = _realise(interp, builder, chosen, source)
     except BudgetExceeded as exc:
         raise InputError(f"{ref}: analysis budget exceeded ({exc})") from None
     if not outputs:
         raise InputError(f"{ref}: `{chosen.name}` does not produce a model portlint can follow")
     graph = builder.extract(chosen.framework, ref.path, chosen.name, outputs,
                             Site(source, chosen.node))
-    if model_input is not None and graph.inputs:
-        graph.input_shape = graph.nodes[graph.inputs[0]].attrs.get("shape")
-    elif graph.inputs:
+    if graph.inputs:
         graph.input_shape = graph.nodes[graph.inputs[0]].attrs.get("shape")
     return graph
 
@@ -198,7 +196,8 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
 
 
 def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
-             source: SourceFile) -> tuple[list[Tensor], Any]:
+             source: SourceFile) -> list[Tensor]:
+    """Apply the chosen model to a symbolic input; the output tensors."""
     site = Site(source, chosen.node)
     value = chosen.value
     if isinstance(value, Function):
@@ -206,18 +205,16 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
     elif isinstance(value, Class):
         value = interp.instantiate(value, [], {}, site)
     if isinstance(value, KerasModel):
-        return value.outputs, value.inputs
+        return value.outputs
     if isinstance(value, Sequential):
         x = builder.add_input(value.framework, _shape(value.input_shape), value.site)
-        out = interp.apply(value, [x], {}, site)
-        return _tensors(out), x
+        return _tensors(interp.apply(value, [x], {}, site))
     if isinstance(value, Instance):
         shape = None
         if value.called_on is not None:  # e.g. `model(keras.Input(shape=...))` in the file
             shape = builder.drafts[value.called_on.node_id].node.attrs.get("shape")
         x = builder.add_input(chosen.framework, shape, None)
-        out = interp.apply(value, [x], {}, site)
-        return _tensors(out), x
+        return _tensors(interp.apply(value, [x], {}, site))
     reason = value.reason if isinstance(value, Unknown) else type(value).__name__
     raise InputError(f"{source.path}::{chosen.name}: does not evaluate to a model ({reason})")
 

@@ -15,7 +15,6 @@ import ast
 from typing import Any, Iterable
 
 from .. import ir
-from ..knowledge import REQUIRED
 from ..knowledge import keras as K
 from .builder import GraphBuilder
 from .frameworks import Resolved, is_framework_module, resolve
@@ -79,7 +78,6 @@ class Interpreter:
         self.frames: list[_Frame] = [_Frame(None)]
         self.steps = 0
         self.layer_keys = 0
-        self.imported: set[str] = set()  # framework roots this file imports
 
     # --- modules -----------------------------------------------------------------------
 
@@ -130,7 +128,7 @@ class Interpreter:
             if stmt.finalbody is not None:
                 self.exec_block(stmt.finalbody.body.body, scope, source)
         elif kind == "While":
-            self.note(f"`while` loop not followed", source, stmt)
+            self.note("`while` loop not followed", source, stmt)
         else:
             self.note(f"statement `{kind}` not followed", source, stmt)
 
@@ -228,7 +226,6 @@ class Interpreter:
         if dotted in STDLIB_BUILTINS:
             return Builtin(STDLIB_BUILTINS[dotted])
         if is_framework_module(dotted):
-            self.imported.add(dotted.split(".")[0])
             return FrameworkRef(dotted)
         return ExternalRef(dotted)
 
@@ -251,7 +248,7 @@ class Interpreter:
         for name, value in body_scope.vars.items():
             if isinstance(value, Function):
                 value.scope = scope  # methods see the module, not the class body
-                setattr(value, "owner", cls)
+                value.owner = cls
             cls.attrs[name] = value
         return cls
 
@@ -892,7 +889,7 @@ class Interpreter:
         if len(args) == 2 and isinstance(args[0], Class) and isinstance(args[1], Instance):
             return SuperProxy(args[1], args[0])
         frame = self.frames[-1]
-        owner = getattr(frame.function, "owner", None)
+        owner = frame.function.owner if frame.function is not None else None
         if isinstance(frame.receiver, Instance) and isinstance(owner, Class):
             return SuperProxy(frame.receiver, owner)
         return Unknown("super() outside a method", site)
@@ -1046,4 +1043,3 @@ PURE_BUILTINS = {
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial"}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
                                       "super", "noop"}
-__all__ = ["Interpreter", "Scope", "BudgetExceeded", "REQUIRED"]

@@ -52,6 +52,7 @@ class Function:
     source: Any
     name: str
     defaults: dict[str, Any] = field(default_factory=dict)
+    owner: Any = None  # the Class a method is defined in (for `super()`)
 
 
 @dataclass
