@@ -118,30 +118,21 @@ class PairContext:
 
     def anchor_before(self, origin_node: Node) -> Node | None:
         """The port layer that precedes the origin node's position: where to insert."""
-        last = None
-        for row in self.rows:
-            if row.side(self.origin) is origin_node:
-                return last
-            port = row.side(self.port)
-            if port is not None and port.where is not None:
-                last = port
-        return last
+        return self._preceding(origin_node, self.origin, self.port)
 
     def origin_anchor_before(self, port_node: Node) -> Node | None:
         """The original's layer that precedes the port node's position."""
+        return self._preceding(port_node, self.port, self.origin)
+
+    def _preceding(self, node: Node, side: str, other: str) -> Node | None:
         last = None
         for row in self.rows:
-            if row.side(self.port) is port_node:
+            if row.side(side) is node:
                 return last
-            origin = row.side(self.origin)
-            if origin is not None and origin.where is not None:
-                last = origin
+            candidate = row.side(other)
+            if candidate is not None and candidate.where is not None:
+                last = candidate
         return last
-
-    def next_in(self, framework: str, node: Node) -> Node | None:
-        graph = self.alignment.graph(framework)
-        consumers = graph.consumers(node.id)
-        return consumers[0] if len(consumers) == 1 else None
 
 
 def describe(node: Node) -> str:

@@ -709,18 +709,7 @@ class Interpreter:
                         site: Site, arg_sites: dict[Any, Site]) -> Layer:
         spec = resolved.spec
         aliases = K.ALIASES.get(resolved.name, {}) if resolved.framework == ir.KERAS else {}
-        bound: dict[str, Any] = {}
-        bound_sites: dict[str, Site] = {}
-        for index, value in enumerate(args):
-            if index < len(spec.params):
-                bound[spec.params[index]] = value
-                if index in arg_sites:
-                    bound_sites[spec.params[index]] = arg_sites[index]
-        for key, value in kwargs.items():
-            param = aliases.get(key, key)
-            bound[param] = value
-            if key in arg_sites:
-                bound_sites[param] = arg_sites[key]
+        bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites, aliases)
         self.layer_keys += 1
         layer = Layer(framework=resolved.framework, type_name=resolved.name, spec=spec,
                       args=bound, site=site, arg_sites=bound_sites, key=self.layer_keys)
@@ -767,19 +756,9 @@ class Interpreter:
     def apply_function(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
                        site: Site, arg_sites: dict[Any, Site]) -> Any:
         spec = resolved.spec
-        bound: dict[str, Any] = {}
-        bound_sites: dict[str, Site] = {}
-        for index, value in enumerate(args):
-            if index < len(spec.params):
-                bound[spec.params[index]] = value
-                if index in arg_sites:
-                    bound_sites[spec.params[index]] = arg_sites[index]
-        for key, value in kwargs.items():
-            bound[key] = value
-            if key in arg_sites:
-                bound_sites[key] = arg_sites[key]
-        tensor_arg = bound.pop("input", bound.pop("tensors", None))
-        tensors = _tensors_in([tensor_arg])
+        bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites)
+        # The data argument is `input` (F.relu) or `tensors` (torch.cat).
+        tensors = _tensors_in([bound.pop(name, None) for name in ("input", "tensors")])
         if not tensors:
             return Unknown(f"`{resolved.name}` called without a tensor", site)
         return self.builder.apply_function(resolved.framework, f"F.{resolved.name}"
@@ -909,14 +888,10 @@ class Interpreter:
         if spec is None:
             return self.builder.opaque(framework, f"tensor method `.{method}()` not modelled",
                                        [tensor, *_tensors_in(args)], site, self._path(method))
-        if spec.takes_varargs:
+        if spec.takes_varargs:  # x.view(n, -1) and x.view((n, -1)) alike
             shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else tuple(args)
-            bound = {spec.params[0]: tuple(shape)}
-            bound.update(kwargs)
-        else:
-            bound = {spec.params[i]: v for i, v in enumerate(args) if i < len(spec.params)}
-            bound.update(kwargs)
-        sites = {spec.params[i]: s for i, s in arg_sites.items() if isinstance(i, int) and i < len(spec.params)}
+            args = [tuple(shape)]
+        bound, sites = bind_arguments(spec.params, args, kwargs, arg_sites)
         return self.builder.apply_function(framework, f".{method}()", spec, bound, sites,
                                            [tensor], site, self._path(method))
 
@@ -955,6 +930,25 @@ class _ShapeOf:
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
+
+
+def bind_arguments(params: tuple[str, ...], args: list[Any], kwargs: dict[str, Any],
+                   arg_sites: dict[Any, Site], aliases: dict[str, str] | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, Site]]:
+    """Bind call arguments to a table signature: values and source sites by name."""
+    aliases = aliases or {}
+    bound: dict[str, Any] = {}
+    sites: dict[str, Site] = {}
+    for index, value in enumerate(args[: len(params)]):
+        bound[params[index]] = value
+        if index in arg_sites:
+            sites[params[index]] = arg_sites[index]
+    for key, value in kwargs.items():
+        param = aliases.get(key, key)
+        bound[param] = value
+        if key in arg_sites:
+            sites[param] = arg_sites[key]
+    return bound, sites
 
 
 def _raises(body: Any) -> bool:
