@@ -49,6 +49,7 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
     source = source or read_source(ref.path)
     builder = GraphBuilder(keras_version=keras_version)
     interp = Interpreter(builder)
+    interp.set_roots(source.path)
     try:
         scope = interp.load_module(source)
         candidates = _candidates(scope, source)
@@ -68,7 +69,7 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
 def _framework_of_class(cls: Class) -> str | None:
     for base in cls.framework_bases():
         resolved = resolve(base.path)
-        if resolved.kind == "base" and resolved.framework == ir.TORCH:
+        if resolved.framework == ir.TORCH and resolved.kind in ("base", "sequential", "module_list"):
             return ir.TORCH
         if resolved.kind == "model" and resolved.framework == ir.KERAS:
             return ir.KERAS

@@ -12,6 +12,7 @@ Nothing of the analysed code is imported or executed.
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import Any, Iterable
 
 from .. import ir
@@ -19,7 +20,8 @@ from ..knowledge import keras as K
 from .builder import GraphBuilder
 from .frameworks import Resolved, is_framework_module, resolve
 from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function,
-                     Instance, KerasModel, Layer, Sequential, Site, SuperProxy, Tensor, Unknown)
+                     Instance, KerasModel, Layer, Module, Partial, Sequential, Site, SuperProxy,
+                     Tensor, Unknown, module_path)
 
 MISSING = object()
 MAX_DEPTH = 60
@@ -74,7 +76,9 @@ class Interpreter:
     def __init__(self, builder: GraphBuilder) -> None:
         self.builder = builder
         self.module_scopes: dict[str, Scope] = {}
-        self.module_path: list[str] = []  # torch module scope during forward
+        self.module_stack: list[Any] = []  # torch modules being applied, outermost first
+        self.modules: dict[str, Module] = {}  # imported project files, by path
+        self.roots: list[Path] = []
         self.frames: list[_Frame] = [_Frame(None)]
         self.steps = 0
         self.layer_keys = 0
@@ -151,7 +155,7 @@ class Interpreter:
         elif kind == "Return":
             raise _Return(None if small.value is None else self.eval(small.value, scope, source))
         elif kind == "Import":
-            self.exec_import(small, scope)
+            self.exec_import(small, scope, source)
         elif kind == "ImportFrom":
             self.exec_import_from(small, scope, source)
         elif kind == "Raise":
@@ -201,33 +205,103 @@ class Interpreter:
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body.body, scope, source)
 
-    def exec_import(self, small: Any, scope: Scope) -> None:
+    def exec_import(self, small: Any, scope: Scope, source: Any) -> None:
         for alias in small.names:
             dotted = _dotted(alias.name)
+            site = Site(source, small)
             if alias.asname is not None:
-                scope.vars[alias.asname.name.value] = self._module_value(dotted)
+                scope.vars[alias.asname.name.value] = self._module_value(dotted, site)
             else:
                 root = dotted.split(".")[0]
-                scope.vars[root] = self._module_value(root)
+                scope.vars[root] = self._module_value(root, site)
 
     def exec_import_from(self, small: Any, scope: Scope, source: Any) -> None:
-        if small.relative:
-            for alias in _import_names(small):
-                scope.vars[alias[1]] = Unknown("relative imports are not followed yet",
-                                               Site(source, small))
-            return
-        module = _dotted(small.module)
+        level = len(small.relative)
+        module = _dotted(small.module) if small.module is not None else ""
+        site = Site(source, small)
+        base = self.import_module(module, level, source, site) if level else None
         for name, asname in _import_names(small):
             if name == "*":
+                if isinstance(base, Module):
+                    scope.vars.update({k: v for k, v in base.scope.vars.items()
+                                       if not k.startswith("_")})
                 continue
-            scope.vars[asname] = self._module_value(f"{module}.{name}")
+            if level:
+                value = base.scope.vars.get(name, MISSING) if isinstance(base, Module) else MISSING
+                if value is MISSING:
+                    value = self.import_module(f"{module}.{name}" if module else name, level,
+                                               source, site)
+                if value is None or value is MISSING:
+                    value = Unknown(f"`{'.' * level}{module}` has no `{name}` portlint can find",
+                                    site)
+                scope.vars[asname] = value
+            else:
+                scope.vars[asname] = self._module_value(f"{module}.{name}", site, source)
 
-    def _module_value(self, dotted: str) -> Any:
+    def _module_value(self, dotted: str, site: Site | None = None, source: Any = None) -> Any:
+        """What an absolute import binds: a modelled stdlib name, a framework name, a
+        module or name of the analysed project, or an external reference."""
         if dotted in STDLIB_BUILTINS:
             return Builtin(STDLIB_BUILTINS[dotted])
         if is_framework_module(dotted):
             return FrameworkRef(dotted)
+        module = self.import_module(dotted, 0, source, site)
+        if module is not None:
+            return module
+        parent, _, name = dotted.rpartition(".")
+        if parent:
+            owner = self.import_module(parent, 0, source, site)
+            if isinstance(owner, Module) and name in owner.scope.vars:
+                return owner.scope.vars[name]
         return ExternalRef(dotted)
+
+    def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
+        """A module of the analysed project (parsed once), None when there is no such
+        file, or Unknown when it cannot be read."""
+        path = self.locate_module(dotted, level, source)
+        if path is None:
+            return None
+        if path in self.modules:
+            return self.modules[path]
+        from ..errors import InputError
+        from ..source import read_source
+
+        try:
+            imported = read_source(path)
+        except InputError as exc:
+            self.builder.note_unresolved(f"import of `{dotted}`: {exc}", site)
+            return Unknown(f"`{dotted}` could not be read", site)
+        module = Module(dotted, Scope(), path)
+        self.modules[path] = module
+        module.scope = self.load_module(imported)
+        return module
+
+    def locate_module(self, dotted: str, level: int, source: Any) -> str | None:
+        parts = [p for p in dotted.split(".") if p]
+        if level:
+            if source is None:
+                return None
+            base = Path(source.path).resolve().parent
+            for _ in range(level - 1):
+                base = base.parent
+            bases = [base]
+        else:
+            bases = list(self.roots)
+        for base in bases:
+            target = base.joinpath(*parts)
+            for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
+                if candidate is not None and candidate.is_file():
+                    return str(candidate)
+        return None
+
+    def set_roots(self, path: str) -> None:
+        """Where absolute imports of the project resolve: the file's folder, and the
+        folder above its top-level package."""
+        folder = Path(path).resolve().parent
+        top = folder
+        while (top / "__init__.py").exists() and top.parent != top:
+            top = top.parent
+        self.roots = [folder] if top == folder else [folder, top]
 
     # --- definitions and assignment ----------------------------------------------------
 
@@ -249,6 +323,7 @@ class Interpreter:
             if isinstance(value, Function):
                 value.scope = scope  # methods see the module, not the class body
                 value.owner = cls
+                value.kind = _method_kind(value.node)
             cls.attrs[name] = value
         return cls
 
@@ -267,8 +342,7 @@ class Interpreter:
             obj = self.eval(target.value, scope, source)
             name = target.attr.value
             if isinstance(obj, Instance):
-                if isinstance(value, (Layer, Sequential, Instance)) and value.name is None:
-                    value.name = name
+                _attach(value, obj, name)
                 obj.attrs[name] = value
         elif kind == "Subscript":
             obj = self.eval(target.value, scope, source)
@@ -452,11 +526,17 @@ class Interpreter:
                 return obj[index]
             except (IndexError, KeyError, TypeError):
                 return Unknown("index out of range", Site(source, node))
-        if isinstance(obj, Sequential) and isinstance(index, int):
-            try:
-                return obj.items[index]
-            except IndexError:
-                return Unknown("index out of range", Site(source, node))
+        if isinstance(obj, Instance) and obj.container is not None:
+            obj = obj.container
+        if isinstance(obj, Sequential):
+            if isinstance(index, slice):
+                part = Sequential(obj.framework, obj.items[index], obj.names[index], obj.site,
+                                  kind=obj.kind)
+                return part
+            item = obj.get(index)
+            if item is not None:
+                return item
+            return Unknown(f"no module {index!r} in the container", Site(source, node))
         return Unknown(f"subscript of a value not known statically ({_reason(obj)})",
                        Site(source, node))
 
@@ -546,28 +626,56 @@ class Interpreter:
                 return obj.attrs[name]
             value = obj.cls.lookup(name)
             if isinstance(value, Function):
+                if value.kind == "property":
+                    return self.call_function(value, [obj], {}, site, receiver=obj)
+                if value.kind == "staticmethod":
+                    return value
+                if value.kind == "classmethod":
+                    return BoundMethod(obj.cls, value)
                 return BoundMethod(obj, value)
             if value is not None:
                 return value
+            if name in ("add_module", "register_module"):
+                return Builtin("module.add_module", receiver=obj)
+            if obj.container is not None:
+                if name in CONTAINER_METHODS:
+                    return Builtin(f"container.{name}", receiver=obj.container)
+                item = obj.container.get(name)
+                if item is not None:
+                    return item
             if name == "training":
                 return False  # models are analysed as in inference (eval) mode
             return Unknown(f"attribute `{name}` is not set in the analysed code", site)
         if isinstance(obj, Class):
             value = obj.lookup(name)
+            if isinstance(value, Function) and value.kind == "classmethod":
+                return BoundMethod(obj, value)
             return value if value is not None else Unknown(f"class attribute `{name}`", site)
+        if isinstance(obj, Module):
+            value = obj.scope.vars.get(name, MISSING)
+            if value is MISSING and obj.file.endswith("__init__.py"):
+                # A submodule of a package: `pkg.sub` after `import pkg`.
+                value = self.import_module(name, 1, _FileRef(obj.file), site) or MISSING
+            if value is MISSING:
+                return Unknown(f"`{name}` is not defined in {obj.path}", site)
+            return value
         if isinstance(obj, SuperProxy):
             mro = obj.instance.cls.mro()
             after = mro[mro.index(obj.after) + 1:] if obj.after in mro else []
             for cls in after:
                 if name in cls.attrs and isinstance(cls.attrs[name], Function):
                     return BoundMethod(obj.instance, cls.attrs[name])
+            if name == "__init__" and _container_kind(obj.instance.cls):
+                return Builtin("container.__init__", receiver=obj.instance)
+            if name == "forward" and obj.instance.container is not None:
+                return Builtin("container.forward", receiver=obj.instance)
             return Builtin("noop")  # the framework base class: nothing to model
         if isinstance(obj, Tensor):
             if name == "shape":
                 return _ShapeOf(obj)
             return Builtin(f"tensor.{name}", receiver=obj)
-        if isinstance(obj, Sequential) and name in ("add", "append"):
-            return Builtin("sequential.add", receiver=obj)
+        if isinstance(obj, Sequential) and name in CONTAINER_METHODS:
+            return Builtin(f"container.{name}", receiver=obj)
         if isinstance(obj, list) and name in ("append", "extend", "insert"):
             return Builtin(f"list.{name}", receiver=obj)
         if isinstance(obj, dict) and name in ("items", "keys", "values", "get"):
@@ -597,6 +705,8 @@ class Interpreter:
             return Unknown("module called without a tensor", site)
         if isinstance(func, Builtin):
             return self.call_builtin(func, args, kwargs, site, arg_sites)
+        if isinstance(func, Partial):
+            return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, site)
         if isinstance(func, ExternalRef):
             func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
         tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
@@ -674,8 +784,7 @@ class Interpreter:
         if resolved.kind == "sequential":
             return self.construct_sequential(resolved.framework, args, kwargs, site)
         if resolved.kind == "module_list":
-            items = self.iterate(args[0]) if args else []
-            return list(items) if items is not None else Unknown("ModuleList items", site)
+            return self.construct_container(resolved.name, args, kwargs, site)
         if resolved.kind == "input":
             shape = kwargs.get("shape", args[0] if args else None)
             name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else "input_layer"
@@ -738,6 +847,24 @@ class Interpreter:
             self.sequential_add(seq, item, names[index] if names else None)
         return seq
 
+    def construct_container(self, kind_name: str, args: list[Any], kwargs: dict[str, Any],
+                            site: Site) -> Any:
+        """nn.ModuleList(iterable) / nn.ModuleDict(mapping)."""
+        kind = "dict" if kind_name == "ModuleDict" else "list"
+        container = Sequential(ir.TORCH, [], [], site, kind=kind)
+        source = args[0] if args else kwargs.get("modules")
+        if source is None:
+            return container
+        if kind == "dict":
+            pairs = list(source.items()) if isinstance(source, dict) else self.iterate(source)
+            for pair in pairs or []:
+                if isinstance(pair, (tuple, list)) and len(pair) == 2:
+                    self.sequential_add(container, pair[1], str(pair[0]))
+        else:
+            for item in self.iterate(source) or []:
+                self.sequential_add(container, item)
+        return container
+
     def sequential_add(self, seq: Sequential, item: Any, name: str | None = None) -> None:
         if isinstance(item, Tensor):  # keras.Input(...) as the first item
             seq.input_shape = self.builder.drafts[item.node_id].node.attrs.get("shape")
@@ -748,8 +875,8 @@ class Interpreter:
         if not seq.items and isinstance(item, Layer) and "input_shape" in item.args:
             seq.input_shape = item.args["input_shape"]
         label = name if name is not None else str(len(seq.items))
-        if seq.framework == ir.TORCH and isinstance(item, (Layer, Sequential, Instance)):
-            item.name = label
+        if seq.framework == ir.TORCH:
+            _attach(item, seq, label)
         seq.items.append(item)
         seq.names.append(label)
 
@@ -774,39 +901,46 @@ class Interpreter:
             return self.builder.apply_layer(module, tensors, site, self._layer_path(module))
         if isinstance(module, Sequential):
             x: Any = args[0]
-            self.module_path.append(module.name or "") if module.framework == ir.TORCH else None
+            self.module_stack.append(module)
             try:
                 for item in module.items:
                     # Each item is applied where it is listed in the Sequential.
                     item_site = getattr(item, "site", None) or site
                     x = self.call(item, [x], {}, item_site)
             finally:
-                if module.framework == ir.TORCH:
-                    self.module_path.pop()
+                self.module_stack.pop()
             return x
         if isinstance(module, Instance):
             method = module.cls.lookup("forward") or module.cls.lookup("call")
-            if not isinstance(method, Function):
-                return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
-                                           _tensors_in(args), site, self._path(module.name or "?"))
             if module.called_on is None and isinstance(args[0], Tensor):
                 module.called_on = args[0]
-            self.module_path.append(module.name or "")
+            if not isinstance(method, Function):
+                if module.container is not None:  # an nn.Sequential subclass without forward
+                    self.module_stack.append(module)
+                    try:
+                        return self.apply(module.container, args, kwargs, site)
+                    finally:
+                        self.module_stack.pop()
+                return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
+                                           _tensors_in(args), site, self._path(module.cls.name))
+            self.module_stack.append(module)
             try:
                 return self.call_function(method, [module, *args], kwargs, site, receiver=module)
             finally:
-                self.module_path.pop()
+                self.module_stack.pop()
         tensors = _tensors_in(args)
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")
 
     def _path(self, leaf: str) -> str:
-        return ".".join(p for p in [*self.module_path, leaf] if p)
+        """A name for a step inside the module being applied: `layer1.0.relu`."""
+        prefix = module_path(self.module_stack[-1]) if self.module_stack else ""
+        return f"{prefix}.{leaf}" if prefix else leaf
 
     def _layer_path(self, layer: Layer) -> str:
         if layer.framework == ir.KERAS:
             return layer.name or layer.type_name
-        return self._path(layer.name or layer.type_name)
+        return module_path(layer) or self._path(layer.type_name)
 
     # --- built-ins ---------------------------------------------------------------------
 
@@ -817,10 +951,21 @@ class Interpreter:
             return None
         if name.startswith("tensor."):
             return self.tensor_method(fn.receiver, name[len("tensor."):], args, kwargs, site, arg_sites)
-        if name == "sequential.add":
-            if args:
-                self.sequential_add(fn.receiver, args[0])
+        if name.startswith("container."):
+            return self.container_method(fn.receiver, name[len("container."):], args, kwargs, site)
+        if name == "module.add_module":
+            if len(args) == 2 and isinstance(args[0], str):
+                owner = fn.receiver
+                if owner.container is not None:
+                    self.sequential_add(owner.container, args[1], args[0])
+                else:
+                    _attach(args[1], owner, args[0])
+                    owner.attrs[args[0]] = args[1]
             return None
+        if name == "partial":
+            if not args:
+                return Unknown("partial() without a function", site)
+            return Partial(args[0], list(args[1:]), dict(kwargs))
         if name == "list.append":
             fn.receiver.append(args[0] if args else None)
             return None
@@ -863,6 +1008,43 @@ class Interpreter:
             except Exception:
                 return Unknown(f"`{name}` on these values", site)
         return Unknown(f"built-in `{name}` not modelled", site)
+
+    def container_method(self, owner: Any, method: str, args: list[Any], kwargs: dict[str, Any],
+                         site: Site) -> Any:
+        """Methods of Sequential/ModuleList/ModuleDict values and of their subclasses."""
+        if method == "__init__":  # super().__init__(...) of an nn.Sequential subclass
+            kind = _container_kind(owner.cls)
+            if kind == "sequential":
+                container = self.construct_sequential(ir.TORCH, args, kwargs, site)
+            else:
+                container = self.construct_container(kind, args, kwargs, site)
+            container.kind = "sequential" if kind == "sequential" else container.kind
+            owner.container = container
+            for item in container.items:
+                if getattr(item, "parent", None) is container:
+                    item.parent = owner
+            return None
+        if method == "forward":
+            return self.apply(owner.container, args, kwargs, site)
+        if method in ("add", "append") and args:
+            self.sequential_add(owner, args[0])
+        elif method == "extend" and args:
+            for item in self.iterate(args[0]) or []:
+                self.sequential_add(owner, item)
+        elif method == "insert" and len(args) == 2:
+            self.sequential_add(owner, args[1])  # position ignored: rare in model code
+        elif method in ("add_module", "register_module") and len(args) == 2:
+            self.sequential_add(owner, args[1], str(args[0]))
+        elif method == "items":
+            return list(zip(owner.names, owner.items))
+        elif method == "keys":
+            return list(owner.names)
+        elif method == "values" or method == "children":
+            return list(owner.items)
+        elif method == "update" and args and isinstance(args[0], dict):
+            for key, value in args[0].items():
+                self.sequential_add(owner, value, str(key))
+        return None
 
     def _super(self, args: list[Any], site: Site) -> Any:
         if len(args) == 2 and isinstance(args[0], Class) and isinstance(args[1], Instance):
@@ -909,7 +1091,9 @@ class Interpreter:
         elif isinstance(value, str):
             items = list(value)
         elif isinstance(value, Sequential):
-            items = list(value.items)
+            items = list(value.names) if value.kind == "dict" else list(value.items)
+        elif isinstance(value, Instance) and value.container is not None:
+            return self.iterate(value.container)
         else:
             return None
         return items
@@ -925,11 +1109,52 @@ class Interpreter:
             raise BudgetExceeded("evaluation step budget exhausted")
 
 
+class _FileRef:
+    """Stands for a source file when only its path is needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 class _ShapeOf:
     """`x.shape`: only the batch entry is meaningful during extraction."""
 
     def __init__(self, tensor: Tensor) -> None:
         self.tensor = tensor
+
+
+CONTAINER_METHODS = frozenset({"add", "append", "extend", "insert", "add_module",
+                               "register_module", "items", "keys", "values", "children",
+                               "update"})
+
+
+def _attach(value: Any, parent: Any, name: str) -> None:
+    """Name a torch module after the attribute or index that first holds it."""
+    if isinstance(value, (Layer, Sequential, Instance)) and value.parent is None and value is not parent:
+        if isinstance(value, Layer) and value.framework != ir.TORCH:
+            return
+        value.local_name = name
+        value.parent = parent
+
+
+def _container_kind(cls: Class) -> str | None:
+    """"sequential", "ModuleList" or "ModuleDict" for subclasses of those torch classes."""
+    for base in cls.framework_bases():
+        resolved = resolve(base.path)
+        if resolved.kind == "sequential" and resolved.framework == ir.TORCH:
+            return "sequential"
+        if resolved.kind == "module_list":
+            return resolved.name
+    return None
+
+
+def _method_kind(node: Any) -> str:
+    for decorator in getattr(node, "decorators", ()):
+        expr = decorator.decorator
+        name = expr.value if type(expr).__name__ == "Name" else getattr(getattr(expr, "attr", None), "value", "")
+        if name in ("classmethod", "staticmethod", "property"):
+            return name
+    return "function"
 
 
 def bind_arguments(params: tuple[str, ...], args: list[Any], kwargs: dict[str, Any],

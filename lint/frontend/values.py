@@ -53,6 +53,7 @@ class Function:
     name: str
     defaults: dict[str, Any] = field(default_factory=dict)
     owner: Any = None  # the Class a method is defined in (for `super()`)
+    kind: str = "function"  # or "classmethod", "staticmethod", "property"
 
 
 @dataclass
@@ -91,8 +92,10 @@ class Class:
 class Instance:
     cls: Class
     attrs: dict[str, Any] = field(default_factory=dict)
-    name: str | None = None  # attribute name in its parent module
+    local_name: str | None = None  # attribute name in its parent module
+    parent: Any = None
     called_on: Tensor | None = None  # the first tensor the analysed code applies it to
+    container: Sequential | None = None  # for subclasses of nn.Sequential/ModuleList/ModuleDict
 
 
 @dataclass
@@ -117,19 +120,34 @@ class Layer:
     args: dict[str, Any]  # bound by parameter name, explicit arguments only
     site: Site | None
     arg_sites: dict[str, Site] = field(default_factory=dict)
-    name: str | None = None
+    name: str | None = None  # Keras layer name
     key: int = 0  # identity for weight sharing
     applied: int = 0
+    local_name: str | None = None  # torch: attribute or index in its parent module
+    parent: Any = None
 
 
 @dataclass(eq=False)
 class Sequential:
+    """nn.Sequential / keras.Sequential, and torch's ModuleList ("list") and ModuleDict
+    ("dict"), which hold modules the same way but are not called."""
+
     framework: str
     items: list[Any]
     names: list[str]
     site: Site | None
-    name: str | None = None
+    name: str | None = None  # Keras model name
     input_shape: Any = None  # Keras: from the first layer's input_shape or an Input item
+    kind: str = "sequential"
+    local_name: str | None = None
+    parent: Any = None
+
+    def get(self, key: Any) -> Any:
+        if isinstance(key, int) and -len(self.items) <= key < len(self.items):
+            return self.items[key]
+        if isinstance(key, str) and key in self.names:
+            return self.items[self.names.index(key)]
+        return None
 
 
 @dataclass(frozen=True)
@@ -148,3 +166,35 @@ class KerasModel:
 class Builtin:
     name: str
     receiver: Any = None  # for bound built-in methods such as `list.append`
+
+
+@dataclass
+class Partial:
+    """functools.partial(func, *args, **kwargs)."""
+
+    func: Any
+    args: list[Any]
+    kwargs: dict[str, Any]
+
+
+@dataclass(eq=False)
+class Module:
+    """A module of the analysed project, imported by another file."""
+
+    path: str
+    scope: Any
+    file: str = ""
+
+
+def module_path(value: Any) -> str:
+    """`layer1.0.conv1`: the names from the root module down to `value`."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    while value is not None and id(value) not in seen:
+        seen.add(id(value))
+        name = getattr(value, "local_name", None)
+        if name is None:
+            break
+        parts.append(name)
+        value = getattr(value, "parent", None)
+    return ".".join(reversed(parts))
