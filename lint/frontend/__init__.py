@@ -22,18 +22,36 @@ from .values import (Class, FrameworkRef, Function, Instance, KerasModel, Sequen
 
 @dataclass(frozen=True)
 class ModelRef:
+    """`PATH`, `PATH::NAME` or `PATH::NAME(ARGS)`.
+
+    ARGS are Python call arguments, evaluated statically in the file's scope, so they may
+    use the file's names: `resnet.py::resnet50(num_classes=10)`,
+    `modeling.py::Model(config=Config(hidden_size=64))`.
+    """
+
     path: str
     model: str | None = None
+    call: str | None = None  # the argument text between the parentheses
 
     @classmethod
     def parse(cls, text: str) -> ModelRef:
         path, sep, model = text.partition("::")
         if sep and not model:
             raise InputError(f"{text}: empty model name after '::'")
-        return cls(path, model or None)
+        call = None
+        if "(" in model:
+            name, _, rest = model.partition("(")
+            if not rest.endswith(")") or not name.strip().isidentifier():
+                raise InputError(f"{text}: expected PATH::NAME or PATH::NAME(ARGUMENTS)")
+            model, call = name.strip(), rest[:-1]
+        elif model and not model.isidentifier():
+            raise InputError(f"{text}: `{model}` is not a Python name")
+        return cls(path, model or None, call)
 
     def __str__(self) -> str:
-        return f"{self.path}::{self.model}" if self.model else self.path
+        if not self.model:
+            return self.path
+        return f"{self.path}::{self.model}" + (f"({self.call})" if self.call is not None else "")
 
 
 @dataclass
@@ -54,7 +72,7 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
         scope = interp.load_module(source)
         candidates = _candidates(scope, source)
         chosen = _choose(ref, candidates, scope, source)
-        outputs = _realise(interp, builder, chosen, source)
+        outputs = _realise(interp, builder, chosen, source, ref)
     except BudgetExceeded as exc:
         raise InputError(f"{ref}: analysis budget exceeded ({exc})") from None
     if not outputs:
@@ -196,12 +214,24 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
     raise InputError(f"{ref.path}: several models; choose one of {listed}")
 
 
+def _call_arguments(ref: ModelRef, source: SourceFile) -> Any:
+    """The libcst Call node of `NAME(ARGS)`, parsed (never run)."""
+    import libcst as cst
+
+    try:
+        return cst.parse_expression(f"{ref.model}({ref.call})")
+    except cst.ParserSyntaxError:
+        raise InputError(f"{ref}: the arguments are not valid Python") from None
+
+
 def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
-             source: SourceFile) -> list[Tensor]:
+             source: SourceFile, ref: ModelRef) -> list[Tensor]:
     """Apply the chosen model to a symbolic input; the output tensors."""
     site = Site(source, chosen.node)
     value = chosen.value
-    if isinstance(value, Function):
+    if ref.call is not None and isinstance(value, (Function, Class)):
+        value = interp.eval(_call_arguments(ref, source), interp.module_scopes[source.path], source)
+    elif isinstance(value, Function):
         value = interp.call_function(value, [], {}, site)
     elif isinstance(value, Class):
         value = interp.instantiate(value, [], {}, site)

@@ -741,33 +741,39 @@ class Interpreter:
 
     def bind_params(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site) -> dict[str, Any]:
         params = fn.node.params
-        positional = list(params.posonly_params) + list(params.params)
+        kwargs = dict(kwargs)
         bound: dict[str, Any] = {}
         remaining = list(args)
-        for param in positional:
+        for param in list(params.posonly_params) + list(params.params):
             name = param.name.value
             if remaining:
                 bound[name] = remaining.pop(0)
             elif name in kwargs:
                 bound[name] = kwargs.pop(name)
-            elif name in fn.defaults:
-                bound[name] = fn.defaults[name]
             else:
-                bound[name] = Unknown(f"argument `{name}` of `{fn.name}` not given", site)
+                bound[name] = self._default(fn, param, site)
         star = params.star_arg
         if type(star).__name__ == "Param":
             bound[star.name.value] = tuple(remaining)
         for param in params.kwonly_params:
             name = param.name.value
-            if name in kwargs:
-                bound[name] = kwargs.pop(name)
-            elif name in fn.defaults:
-                bound[name] = fn.defaults[name]
-            else:
-                bound[name] = Unknown(f"argument `{name}` of `{fn.name}` not given", site)
+            bound[name] = kwargs.pop(name) if name in kwargs else self._default(fn, param, site)
         if params.star_kwarg is not None:
             bound[params.star_kwarg.name.value] = dict(kwargs)
         return bound
+
+    def _default(self, fn: Function, param: Any, site: Site) -> Any:
+        """A parameter's default; for a required `config: SomeConfig` parameter, an
+        instance of that class built from its own defaults (Hugging Face style)."""
+        name = param.name.value
+        if name in fn.defaults:
+            return fn.defaults[name]
+        annotation = getattr(param.annotation, "annotation", None)
+        if annotation is not None:
+            cls = self.eval(annotation, fn.scope, fn.source)
+            if isinstance(cls, Class) and _framework_kind(cls) is None:
+                return self.instantiate(cls, [], {}, site)
+        return Unknown(f"argument `{name}` of `{fn.name}` not given", site)
 
     def instantiate(self, cls: Class, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
         instance = Instance(cls)
@@ -1135,6 +1141,13 @@ def _attach(value: Any, parent: Any, name: str) -> None:
             return
         value.local_name = name
         value.parent = parent
+
+
+def _framework_kind(cls: Class) -> str | None:
+    """The kind of framework class `cls` derives from (a module, a layer), if any."""
+    for base in cls.framework_bases():
+        return resolve(base.path).kind
+    return None
 
 
 def _container_kind(cls: Class) -> str | None:
