@@ -13,6 +13,7 @@ from .align import Alignment, align
 from .errors import InputError
 from .findings import Finding
 from .frontend import ModelRef, extract
+from .source import read_source
 from .rule import PairContext, Rule
 from .shapes import infer, to_layout
 
@@ -52,15 +53,24 @@ class PairResult:
 def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
     """Compare two model references; the second is the port findings are located in."""
     refs = [ModelRef.parse(origin), ModelRef.parse(port)]
-    graphs = [extract(ref, keras_version=options.keras_version) for ref in refs]
+    sources = [read_source(ref.path) for ref in refs]
+    graphs = [extract(ref, options.keras_version, source) for ref, source in zip(refs, sources)]
     frameworks = {g.framework for g in graphs}
     if frameworks != {ir.KERAS, ir.TORCH}:
         kind = graphs[0].framework
         raise InputError(f"both {refs[0]} and {refs[1]} are {kind} models; "
                          f"compare needs one Keras and one PyTorch model")
-    keras = next(g for g in graphs if g.framework == ir.KERAS)
-    torch = next(g for g in graphs if g.framework == ir.TORCH)
+    keras_index = 0 if graphs[0].framework == ir.KERAS else 1
+    keras, torch = graphs[keras_index], graphs[1 - keras_index]
     infer_shapes(keras, torch, options.input_shape)
+    if not torch.input_shape and torch.inputs and torch.nodes[torch.inputs[0]].out_shape:
+        # Now that the input is known, interpret the torch model again so that code which
+        # asks for sizes (`x.size(1)`, `x.shape[-1]`) can be followed. Parsed only once.
+        shape = torch.nodes[torch.inputs[0]].out_shape
+        torch = extract(refs[1 - keras_index], options.keras_version, sources[1 - keras_index],
+                        input_shape=shape)
+        infer_shapes(keras, torch, options.input_shape)
+        graphs[1 - keras_index] = torch
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
     findings = run_rules(ctx, selected_rules(options))

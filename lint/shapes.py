@@ -22,26 +22,31 @@ def infer(graph: Graph, input_shape: Shape | None = None) -> None:
     """Fill in_shape/out_shape/layout/counts on every node of `graph`, in place."""
     seen_keys: set[int] = set()
     for node in graph.nodes:
-        inputs = [graph.nodes[i] for i in node.inputs]
-        first = inputs[0] if inputs else None
-        node.in_shape = first.out_shape if first else None
-        node.in_layout = first.layout if first else None
-        if node.op == "input":
-            shape = input_shape if input_shape is not None else node.attrs.get("shape")
-            node.out_shape = _clean(shape)
-            node.layout = default_layout(graph.framework, node.out_shape)
-        else:
-            rule = SHAPE_RULES.get(node.op, _unknown_shape)
-            try:
-                node.out_shape, node.layout = rule(node, inputs, graph.framework)
-            except (TypeError, ValueError, ZeroDivisionError, IndexError):
-                node.out_shape, node.layout = None, node.in_layout
+        infer_node(node, [graph.nodes[i] for i in node.inputs], graph.framework, input_shape)
         if node.layer_key is not None and node.layer_key in seen_keys:
             node.counts = Counts()  # a shared layer's weights count once
         else:
             node.counts = count(node, graph.framework)
             if node.layer_key is not None:
                 seen_keys.add(node.layer_key)
+
+
+def infer_node(node: Node, inputs: list[Node], framework: str,
+               input_shape: Shape | None = None) -> None:
+    """Shape and layout of one node from its inputs' (already inferred) shapes."""
+    first = inputs[0] if inputs else None
+    node.in_shape = first.out_shape if first else None
+    node.in_layout = first.layout if first else None
+    if node.op == "input":
+        shape = input_shape if input_shape is not None else node.attrs.get("shape")
+        node.out_shape = _clean(shape)
+        node.layout = default_layout(framework, node.out_shape)
+        return
+    rule = SHAPE_RULES.get(node.op, _unknown_shape)
+    try:
+        node.out_shape, node.layout = rule(node, inputs, framework)
+    except (TypeError, ValueError, ZeroDivisionError, IndexError):
+        node.out_shape, node.layout = None, node.in_layout
 
 
 def default_layout(framework: str, shape: Shape | None) -> str | None:

@@ -62,10 +62,15 @@ class _Candidate:
     node: Any  # defining libcst node (for mentions and the model's span)
 
 
-def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = None) -> ir.Graph:
-    """Statically extract the model `ref` names. Raises InputError on bad input."""
+def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = None,
+            input_shape: tuple | None = None) -> ir.Graph:
+    """Statically extract the model `ref` names. Raises InputError on bad input.
+
+    `input_shape` (one sample, the model's own layout) is used where the source does not
+    give one, so that code asking for sizes (`x.shape[1]`) can be followed.
+    """
     source = source or read_source(ref.path)
-    builder = GraphBuilder(keras_version=keras_version)
+    builder = GraphBuilder(keras_version=keras_version, input_shape=input_shape)
     interp = Interpreter(builder)
     interp.set_roots(source.path)
     try:

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec
 from ..knowledge import keras as K
+from ..shapes import infer_node
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
 
 
@@ -32,6 +33,7 @@ class GraphBuilder:
     drafts: list[_Draft] = field(default_factory=list)
     unresolved: list[tuple[str, Site | None]] = field(default_factory=list)
     custom_init: bool = False
+    input_shape: tuple | None = None  # for input nodes without a shape of their own
     _auto_names: dict[str, int] = field(default_factory=dict)
 
     # --- naming ------------------------------------------------------------------------
@@ -49,6 +51,10 @@ class GraphBuilder:
     def _add(self, node: ir.Node, site: Site | None, call_site: Site | None,
              arg_sites: Mapping[str, Site] | None = None) -> Tensor:
         node.id = len(self.drafts)
+        # Shapes as far as known now, for code that asks (`x.shape[1]`, Keras's
+        # correct_pad); shape inference proper runs again over the finished graph.
+        infer_node(node, [self.drafts[i].node for i in node.inputs], node.framework,
+                   self.input_shape if node.op == "input" else None)
         self.drafts.append(_Draft(node, site, call_site, arg_sites or {}))
         return Tensor(node.id)
 
@@ -56,6 +62,8 @@ class GraphBuilder:
         self.unresolved.append((reason, site))
 
     def add_input(self, framework: str, shape: Any, site: Site | None, name: str = "input") -> Tensor:
+        if not isinstance(shape, (list, tuple)):
+            shape = self.input_shape
         attrs = {"shape": tuple(shape) if isinstance(shape, (list, tuple)) else None}
         node = ir.Node(id=-1, op="input", framework=framework, layer_type="Input", name=name,
                        attrs=attrs)
@@ -83,8 +91,7 @@ class GraphBuilder:
                 explicit = explicit | frozenset(activation.params)
         node = ir.Node(id=-1, op=spec.op, framework=layer.framework,
                        layer_type=layer.type_name, name=path, attrs=attrs, explicit=explicit,
-                       inputs=[t.node_id for t in inputs],
-                       layer_key=layer.key if layer.applied else None)
+                       inputs=[t.node_id for t in inputs], layer_key=layer.key)
         layer.applied += 1
         out = self._add(node, layer.site, call_site, layer.arg_sites)
         if spec.fused_activation:

@@ -515,8 +515,15 @@ class Interpreter:
     def _eval_Subscript(self, node: Any, scope: Scope, source: Any) -> Any:
         obj = self.eval(node.value, scope, source)
         index = self.subscript_index(node, scope, source)
-        if isinstance(obj, _ShapeOf) and index == 0:
-            return BATCH
+        if isinstance(obj, _ShapeOf):
+            dims = self.full_shape(obj.tensor)
+            if dims is not None and isinstance(index, (int, slice)):
+                try:
+                    return dims[index]
+                except IndexError:
+                    return Unknown("tensor dimension out of range", Site(source, node))
+            return BATCH if index == 0 else Unknown("tensor size not known statically",
+                                                     Site(source, node))
         if isinstance(obj, Tensor):
             framework = self.builder.drafts[obj.node_id].node.framework
             return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
@@ -1068,9 +1075,16 @@ class Interpreter:
         if method in T.IDENTITY_METHODS:
             return tensor
         if method in T.SHAPE_METHODS:
+            dims = self.full_shape(tensor)
             if method == "size" and args == [0]:
                 return BATCH
-            return Unknown("tensor sizes are not tracked during extraction", site)
+            if dims is None:
+                return Unknown("tensor size not known statically", site)
+            if method == "dim":
+                return len(dims)
+            if method == "size":
+                return dims if not args else dims[args[0]] if isinstance(args[0], int) else Unknown("size", site)
+            return Unknown(f"`.{method}()`", site)
         spec = T.TENSOR_METHODS.get(method)
         framework = self.builder.drafts[tensor.node_id].node.framework
         if spec is None:
@@ -1084,6 +1098,11 @@ class Interpreter:
                                            [tensor], site, self._path(method))
 
     # --- helpers -----------------------------------------------------------------------
+
+    def full_shape(self, tensor: Tensor) -> tuple | None:
+        """The tensor's shape with the batch dimension first, when known now."""
+        shape = self.builder.drafts[tensor.node_id].node.out_shape
+        return None if shape is None else (BATCH, *shape)
 
     def iterate(self, value: Any) -> list[Any] | None:
         if isinstance(value, (list, tuple)):
@@ -1100,6 +1119,9 @@ class Interpreter:
             items = list(value.names) if value.kind == "dict" else list(value.items)
         elif isinstance(value, Instance) and value.container is not None:
             return self.iterate(value.container)
+        elif isinstance(value, _ShapeOf):
+            dims = self.full_shape(value.tensor)
+            return list(dims) if dims is not None else None
         else:
             return None
         return items
