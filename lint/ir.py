@@ -146,6 +146,15 @@ class Unresolved:
     span: Span | None
 
 
+@dataclass(frozen=True)
+class OwnedWeights:
+    """Weights a module holds directly (nn.Parameter, register_buffer, add_weight)."""
+
+    name: str  # the owning module's path (torch) or layer name (Keras)
+    counts: Counts | None
+    span: Span | None
+
+
 @dataclass
 class Graph:
     """A model: nodes in evaluation order (a topological order) plus its inputs."""
@@ -160,6 +169,7 @@ class Graph:
     span: Span | None = None  # the model's definition
     unresolved: list[Unresolved] = field(default_factory=list)
     custom_init: bool = False  # the code calls torch.nn.init / sets initializers itself
+    owned: list[OwnedWeights] = field(default_factory=list)
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]
@@ -173,13 +183,14 @@ class Graph:
 
     def total_counts(self) -> Counts:
         total = Counts()
-        for n in self.nodes:
-            if n.counts is not None:
-                total = total + n.counts
+        for counts in [n.counts for n in self.nodes] + [w.counts for w in self.owned]:
+            if counts is not None:
+                total = total + counts
         return total
 
     def counts_known(self) -> bool:
-        return all(n.counts is not None for n in self.nodes if n.op not in ("input",))
+        return (all(n.counts is not None for n in self.nodes if n.op != "input")
+                and all(w.counts is not None for w in self.owned))
 
 
 def _jsonable(value: Any) -> Any:

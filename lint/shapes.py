@@ -167,7 +167,13 @@ def _windowed(node: Node, inputs: list[Node], framework: str, window_key: str) -
         steps = math.ceil(span / stride[axis]) if attrs.get("ceil_mode") else span // stride[axis]
         out_spatial.append(steps + 1)
     attrs["pads"] = tuple(pads)
-    out_chans = attrs.get("filters") if node.op == "conv" else chans
+    if node.op in ("conv", "separable_conv"):
+        out_chans = attrs.get("filters")
+    elif node.op == "depthwise_conv":
+        multiplier = attrs.get("depth_multiplier", 1)
+        out_chans = chans * multiplier if isinstance(chans, int) and isinstance(multiplier, int) else None
+    else:
+        out_chans = chans
     if not isinstance(out_chans, int):
         out_chans = None
     return _join(tuple(out_spatial), out_chans, layout), layout
@@ -179,6 +185,23 @@ def _conv(node: Node, inputs: list[Node], framework: str) -> tuple:
 
 def _pool(node: Node, inputs: list[Node], framework: str) -> tuple:
     return _windowed(node, inputs, framework, "pool")
+
+
+def _crop(node: Node, inputs: list[Node], framework: str) -> tuple:
+    crops = node.attrs.get("crops")
+    shape, layout = node.in_shape, node.in_layout or default_layout(framework, node.in_shape)
+    if shape is None or not isinstance(crops, tuple) or not is_known(crops):
+        return None, layout
+    spatial, chans = _split(shape, layout)
+    out = tuple(None if d is None else d - a - b for d, (a, b) in zip(spatial, crops))
+    return _join(out, chans, layout), layout
+
+
+def _lambda(node: Node, inputs: list[Node], framework: str) -> tuple:
+    declared = node.attrs.get("output_shape")
+    if isinstance(declared, tuple) and is_known(declared):
+        return _clean(declared), default_layout(framework, declared)
+    return node.in_shape, node.in_layout
 
 
 def _pad(node: Node, inputs: list[Node], framework: str) -> tuple:
@@ -294,7 +317,15 @@ def _concat(node: Node, inputs: list[Node], framework: str) -> tuple:
 
 SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     "conv": _conv,
+    "depthwise_conv": _conv,
+    "separable_conv": _conv,
     "pool": _pool,
+    "crop": _crop,
+    "lambda": _lambda,
+    "layer_norm": _same,
+    "group_norm": _same,
+    "normalization": _same,
+    "rescale": _same,
     "pad": _pad,
     "global_pool": _global_pool,
     "adaptive_pool": _adaptive_pool,
@@ -307,6 +338,7 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     "reshape": _reshape,
     "permute": _permute,
     "add": _merge,
+    "elementwise": _merge,
     "multiply": _merge,
     "concat": _concat,
 }
@@ -379,7 +411,64 @@ def _count_batch_norm(node: Node) -> Counts | None:
     return Counts(trainable=trainable, state=state, torch_extra_buffers=extra)
 
 
+def _count_depthwise(node: Node) -> Counts | None:
+    a = node.attrs
+    cin = channels(node.in_shape, _conv_layout(node, node.framework)) if node.in_shape else None
+    kernel, multiplier = a.get("kernel"), a.get("depth_multiplier", 1)
+    if cin is None or not is_known(kernel) or not isinstance(multiplier, int):
+        return None
+    out = cin * multiplier
+    return Counts(trainable=math.prod(kernel) * out + (out if a.get("bias") else 0))
+
+
+def _count_separable(node: Node) -> Counts | None:
+    a = node.attrs
+    cin = channels(node.in_shape, _conv_layout(node, node.framework)) if node.in_shape else None
+    kernel, multiplier, filters = a.get("kernel"), a.get("depth_multiplier", 1), a.get("filters")
+    if cin is None or not is_known(kernel) or not isinstance(filters, int) or not isinstance(multiplier, int):
+        return None
+    depthwise = math.prod(kernel) * cin * multiplier
+    return Counts(trainable=depthwise + cin * multiplier * filters + (filters if a.get("bias") else 0))
+
+
+def _normalized_size(node: Node) -> int | None:
+    """How many features a layer/group norm has one gamma (and beta) for."""
+    if node.framework == ir.TORCH:
+        if node.op == "group_norm":
+            declared = node.attrs.get("num_features")
+            return declared if isinstance(declared, int) else None
+        shape = node.attrs.get("normalized_shape")
+        return math.prod(shape) if isinstance(shape, tuple) and is_known(shape) else None
+    if not node.in_shape:
+        return None
+    axes = node.attrs.get("axis", -1)
+    axes = axes if isinstance(axes, tuple) else (axes,)
+    full = (None, *node.in_shape)  # Keras axes count the batch dimension
+    try:
+        dims = [full[a] for a in axes]
+    except (IndexError, TypeError):
+        return None
+    return None if None in dims else math.prod(dims)
+
+
+def _count_norm(node: Node) -> Counts | None:
+    size = _normalized_size(node)
+    if size is None:
+        return None
+    return Counts(trainable=size * (bool(node.attrs.get("center")) + bool(node.attrs.get("scale"))))
+
+
+def _count_normalization(node: Node) -> Counts | None:
+    size = _normalized_size(node)
+    return None if size is None else Counts(state=2 * size + 1)  # mean, variance, count
+
+
 COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
+    "depthwise_conv": _count_depthwise,
+    "separable_conv": _count_separable,
+    "layer_norm": _count_norm,
+    "group_norm": _count_norm,
+    "normalization": _count_normalization,
     "conv": _count_conv,
     "dense": _count_dense,
     "batch_norm": _count_batch_norm,

@@ -34,6 +34,7 @@ class GraphBuilder:
     unresolved: list[tuple[str, Site | None]] = field(default_factory=list)
     custom_init: bool = False
     input_shape: tuple | None = None  # for input nodes without a shape of their own
+    owned: list[tuple[str, ir.Counts | None, Site | None]] = field(default_factory=list)
     _auto_names: dict[str, int] = field(default_factory=dict)
 
     # --- naming ------------------------------------------------------------------------
@@ -215,6 +216,7 @@ class GraphBuilder:
         graph.outputs = [renumber[t.node_id] for t in outputs]
         graph.span = _span(model_site)
         graph.custom_init = self.custom_init
+        graph.owned = [ir.OwnedWeights(name, counts, _span(site)) for name, counts, site in self.owned]
         for reason, site in self.unresolved:
             graph.unresolved.append(ir.Unresolved(reason, _span(site)))
         return graph

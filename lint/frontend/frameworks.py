@@ -15,7 +15,7 @@ FRAMEWORK_MODULES = ("torch", "keras", "tensorflow", "tf_keras")
 @dataclass(frozen=True)
 class Resolved:
     framework: str
-    kind: str  # layer | function | activation | input | model | sequential | base | container | module_list | ordered_dict | namespace
+    kind: str  # layer | function | activation | input | model | sequential | base | module_list | helper | namespace
     name: str
     spec: LayerSpec | None = None
     activation: ActivationSpec | None = None
@@ -49,6 +49,8 @@ def resolve(path: str) -> Resolved:
 
 
 def _resolve_keras(rest: str) -> Resolved:
+    if rest in K.HELPERS:
+        return Resolved(KERAS, "helper", rest)
     namespace, _, leaf = rest.rpartition(".")
     leaf = K.CLASS_ALIASES.get(leaf, leaf)
     # keras.src.layers.core.dense.Dense and friends: only the leaf matters.
@@ -64,6 +66,10 @@ def _resolve_keras(rest: str) -> Resolved:
             return Resolved(KERAS, "sequential", leaf)
         if leaf in K.LAYER_BASES:
             return Resolved(KERAS, "base", leaf)
+    if (top == "layers" or namespace.startswith("layers.")) and leaf in K.FUNCTIONS:
+        return Resolved(KERAS, "function", leaf, spec=K.FUNCTIONS[leaf])
+    if top in ("initializers", "regularizers", "constraints"):
+        return Resolved(KERAS, "config", leaf)
     if top in K.ACTIVATION_NAMESPACES and leaf in K.ACTIVATIONS:
         return Resolved(KERAS, "activation", leaf, activation=K.ACTIVATIONS[leaf])
     return Resolved(KERAS, "namespace", rest)
@@ -80,6 +86,10 @@ def _resolve_torch(rest: str) -> Resolved:
             return Resolved(TORCH, "module_list", leaf)
         if leaf in T.MODULE_BASES:
             return Resolved(TORCH, "base", leaf)
+    if leaf in T.PARAMETER_CLASSES and namespace in ("nn", "nn.parameter"):
+        return Resolved(TORCH, "parameter", leaf)
+    if namespace == "" and leaf in T.TENSOR_FACTORIES:
+        return Resolved(TORCH, "tensor_factory", leaf)
     if namespace in ("nn.functional", "") and leaf in T.FUNCTIONS:
         return Resolved(TORCH, "function", leaf, spec=T.FUNCTIONS[leaf])
     return Resolved(TORCH, "namespace", rest)

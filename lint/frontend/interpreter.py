@@ -12,16 +12,20 @@ Nothing of the analysed code is imported or executed.
 from __future__ import annotations
 
 import ast
+import copy
+import math
 from pathlib import Path
 from typing import Any, Iterable
 
 from .. import ir
+from ..knowledge import OPERATORS, Attr, LayerSpec
 from ..knowledge import keras as K
+from ..knowledge import torch as T
 from .builder import GraphBuilder
 from .frameworks import Resolved, is_framework_module, resolve
-from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function,
-                     Instance, KerasModel, Layer, Module, Partial, Sequential, Site, SuperProxy,
-                     Tensor, Unknown, module_path)
+from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
+                     Function, Instance, KerasModel, Layer, Module, Partial, Sequential, Site,
+                     SuperProxy, Tensor, Unknown, Weight, module_path)
 
 MISSING = object()
 MAX_DEPTH = 60
@@ -79,6 +83,7 @@ class Interpreter:
         self.module_stack: list[Any] = []  # torch modules being applied, outermost first
         self.modules: dict[str, Module] = {}  # imported project files, by path
         self.roots: list[Path] = []
+        self.package = ""  # top-level package of the analysed file, if it is in one
         self.frames: list[_Frame] = [_Frame(None)]
         self.steps = 0
         self.layer_keys = 0
@@ -244,7 +249,8 @@ class Interpreter:
         if dotted in STDLIB_BUILTINS:
             return Builtin(STDLIB_BUILTINS[dotted])
         if is_framework_module(dotted):
-            return FrameworkRef(dotted)
+            sibling = self._framework_sibling(dotted, site)
+            return sibling if sibling is not None else FrameworkRef(dotted)
         module = self.import_module(dotted, 0, source, site)
         if module is not None:
             return module
@@ -254,6 +260,18 @@ class Interpreter:
             if isinstance(owner, Module) and name in owner.scope.vars:
                 return owner.scope.vars[name]
         return ExternalRef(dotted)
+
+    def _framework_sibling(self, dotted: str, site: Site | None) -> Any:
+        """When the analysed file lives inside a framework package (Keras Applications),
+        its siblings are part of what is analysed: `keras.src.applications.resnet` from
+        `keras/src/applications/resnet_v2.py`."""
+        if not self.roots:
+            return None
+        folder = self.roots[0]
+        package, _, name = dotted.rpartition(".")
+        if not package.endswith(folder.name) or not (folder / f"{name}.py").is_file():
+            return None
+        return self.import_module(name, 1, _FileRef(str(folder / "__init__.py")), site)
 
     def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
         """A module of the analysed project (parsed once), None when there is no such
@@ -286,7 +304,9 @@ class Interpreter:
                 base = base.parent
             bases = [base]
         else:
-            bases = list(self.roots)
+            bases = [self.roots[0]] if self.roots else []
+            if len(self.roots) > 1 and parts and parts[0] == self.package:
+                bases.append(self.roots[1])  # only the analysed file's own package
         for base in bases:
             target = base.joinpath(*parts)
             for candidate in (target.with_suffix(".py") if parts else None, target / "__init__.py"):
@@ -302,6 +322,7 @@ class Interpreter:
         while (top / "__init__.py").exists() and top.parent != top:
             top = top.parent
         self.roots = [folder] if top == folder else [folder, top]
+        self.package = folder.relative_to(top).parts[0] if top != folder else ""
 
     # --- definitions and assignment ----------------------------------------------------
 
@@ -460,15 +481,21 @@ class Interpreter:
         if isinstance(left, Tensor) or isinstance(right, Tensor):
             tensors = [v for v in (left, right) if isinstance(v, Tensor)]
             framework = self.builder.drafts[tensors[0].node_id].node.framework
-            if op in ("Add", "Multiply") and len(tensors) == 2:
-                from ..knowledge import LayerSpec
-
-                spec = LayerSpec(op="add" if op == "Add" else "multiply")
-                return self.builder.apply_function(framework, "+" if op == "Add" else "*",
-                                                   spec, {}, {}, tensors, Site(source, node),
-                                                   self._path(op.lower()))
+            constant = right if isinstance(left, Tensor) else left
+            if isinstance(constant, (Weight, ConstTensor)):
+                constant = "weight"  # a module's own weight (layer scale, position embedding)
+            if op in OPERATORS and (len(tensors) == 2 or isinstance(constant, (int, float, str))):
+                two_tensors, with_constant, symbol = OPERATORS[op]
+                spec = LayerSpec(op=two_tensors if len(tensors) == 2 else with_constant)
+                args = {} if len(tensors) == 2 else {"operator": symbol, "constant": constant}
+                spec = LayerSpec(op=spec.op, params=tuple(args), attrs={k: Attr(k) for k in args})
+                return self.builder.apply_function(framework, symbol, spec, args, {}, tensors,
+                                                   Site(source, node), self._path(op.lower()))
             return self.builder.opaque(framework, f"tensor arithmetic `{op}` not modelled",
                                        tensors, Site(source, node), self._path("?"))
+        if isinstance(left, (ConstTensor, Weight)) or isinstance(right, (ConstTensor, Weight)):
+            shaped = left if isinstance(left, (ConstTensor, Weight)) else right
+            return ConstTensor(shaped.shape)  # torch.ones(d, 1, 1) * 1e-6
         if not (_is_constant(left) and _is_constant(right)):
             return Unknown(f"operand not known statically ({_reason(left if not _is_constant(left) else right)})",
                            Site(source, node))
@@ -644,6 +671,8 @@ class Interpreter:
                 return value
             if name in ("add_module", "register_module"):
                 return Builtin("module.add_module", receiver=obj)
+            if name in ("register_buffer", "register_parameter", "add_weight"):
+                return Builtin(f"module.{name}", receiver=obj)
             if obj.container is not None:
                 if name in CONTAINER_METHODS:
                     return Builtin(f"container.{name}", receiver=obj.container)
@@ -674,9 +703,17 @@ class Interpreter:
                     return BoundMethod(obj.instance, cls.attrs[name])
             if name == "__init__" and _container_kind(obj.instance.cls):
                 return Builtin("container.__init__", receiver=obj.instance)
+            if name == "__init__" and _framework_kind(obj.instance.cls) in ("base", "model") \
+                    and _keras_class(obj.instance.cls):
+                return Builtin("keras_layer.__init__", receiver=obj.instance)
             if name == "forward" and obj.instance.container is not None:
                 return Builtin("container.forward", receiver=obj.instance)
             return Builtin("noop")  # the framework base class: nothing to model
+        if isinstance(obj, (ConstTensor, Weight)):
+            if name == "shape":
+                return obj.shape if obj.shape is not None else Unknown("shape", site)
+            return Builtin("const_tensor.method", receiver=obj) if name in T.INPLACE_INIT_METHODS \
+                else Unknown(f"`.{name}` of a constant tensor", site)
         if isinstance(obj, Tensor):
             if name == "shape":
                 return _ShapeOf(obj)
@@ -687,6 +724,8 @@ class Interpreter:
             return Builtin(f"list.{name}", receiver=obj)
         if isinstance(obj, dict) and name in ("items", "keys", "values", "get"):
             return Builtin(f"dict.{name}", receiver=obj)
+        if isinstance(obj, (str, list, tuple, dict)) and name in CONSTANT_METHODS:
+            return Builtin(f"const.{name}", receiver=obj)
         if isinstance(obj, Unknown):
             return obj
         return Unknown(f"attribute `{name}` of {type(obj).__name__}", site)
@@ -810,6 +849,27 @@ class Interpreter:
             return KerasModel(_tensors_in([inputs]), _tensors_in([outputs]), site)
         if resolved.kind == "function":
             return self.apply_function(resolved, args, kwargs, site, arg_sites)
+        if resolved.kind == "tensor_factory":
+            dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+            if resolved.name == "full":
+                dims = args[0] if args else ()
+            shape = tuple(dims) if all(isinstance(d, int) for d in dims) else None
+            return ConstTensor(shape)
+        if resolved.kind == "parameter":
+            data = args[0] if args else kwargs.get("data")
+            shape = data.shape if isinstance(data, (ConstTensor, Weight)) else None
+            trainable = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
+            return Weight(shape, trainable=trainable is not False)
+        if resolved.kind == "config":  # keras.initializers.Constant(0.2): a setting, as text
+            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+            return f"{resolved.name}({shown})"
+        if resolved.kind == "helper":
+            def shape_of(value: Any) -> Any:
+                return self.builder.drafts[value.node_id].node.out_shape if isinstance(value, Tensor) else None
+            try:
+                return K.HELPERS[resolved.name](args, kwargs, shape_of)
+            except Exception:  # a helper met arguments outside its modelled use
+                return Unknown(f"`{ref.path}` with these arguments", site)
         if resolved.kind == "activation":
             tensors = _tensors_in(args[:1])
             if tensors:
@@ -897,12 +957,13 @@ class Interpreter:
                        site: Site, arg_sites: dict[Any, Site]) -> Any:
         spec = resolved.spec
         bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites)
-        # The data argument is `input` (F.relu) or `tensors` (torch.cat).
-        tensors = _tensors_in([bound.pop(name, None) for name in ("input", "tensors")])
+        # The data argument: `input` (F.relu), `tensors` (torch.cat), `inputs` (keras add).
+        tensors = _tensors_in([bound.pop(name, None) for name in ("input", "tensors", "inputs")])
         if not tensors:
             return Unknown(f"`{resolved.name}` called without a tensor", site)
-        return self.builder.apply_function(resolved.framework, f"F.{resolved.name}"
-                                           if resolved.spec.op == "activation" else f"torch.{resolved.name}",
+        prefix = {"keras": "layers.", "torch": "F." if spec.op == "activation" else "torch."}
+        return self.builder.apply_function(resolved.framework,
+                                           prefix[resolved.framework] + resolved.name,
                                            spec, bound, bound_sites, tensors, site,
                                            self._path(resolved.name))
 
@@ -936,6 +997,7 @@ class Interpreter:
                         self.module_stack.pop()
                 return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
                                            _tensors_in(args), site, self._path(module.cls.name))
+            self.register_owned(module, args, site)
             self.module_stack.append(module)
             try:
                 return self.call_function(method, [module, *args], kwargs, site, receiver=module)
@@ -944,6 +1006,37 @@ class Interpreter:
         tensors = _tensors_in(args)
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")
+
+    def register_owned(self, module: Instance, args: list[Any], site: Site) -> None:
+        """Count a module's own weights once, when it is first applied; Keras layers are
+        built first (`build(input_shape)` is where they call add_weight)."""
+        if module.built:
+            return
+        module.built = True
+        build = module.cls.lookup("build")
+        if isinstance(build, Function) and args and isinstance(args[0], Tensor):
+            self.call_function(build, [module, self.full_shape(args[0]) or Unknown("shape", site)],
+                               {}, site, receiver=module)
+        weights = list(module.own_weights)
+        weights += [v for v in module.attrs.values() if isinstance(v, Weight) and v not in weights]
+        if not weights:
+            return
+        trainable = state = 0
+        for weight in weights:
+            if weight.shape is None:
+                self.builder.owned.append((self._owner_name(module), None, Site(module.cls.source, module.cls.node)))
+                return
+            if weight.trainable and not weight.buffer:
+                trainable += math.prod(weight.shape)
+            else:
+                state += math.prod(weight.shape)
+        self.builder.owned.append((self._owner_name(module), ir.Counts(trainable, state),
+                                   Site(module.cls.source, module.cls.node)))
+
+    def _owner_name(self, module: Instance) -> str:
+        if module.keras_name:
+            return module.keras_name
+        return module_path(module) or module.cls.name
 
     def _path(self, leaf: str) -> str:
         """A name for a step inside the module being applied: `layer1.0.relu`."""
@@ -975,6 +1068,31 @@ class Interpreter:
                     _attach(args[1], owner, args[0])
                     owner.attrs[args[0]] = args[1]
             return None
+        if name == "keras_layer.__init__":
+            instance = fn.receiver
+            given = kwargs.get("name")
+            instance.keras_name = given if isinstance(given, str) else \
+                self.builder.keras_auto_name(instance.cls.name)
+            return None
+        if name == "const_tensor.method":
+            return fn.receiver
+        if name in ("module.register_buffer", "module.register_parameter"):
+            if len(args) >= 2 and isinstance(args[0], str):
+                data = args[1]
+                shape = data.shape if isinstance(data, (ConstTensor, Weight)) else None
+                buffer = name.endswith("buffer")
+                persistent = kwargs.get("persistent", args[2] if len(args) > 2 else True)
+                if data is not None and (not buffer or persistent is not False):
+                    fn.receiver.attrs[args[0]] = Weight(shape, trainable=not buffer, buffer=buffer)
+            return None
+        if name == "module.add_weight":  # Keras Layer.add_weight(shape=..., trainable=...)
+            shape = kwargs.get("shape", args[0] if args else None)
+            weight = Weight(tuple(shape) if isinstance(shape, (tuple, list)) else None,
+                            trainable=kwargs.get("trainable", True) is not False)
+            if weight.shape is not None and not all(isinstance(d, int) for d in weight.shape):
+                weight.shape = None
+            fn.receiver.own_weights.append(weight)
+            return weight
         if name == "partial":
             if not args:
                 return Unknown("partial() without a function", site)
@@ -988,6 +1106,13 @@ class Interpreter:
         if name == "list.insert" and len(args) == 2 and isinstance(args[0], int):
             fn.receiver.insert(args[0], args[1])
             return None
+        if name.startswith("const."):
+            if isinstance(fn.receiver, str) and not all(_is_constant(a) for a in [*args, *kwargs.values()]):
+                return Unknown(f"`.{name[len('const.'):]}()` with values not known statically", site)
+            try:
+                return getattr(fn.receiver, name[len("const."):])(*args, **kwargs)
+            except Exception:
+                return Unknown(f"`.{name[len('const.'):]}()` on these values", site)
         if name == "dict.items":
             return list(fn.receiver.items())
         if name == "dict.keys":
@@ -1006,16 +1131,22 @@ class Interpreter:
                 return dict(items) if items is not None else Unknown("OrderedDict items", site)
             except (TypeError, ValueError):
                 return Unknown("OrderedDict items", site)
+        if name == "isinstance" and len(args) == 2:
+            return self._isinstance(args[0], args[1], site)
         if name in ("print", "isinstance", "hasattr", "getattr", "setattr"):
             return Unknown(f"`{name}(...)`", site)
         impl = PURE_BUILTINS.get(name)
         if impl is not None:
-            iterables = [self.iterate(a) if not _is_constant(a) or isinstance(a, (list, tuple, dict, range)) else a
-                         for a in args]
-            if any(i is None for i in iterables):
-                return Unknown(f"`{name}` of a value not known statically", site)
-            plain = [list(i) if isinstance(a, (list, tuple, dict, range)) and not isinstance(i, (int, float, str)) else i
-                     for a, i in zip(args, iterables)]
+            plain = []
+            for arg in args:
+                if isinstance(arg, Unknown):
+                    return Unknown(f"`{name}` of a value not known statically ({arg.reason})", site)
+                if isinstance(arg, (Sequential, Instance, _ShapeOf)):  # containers iterate
+                    items = self.iterate(arg)
+                    if items is None:
+                        return Unknown(f"`{name}` of a value not known statically", site)
+                    arg = items
+                plain.append(arg)
             try:
                 return impl(*plain, **kwargs)
             except Exception:
@@ -1058,6 +1189,20 @@ class Interpreter:
             for key, value in args[0].items():
                 self.sequential_add(owner, value, str(key))
         return None
+
+    def _isinstance(self, value: Any, types: Any, site: Site) -> Any:
+        """isinstance() against built-in types, for values the interpreter knows."""
+        candidates = types if isinstance(types, tuple) else (types,)
+        python_types = []
+        for candidate in candidates:
+            if not (isinstance(candidate, Builtin) and candidate.name in PYTHON_TYPES):
+                return Unknown("`isinstance(...)` against a class", site)
+            python_types.append(PYTHON_TYPES[candidate.name])
+        if isinstance(value, (Tensor, Layer, Sequential, Instance)):
+            return False
+        if _is_constant(value):
+            return isinstance(value, tuple(python_types))
+        return Unknown("`isinstance(...)` of a value not known statically", site)
 
     def _super(self, args: list[Any], site: Site) -> Any:
         if len(args) == 2 and isinstance(args[0], Class) and isinstance(args[1], Instance):
@@ -1170,6 +1315,10 @@ def _framework_kind(cls: Class) -> str | None:
     for base in cls.framework_bases():
         return resolve(base.path).kind
     return None
+
+
+def _keras_class(cls: Class) -> bool:
+    return any(resolve(base.path).framework == ir.KERAS for base in cls.framework_bases())
 
 
 def _container_kind(cls: Class) -> str | None:
@@ -1286,14 +1435,31 @@ COMPARE_OPS = {
     "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b,
     "Is": lambda a, b: a is b, "IsNot": lambda a, b: a is not b,
 }
+# Methods of plain values (str, list, tuple, dict) that model code uses to compute
+# configurations; they run on the interpreter's own Python values.
+CONSTANT_METHODS = frozenset({"split", "join", "startswith", "endswith", "replace", "format",
+                              "lower", "upper", "strip", "copy", "index", "count", "pop",
+                              "update", "setdefault", "rstrip", "lstrip", "isdigit"})
+
 PURE_BUILTINS = {
     "range": range, "len": len, "int": int, "float": float, "str": str, "bool": bool,
     "tuple": tuple, "list": list, "dict": dict, "min": min, "max": max, "sum": sum,
     "abs": abs, "round": round, "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
     "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
-    "sorted": sorted, "any": any, "all": all,
+    "sorted": sorted, "any": any, "all": all, "chr": chr, "ord": ord,
+    "copy.deepcopy": copy.deepcopy, "copy.copy": copy.copy,
+    "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
+                                                    for i in range(num)],
+    **{f"math.{name}": getattr(math, name) for name in
+       ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")},
 }
 # Standard-library names the interpreter models, by their dotted path.
-STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial"}
+PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
+                "tuple": tuple, "dict": dict}
+STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
+                   "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
+                   "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
+                   **{f"math.{name}": f"math.{name}" for name in
+                      ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")}}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
                                       "super", "noop"}

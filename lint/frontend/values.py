@@ -96,6 +96,9 @@ class Instance:
     parent: Any = None
     called_on: Tensor | None = None  # the first tensor the analysed code applies it to
     container: Sequential | None = None  # for subclasses of nn.Sequential/ModuleList/ModuleDict
+    keras_name: str | None = None  # for subclasses of keras Layer/Model
+    own_weights: list[Weight] = field(default_factory=list)  # Keras add_weight()
+    built: bool = False
 
 
 @dataclass
@@ -198,3 +201,19 @@ def module_path(value: Any) -> str:
         parts.append(name)
         value = getattr(value, "parent", None)
     return ".".join(reversed(parts))
+
+
+@dataclass(frozen=True)
+class ConstTensor:
+    """A tensor built from constants (`torch.zeros(1, 1, d)`): only its shape matters."""
+
+    shape: tuple | None
+
+
+@dataclass(eq=False)
+class Weight:
+    """A module's own weight: torch nn.Parameter / register_buffer, Keras add_weight."""
+
+    shape: tuple | None
+    trainable: bool = True
+    buffer: bool = False  # torch buffer (not a parameter), or Keras non-trainable state

@@ -86,6 +86,15 @@ class ActivationSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+# Python operators applied to tensors: (op with two tensors, op with a constant, symbol).
+OPERATORS: dict[str, tuple[str, str, str]] = {
+    "Add": ("add", "elementwise", "+"),
+    "Multiply": ("multiply", "elementwise", "*"),
+    "Subtract": ("elementwise", "elementwise", "-"),
+    "Divide": ("elementwise", "elementwise", "/"),
+    "Power": ("elementwise", "elementwise", "**"),
+}
+
 # Output heads: activations that turn logits into probabilities.
 PROBABILITY_HEADS = frozenset({"softmax", "sigmoid", "log_softmax"})
 # Activations that are the identity.

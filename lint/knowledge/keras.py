@@ -64,6 +64,46 @@ def _keras_pad_pairs(value: Any, args: Mapping[str, Any]) -> Any:
     return value
 
 
+def _depthwise(rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="depthwise_conv",
+        params=("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
+                "dilation_rate", "activation", "use_bias", "depthwise_initializer",
+                "bias_initializer"),
+        defaults={"strides": 1, "padding": "valid", "depth_multiplier": 1, "data_format": None,
+                  "dilation_rate": 1, "activation": None, "use_bias": True,
+                  "depthwise_initializer": "glorot_uniform", "bias_initializer": "zeros"},
+        attrs={"kernel": Attr("kernel_size", ntuple(rank)), "stride": Attr("strides", ntuple(rank)),
+               "padding": Attr("padding", lower), "depth_multiplier": Attr("depth_multiplier"),
+               "dilation": Attr("dilation_rate", ntuple(rank)), "bias": Attr("use_bias"),
+               "data_format": Attr("data_format")},
+        fixed={"rank": rank},
+        fused_activation="activation",
+        reference=DOCS + f"convolution_layers/depthwise_convolution{rank}d/",
+    )
+
+
+def _separable(rank: int) -> LayerSpec:
+    return LayerSpec(
+        op="separable_conv",
+        params=("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                "depth_multiplier", "activation", "use_bias", "depthwise_initializer",
+                "pointwise_initializer", "bias_initializer"),
+        defaults={"strides": 1, "padding": "valid", "data_format": None, "dilation_rate": 1,
+                  "depth_multiplier": 1, "activation": None, "use_bias": True,
+                  "depthwise_initializer": "glorot_uniform",
+                  "pointwise_initializer": "glorot_uniform", "bias_initializer": "zeros"},
+        attrs={"filters": Attr("filters"), "kernel": Attr("kernel_size", ntuple(rank)),
+               "stride": Attr("strides", ntuple(rank)), "padding": Attr("padding", lower),
+               "depth_multiplier": Attr("depth_multiplier"),
+               "dilation": Attr("dilation_rate", ntuple(rank)), "bias": Attr("use_bias"),
+               "data_format": Attr("data_format")},
+        fixed={"rank": rank},
+        fused_activation="activation",
+        reference=DOCS + f"convolution_layers/separable_convolution{rank}d/",
+    )
+
+
 def _pool(kind: str, rank: int) -> LayerSpec:
     default_pool = 2
     return LayerSpec(
@@ -179,8 +219,44 @@ LAYERS: dict[str, LayerSpec] = {
                                    {"negative_slope": Attr("negative_slope")}),
     "Softmax": _activation_layer("softmax", ("axis",), {"axis": -1}, {"axis": Attr("axis")}),
     "ELU": _activation_layer("elu", ("alpha",), {"alpha": 1.0}, {"alpha": Attr("alpha")}),
+    "DepthwiseConv1D": _depthwise(1), "DepthwiseConv2D": _depthwise(2),
+    "SeparableConv1D": _separable(1), "SeparableConv2D": _separable(2),
+    "LayerNormalization": LayerSpec(
+        op="layer_norm",
+        params=("axis", "epsilon", "center", "scale", "rms_scaling"),
+        defaults={"axis": -1, "epsilon": 1e-3, "center": True, "scale": True,
+                  "rms_scaling": False},
+        attrs={"axis": Attr("axis"), "epsilon": Attr("epsilon"), "center": Attr("center"),
+               "scale": Attr("scale"), "rms_scaling": Attr("rms_scaling")},
+        reference=DOCS + "normalization_layers/layer_normalization/"),
+    "GroupNormalization": LayerSpec(
+        op="group_norm",
+        params=("groups", "axis", "epsilon", "center", "scale"),
+        defaults={"groups": 32, "axis": -1, "epsilon": 1e-3, "center": True, "scale": True},
+        attrs={"groups": Attr("groups"), "axis": Attr("axis"), "epsilon": Attr("epsilon"),
+               "center": Attr("center"), "scale": Attr("scale")},
+        reference=DOCS + "normalization_layers/group_normalization/"),
+    # Preprocessing: Normalization keeps mean, variance (per feature) and a count as
+    # non-trainable weights (reference §15: 7 for 3 features).
+    "Normalization": LayerSpec(op="normalization", params=("axis", "mean", "variance", "invert"),
+                               defaults={"axis": -1, "mean": None, "variance": None,
+                                         "invert": False},
+                               attrs={"axis": Attr("axis"), "invert": Attr("invert")}),
+    "Rescaling": LayerSpec(op="rescale", params=("scale", "offset"), defaults={"offset": 0.0},
+                           attrs={"scale": Attr("scale"), "offset": Attr("offset")}),
+    "Lambda": LayerSpec(op="lambda", params=("function", "output_shape", "mask", "arguments"),
+                        defaults={"output_shape": None, "mask": None, "arguments": None},
+                        attrs={"output_shape": Attr("output_shape")}),
+    "Cropping2D": LayerSpec(op="crop", params=("cropping", "data_format"),
+                            defaults={"cropping": ((0, 0), (0, 0)), "data_format": None},
+                            attrs={"crops": Attr("cropping", _keras_pad_pairs),
+                                   "data_format": Attr("data_format")}),
+    "Identity": LayerSpec(op="identity"),
     "Add": LayerSpec(op="add"),
     "Multiply": LayerSpec(op="multiply"),
+    "Subtract": LayerSpec(op="elementwise", fixed={"operator": "-"}),
+    "Average": LayerSpec(op="elementwise", fixed={"operator": "mean"}),
+    "Maximum": LayerSpec(op="elementwise", fixed={"operator": "max"}),
     "Concatenate": LayerSpec(op="concat", params=("axis",), defaults={"axis": -1},
                              attrs={"axis": Attr("axis")}),
     "Reshape": LayerSpec(op="reshape", params=("target_shape",),
@@ -203,6 +279,18 @@ CLASS_ALIASES: dict[str, str] = {
     "GlobalAvgPool1D": "GlobalAveragePooling1D", "GlobalAvgPool2D": "GlobalAveragePooling2D",
     "GlobalAvgPool3D": "GlobalAveragePooling3D", "GlobalMaxPool1D": "GlobalMaxPooling1D",
     "GlobalMaxPool2D": "GlobalMaxPooling2D", "GlobalMaxPool3D": "GlobalMaxPooling3D",
+}
+
+# Functional forms of the merge layers: `layers.add([x, y])`.
+FUNCTIONS: dict[str, LayerSpec] = {
+    "add": LayerSpec(op="add", params=("inputs",)),
+    "multiply": LayerSpec(op="multiply", params=("inputs",)),
+    "subtract": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "-"}),
+    "average": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "mean"}),
+    "maximum": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "max"}),
+    "minimum": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "min"}),
+    "concatenate": LayerSpec(op="concat", params=("inputs", "axis"), defaults={"axis": -1},
+                             attrs={"axis": Attr("axis")}),
 }
 
 # Keras parameter aliases (Keras 3 still accepts the old spelling).
@@ -239,6 +327,49 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
 # (reference §6, tensorflow/tensorflow#65381).
 VERSION_ACTIVATIONS: dict[int, dict[str, ActivationSpec]] = {
     2: {"hard_sigmoid": ActivationSpec("hard_sigmoid_0.2x+0.5")},
+}
+
+def _obtain_input_shape(input_shape: Any = None, default_size: Any = None, min_size: Any = None,
+                        data_format: Any = None, require_flatten: Any = None,
+                        weights: Any = None) -> Any:
+    """keras.src.applications.imagenet_utils.obtain_input_shape, for valid arguments."""
+    first = data_format == "channels_first"
+    channels = 3
+    if weights != "imagenet" and isinstance(input_shape, (tuple, list)) and len(input_shape) == 3:
+        channels = input_shape[0] if first else input_shape[-1]
+    default = (channels, default_size, default_size) if first else (default_size, default_size, channels)
+    if input_shape:
+        return tuple(input_shape)
+    if require_flatten:
+        return default
+    return (channels, None, None) if first else (None, None, channels)
+
+
+def _correct_pad(shape_of: Any, inputs: Any, kernel_size: Any) -> Any:
+    """keras.src.applications.imagenet_utils.correct_pad: TF-'same'-like zero padding."""
+    shape = shape_of(inputs)  # per sample, channels last
+    size = shape[:2] if shape and len(shape) == 3 else (None, None)
+    if isinstance(kernel_size, int):
+        kernel_size = (kernel_size, kernel_size)
+    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
+    correct = (kernel_size[0] // 2, kernel_size[1] // 2)
+    return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
+
+
+# Keras utility functions model code calls, with their static result: `(args, kwargs,
+# shape_of) -> value`, where shape_of gives a tensor's per-sample shape (or None).
+HELPERS: dict[str, Any] = {
+    "backend.image_data_format": lambda a, k, shape_of: DEFAULT_DATA_FORMAT,
+    "backend.backend": lambda a, k, shape_of: "tensorflow",
+    "backend.floatx": lambda a, k, shape_of: "float32",
+    "backend.is_keras_tensor": lambda a, k, shape_of: bool(a) and shape_of(a[0]) is not None,
+    "backend.int_shape": lambda a, k, shape_of: (None, *shape_of(a[0])) if a and shape_of(a[0]) is not None else None,
+    "applications.imagenet_utils.obtain_input_shape": lambda a, k, shape_of: _obtain_input_shape(*a, **k),
+    "applications.imagenet_utils.correct_pad": lambda a, k, shape_of: _correct_pad(shape_of, *a, **k),
+    "applications.imagenet_utils.validate_activation": lambda a, k, shape_of: None,
+    "ops.operation_utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
+    "utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
+    "utils.file_utils.exists": lambda a, k, shape_of: False,
 }
 
 # Names under which the model classes and `Input` are reachable.

@@ -167,6 +167,22 @@ MODULES: dict[str, LayerSpec] = {
     "Softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "LogSoftmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "Identity": LayerSpec(op="identity"),
+    "LayerNorm": LayerSpec(
+        op="layer_norm",
+        params=("normalized_shape", "eps", "elementwise_affine", "bias", "device", "dtype"),
+        defaults={"eps": 1e-5, "elementwise_affine": True, "bias": True, "device": None,
+                  "dtype": None},
+        attrs={"normalized_shape": Attr("normalized_shape", lambda v, a: (v,) if isinstance(v, int) else v),
+               "epsilon": Attr("eps"), "scale": Attr("elementwise_affine"),
+               "center": Attr("bias", lambda v, a: bool(v) and bool(a["elementwise_affine"]))},
+        reference=DOCS + "torch.nn.LayerNorm.html"),
+    "GroupNorm": LayerSpec(
+        op="group_norm",
+        params=("num_groups", "num_channels", "eps", "affine", "device", "dtype"),
+        defaults={"eps": 1e-5, "affine": True, "device": None, "dtype": None},
+        attrs={"groups": Attr("num_groups"), "num_features": Attr("num_channels"),
+               "epsilon": Attr("eps"), "center": Attr("affine"), "scale": Attr("affine")},
+        reference=DOCS + "torch.nn.GroupNorm.html"),
     "ZeroPad2d": LayerSpec(op="pad", params=("padding",),
                            attrs={"explicit_pads": Attr("padding", _torch_pad_pairs)},
                            fixed={"mode": "constant", "value": 0.0}),
@@ -249,6 +265,13 @@ IDENTITY_METHODS = frozenset({"contiguous", "float", "to", "cpu", "cuda", "clone
                               "type", "double", "half"})
 # Methods that return the shape or a dimension.
 SHAPE_METHODS = frozenset({"size", "dim", "numel"})
+
+# torch functions that build a tensor from constants: only the shape is kept.
+TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"})
+PARAMETER_CLASSES = frozenset({"Parameter"})
+# In-place initialisers on such tensors: the shape stays.
+INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
+                                  "trunc_normal_", "clone", "detach", "float", "to"})
 
 CONTAINERS = frozenset({"Sequential"})
 MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
