@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from .. import ir
-from ..knowledge import OPERATORS, Attr, LayerSpec
+from ..knowledge import OPERATORS, REQUIRED, Attr, LayerSpec
 from ..knowledge import keras as K
 from ..knowledge import torch as T
 from .builder import GraphBuilder
@@ -178,10 +178,12 @@ class Interpreter:
                 # An argument check (`if bad: raise ...`): valid code takes the other way.
                 test = False
             else:
-                # Follow the `if` branch, and say so.
-                self.note(f"condition not known statically ({_reason(test)}); "
-                          f"followed the `if` branch", source, stmt.test)
+                # Follow the `if` branch; say so when the branch built part of the model.
+                before = (len(self.builder.drafts), self.layer_keys)
                 self.exec_block(stmt.body.body, scope, source)
+                if (len(self.builder.drafts), self.layer_keys) != before:
+                    self.note(f"condition not known statically ({_reason(test)}); "
+                              f"followed the `if` branch", source, stmt.test)
                 return
         if test:
             self.exec_block(stmt.body.body, scope, source)
@@ -260,6 +262,17 @@ class Interpreter:
             if isinstance(owner, Module) and name in owner.scope.vars:
                 return owner.scope.vars[name]
         return ExternalRef(dotted)
+
+    def module_name(self, path: str) -> str:
+        """The dotted module name of an analysed file (`torchvision.models.resnet`)."""
+        file = Path(path).resolve()
+        for root in reversed(self.roots):
+            try:
+                parts = file.with_suffix("").relative_to(root).parts
+            except ValueError:
+                continue
+            return ".".join(p for p in parts if p != "__init__")
+        return file.stem
 
     def _framework_sibling(self, dotted: str, site: Site | None) -> Any:
         """When the analysed file lives inside a framework package (Keras Applications),
@@ -346,6 +359,10 @@ class Interpreter:
                 value.owner = cls
                 value.kind = _method_kind(value.node)
             cls.attrs[name] = value
+        if _is_dataclass(node):
+            cls.fields = _annotated_fields(node)
+            if "__init__" not in cls.attrs:
+                cls.attrs["__init__"] = Builtin("dataclass.__init__", receiver=cls)
         return cls
 
     def assign(self, target: Any, value: Any, scope: Scope, source: Any) -> None:
@@ -681,8 +698,18 @@ class Interpreter:
                     return item
             if name == "training":
                 return False  # models are analysed as in inference (eval) mode
+            if name == "__class__":
+                return obj.cls
+            if name == "__module__":
+                return self.module_name(obj.cls.source.path)
+            if name in ("modules", "children", "named_modules", "named_children", "parameters"):
+                return Builtin(f"module.{name}", receiver=obj)
             return Unknown(f"attribute `{name}` is not set in the analysed code", site)
         if isinstance(obj, Class):
+            if name == "__name__":
+                return obj.name
+            if name == "__module__":
+                return self.module_name(obj.source.path)
             value = obj.lookup(name)
             if isinstance(value, Function) and value.kind == "classmethod":
                 return BoundMethod(obj, value)
@@ -699,7 +726,7 @@ class Interpreter:
             mro = obj.instance.cls.mro()
             after = mro[mro.index(obj.after) + 1:] if obj.after in mro else []
             for cls in after:
-                if name in cls.attrs and isinstance(cls.attrs[name], Function):
+                if name in cls.attrs and isinstance(cls.attrs[name], (Function, Builtin)):
                     return BoundMethod(obj.instance, cls.attrs[name])
             if name == "__init__" and _container_kind(obj.instance.cls):
                 return Builtin("container.__init__", receiver=obj.instance)
@@ -709,6 +736,8 @@ class Interpreter:
             if name == "forward" and obj.instance.container is not None:
                 return Builtin("container.forward", receiver=obj.instance)
             return Builtin("noop")  # the framework base class: nothing to model
+        if isinstance(obj, Layer):
+            return self.layer_attribute(obj, name, site)
         if isinstance(obj, (ConstTensor, Weight)):
             if name == "shape":
                 return obj.shape if obj.shape is not None else Unknown("shape", site)
@@ -738,6 +767,9 @@ class Interpreter:
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, site)
         if isinstance(func, BoundMethod):
+            if isinstance(func.function, Builtin):  # a dataclass's generated __init__
+                self.dataclass_init(func.function.receiver, func.receiver, args, kwargs, site)
+                return None
             return self.call_function(func.function, [func.receiver, *args], kwargs, site,
                                       receiver=func.receiver)
         if isinstance(func, Class):
@@ -826,7 +858,28 @@ class Interpreter:
         init = cls.lookup("__init__")
         if isinstance(init, Function):
             self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
+        elif isinstance(init, Builtin) and init.name == "dataclass.__init__":
+            self.dataclass_init(init.receiver, instance, args, kwargs, site)
         return instance
+
+    def dataclass_init(self, cls: Class, instance: Instance, args: list[Any],
+                       kwargs: dict[str, Any], site: Site) -> None:
+        """The __init__ @dataclass writes: fields in order, class-body defaults."""
+        fields: list[str] = []
+        for klass in reversed(cls.mro()):
+            fields += [f for f in getattr(klass, "fields", []) if f not in fields]
+        values = dict(zip(fields, args))
+        values.update({k: v for k, v in kwargs.items() if k in fields})
+        for name in fields:
+            if name in values:
+                instance.attrs[name] = values[name]
+            elif cls.lookup(name) is not None:
+                instance.attrs[name] = cls.lookup(name)
+            else:
+                instance.attrs[name] = Unknown(f"field `{name}` not given", site)
+        post_init = cls.lookup("__post_init__")
+        if isinstance(post_init, Function):
+            self.call_function(post_init, [instance], {}, site, receiver=instance)
 
     def call_framework(self, ref: FrameworkRef, args: list[Any], kwargs: dict[str, Any],
                        site: Site, arg_sites: dict[Any, Site]) -> Any:
@@ -1007,6 +1060,22 @@ class Interpreter:
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")
 
+    def layer_attribute(self, layer: Layer, name: str, site: Site) -> Any:
+        """`conv.out_channels`, `bn.eps`, `linear.bias`: from the constructor arguments."""
+        spec = layer.spec
+        if name in ("weight", "bias") and layer.framework == ir.TORCH:
+            flag = layer.args.get("bias", spec.default("bias")) if name == "bias" else True
+            affine = layer.args.get("affine", spec.default("affine"))
+            if flag is False or affine is False:
+                return None
+            return ConstTensor(None)
+        if name in spec.params or name in spec.defaults:
+            value = layer.args.get(name, spec.default(name))
+            return value if value is not REQUIRED else Unknown(f"`{name}` not given", site)
+        if name == "name" and layer.name:
+            return layer.name
+        return Unknown(f"attribute `{name}` of {layer.type_name}", site)
+
     def register_owned(self, module: Instance, args: list[Any], site: Site) -> None:
         """Count a module's own weights once, when it is first applied; Keras layers are
         built first (`build(input_shape)` is where they call add_weight)."""
@@ -1068,6 +1137,16 @@ class Interpreter:
                     _attach(args[1], owner, args[0])
                     owner.attrs[args[0]] = args[1]
             return None
+        if name in ("module.modules", "module.named_modules"):
+            found = _module_tree(fn.receiver)
+            return found if name == "module.modules" else [(module_path(m), m) for m in found]
+        if name in ("module.children", "module.named_children"):
+            children = [v for v in fn.receiver.attrs.values() if isinstance(v, (Layer, Sequential, Instance))]
+            if fn.receiver.container is not None:
+                children += fn.receiver.container.items
+            return children if name == "module.children" else [(c.local_name, c) for c in children]
+        if name == "module.parameters":
+            return Unknown("parameters() are not enumerated statically", site)
         if name == "keras_layer.__init__":
             instance = fn.receiver
             given = kwargs.get("name")
@@ -1133,6 +1212,18 @@ class Interpreter:
                 return Unknown("OrderedDict items", site)
         if name == "isinstance" and len(args) == 2:
             return self._isinstance(args[0], args[1], site)
+        if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
+            _attach(args[2], args[0], args[1])
+            args[0].attrs[args[1]] = args[2]
+            return None
+        if name in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], str):
+            value = self.getattr(args[0], args[1], site)
+            if name == "hasattr":
+                return Unknown("hasattr", site) if isinstance(value, Unknown) and not isinstance(args[0], Instance) \
+                    else not isinstance(value, Unknown)
+            if isinstance(value, Unknown) and len(args) == 3:
+                return args[2]
+            return value
         if name in ("print", "isinstance", "hasattr", "getattr", "setattr"):
             return Unknown(f"`{name}(...)`", site)
         impl = PURE_BUILTINS.get(name)
@@ -1195,10 +1286,19 @@ class Interpreter:
         candidates = types if isinstance(types, tuple) else (types,)
         python_types = []
         for candidate in candidates:
+            if isinstance(candidate, (Class, FrameworkRef)):
+                if _instance_of(value, candidate):
+                    return True
+                continue
+            if isinstance(candidate, ExternalRef) and isinstance(
+                    value, (Tensor, Layer, Sequential, Instance, Function, Class)):
+                continue  # the model's own values are never instances of outside classes
             if not (isinstance(candidate, Builtin) and candidate.name in PYTHON_TYPES):
                 return Unknown("`isinstance(...)` against a class", site)
             python_types.append(PYTHON_TYPES[candidate.name])
-        if isinstance(value, (Tensor, Layer, Sequential, Instance)):
+        if isinstance(value, (Tensor, Layer, Sequential, Instance, Weight, ConstTensor)):
+            return False
+        if not python_types:
             return False
         if _is_constant(value):
             return isinstance(value, tuple(python_types))
@@ -1315,6 +1415,63 @@ def _framework_kind(cls: Class) -> str | None:
     for base in cls.framework_bases():
         return resolve(base.path).kind
     return None
+
+
+def _instance_of(value: Any, cls: Any) -> bool:
+    """isinstance() for values of the analysed model against a class or framework class."""
+    if isinstance(cls, Class):
+        return isinstance(value, Instance) and cls in value.cls.mro()
+    resolved = resolve(cls.path)
+    if resolved.name == "Tensor" or cls.path.endswith(".Tensor"):
+        return isinstance(value, Tensor)
+    if isinstance(value, Layer):
+        return resolved.kind == "layer" and resolved.name == value.type_name or resolved.kind == "base"
+    if isinstance(value, Sequential):
+        return resolved.kind in ("sequential", "module_list", "base")
+    if isinstance(value, Instance):
+        return any(resolve(b.path) == resolved for b in value.cls.framework_bases()) or resolved.kind == "base"
+    return False
+
+
+def _module_tree(root: Any) -> list[Any]:
+    """`module.modules()`: the module and every module under it, depth first."""
+    found: list[Any] = []
+    stack = [root]
+    while stack:
+        current = stack.pop()
+        if any(current is f for f in found):
+            continue
+        found.append(current)
+        children: list[Any] = []
+        if isinstance(current, Instance):
+            children = [v for v in current.attrs.values() if isinstance(v, (Layer, Sequential, Instance))]
+            if current.container is not None:
+                children += current.container.items
+        elif isinstance(current, Sequential):
+            children = list(current.items)
+        stack.extend(reversed(children))
+    return found
+
+
+def _is_dataclass(node: Any) -> bool:
+    for decorator in node.decorators:
+        expr = decorator.decorator
+        if type(expr).__name__ == "Call":
+            expr = expr.func
+        name = expr.value if type(expr).__name__ == "Name" else getattr(getattr(expr, "attr", None), "value", "")
+        if name == "dataclass":
+            return True
+    return False
+
+
+def _annotated_fields(node: Any) -> list[str]:
+    fields = []
+    for stmt in node.body.body:
+        if type(stmt).__name__ == "SimpleStatementLine":
+            for small in stmt.body:
+                if type(small).__name__ == "AnnAssign" and type(small.target).__name__ == "Name":
+                    fields.append(small.target.value)
+    return fields
 
 
 def _keras_class(cls: Class) -> bool:
@@ -1448,6 +1605,7 @@ PURE_BUILTINS = {
     "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
     "sorted": sorted, "any": any, "all": all, "chr": chr, "ord": ord,
     "copy.deepcopy": copy.deepcopy, "copy.copy": copy.copy,
+    "typing.cast": lambda kind, value: value,
     "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
                                                     for i in range(num)],
     **{f"math.{name}": getattr(math, name) for name in
@@ -1458,6 +1616,7 @@ PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": li
                 "tuple": tuple, "dict": dict}
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
+                   "typing.cast": "typing.cast", "dataclasses.dataclass": "noop",
                    "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
                    **{f"math.{name}": f"math.{name}" for name in
                       ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")}}

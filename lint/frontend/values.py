@@ -64,6 +64,7 @@ class Class:
     name: str
     bases: list[Any] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)  # for @dataclass classes
 
     def mro(self) -> list[Class]:
         order: list[Class] = [self]
