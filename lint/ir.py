@@ -107,6 +107,7 @@ class Node:
     insert_prefix: str = ", "  # text before a new keyword argument there
     fused_into: int | None = None  # for an activation split from `activation=`: its layer
     layer_key: int | None = None  # nodes sharing weights share a key; only the first counts
+    functional: bool = False  # F.linear etc.: the weights belong to a module, not this call
     # Filled by shape inference:
     in_shape: tuple | None = None
     out_shape: tuple | None = None

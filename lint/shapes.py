@@ -204,6 +204,23 @@ def _lambda(node: Node, inputs: list[Node], framework: str) -> tuple:
     return node.in_shape, node.in_layout
 
 
+def _reduce(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """x.mean(dims): torch dims count the batch dimension."""
+    dims, shape = node.attrs.get("dims"), node.in_shape
+    if shape is None or not isinstance(dims, tuple) or not is_known(dims):
+        return None, None
+    axes = {(d % (len(shape) + 1)) - 1 for d in dims}
+    if node.attrs.get("keepdim"):
+        out = tuple(1 if i in axes else d for i, d in enumerate(shape))
+        return out, node.in_layout
+    out = tuple(d for i, d in enumerate(shape) if i not in axes)
+    return out, FLAT if len(out) == 1 else node.in_layout
+
+
+def _attention(node: Node, inputs: list[Node], framework: str) -> tuple:
+    return node.in_shape, node.in_layout
+
+
 def _pad(node: Node, inputs: list[Node], framework: str) -> tuple:
     pads = node.attrs.get("explicit_pads")
     shape, layout = node.in_shape, node.in_layout or default_layout(framework, node.in_shape)
@@ -323,6 +340,8 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     "crop": _crop,
     "lambda": _lambda,
     "layer_norm": _same,
+    "reduce": _reduce,
+    "attention": _attention,
     "group_norm": _same,
     "normalization": _same,
     "rescale": _same,
@@ -463,7 +482,19 @@ def _count_normalization(node: Node) -> Counts | None:
     return None if size is None else Counts(state=2 * size + 1)  # mean, variance, count
 
 
+def _count_attention(node: Node) -> Counts | None:
+    """nn.MultiheadAttention: packed q/k/v in_proj (3E x E) + out_proj (E x E), biases."""
+    a = node.attrs
+    embed = a.get("embed_dim")
+    if not isinstance(embed, int) or a.get("kdim") not in (None, embed) or a.get("vdim") not in (None, embed):
+        return None
+    bias = 4 * embed if a.get("bias") else 0
+    extra = 2 * embed if a.get("add_bias_kv") else 0
+    return Counts(trainable=4 * embed * embed + bias + extra)
+
+
 COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
+    "attention": _count_attention,
     "depthwise_conv": _count_depthwise,
     "separable_conv": _count_separable,
     "layer_norm": _count_norm,
@@ -476,6 +507,8 @@ COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
 
 
 def count(node: Node, framework: str) -> Counts | None:
+    if node.functional:
+        return Counts()  # F.linear(x, self.weight): counted with the module's own weights
     rule = COUNT_RULES.get(node.op)
     if rule is None:
         return None if node.op == "opaque" else Counts()

@@ -250,7 +250,10 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
         if value.called_on is not None:  # e.g. `model(keras.Input(shape=...))` in the file
             shape = builder.drafts[value.called_on.node_id].node.attrs.get("shape")
         x = builder.add_input(chosen.framework, shape, None)
-        return _tensors(interp.apply(value, [x], {}, site))
+        outputs = _tensors(interp.apply(value, [x], {}, site))
+        if chosen.framework == ir.TORCH:
+            interp.count_unused(value, site)
+        return outputs
     reason = value.reason if isinstance(value, Unknown) else type(value).__name__
     raise InputError(f"{source.path}::{chosen.name}: does not evaluate to a model ({reason})")
 

@@ -79,7 +79,7 @@ class GraphBuilder:
         return self._add(node, None, site)
 
     def apply_layer(self, layer: Layer, inputs: list[Tensor], call_site: Site | None,
-                    path: str) -> Tensor:
+                    path: str) -> Any:
         """Apply a constructed layer to tensors: one node, plus one for a fused activation."""
         spec = layer.spec
         attrs, explicit = self.canonical_attrs(spec, layer.args, layer.arg_sites)
@@ -95,6 +95,8 @@ class GraphBuilder:
                        inputs=[t.node_id for t in inputs], layer_key=layer.key)
         layer.applied += 1
         out = self._add(node, layer.site, call_site, layer.arg_sites)
+        if spec.outputs > 1:
+            return (out, *[Unknown(f"output {i} of {layer.type_name}") for i in range(1, spec.outputs)])
         if spec.fused_activation:
             value = layer.args.get(spec.fused_activation, spec.default(spec.fused_activation))
             fused = self.activation_of(value, layer.arg_sites.get(spec.fused_activation))
@@ -114,7 +116,7 @@ class GraphBuilder:
         attrs, explicit = self.canonical_attrs(spec, args, arg_sites)
         node = ir.Node(id=-1, op=spec.op, framework=framework, layer_type=type_name,
                        name=path, attrs=attrs, explicit=explicit,
-                       inputs=[t.node_id for t in inputs])
+                       inputs=[t.node_id for t in inputs], functional=True)
         return self._add(node, None, site, arg_sites)
 
     def apply_activation(self, framework: str, type_name: str, activation: ActivationSpec,

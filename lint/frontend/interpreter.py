@@ -572,6 +572,8 @@ class Interpreter:
             framework = self.builder.drafts[obj.node_id].node.framework
             return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
                                        [obj], Site(source, node), self._path("getitem"))
+        if isinstance(obj, (list, tuple, str)) and isinstance(index, slice):
+            return obj[index]
         if isinstance(obj, (list, tuple, str, dict)) and _hashable(index):
             try:
                 return obj[index]
@@ -669,7 +671,10 @@ class Interpreter:
 
     def getattr(self, obj: Any, name: str, site: Site) -> Any:
         if isinstance(obj, FrameworkRef):
-            return obj.child(name)
+            child = obj.child(name)
+            if child.path in STDLIB_BUILTINS:  # torch.jit.is_scripting and friends
+                return Builtin(STDLIB_BUILTINS[child.path])
+            return child
         if isinstance(obj, ExternalRef):
             return self._module_value(f"{obj.path}.{name}")
         if isinstance(obj, Instance):
@@ -690,6 +695,8 @@ class Interpreter:
                 return Builtin("module.add_module", receiver=obj)
             if name in ("register_buffer", "register_parameter", "add_weight"):
                 return Builtin(f"module.{name}", receiver=obj)
+            if obj.base_layer is not None:
+                return self.layer_attribute(obj.base_layer, name, site)
             if obj.container is not None:
                 if name in CONTAINER_METHODS:
                     return Builtin(f"container.{name}", receiver=obj.container)
@@ -730,6 +737,8 @@ class Interpreter:
                     return BoundMethod(obj.instance, cls.attrs[name])
             if name == "__init__" and _container_kind(obj.instance.cls):
                 return Builtin("container.__init__", receiver=obj.instance)
+            if name == "__init__" and _framework_kind(obj.instance.cls) == "layer":
+                return Builtin("layer_base.__init__", receiver=obj.instance)
             if name == "__init__" and _framework_kind(obj.instance.cls) in ("base", "model") \
                     and _keras_class(obj.instance.cls):
                 return Builtin("keras_layer.__init__", receiver=obj.instance)
@@ -1041,6 +1050,10 @@ class Interpreter:
             method = module.cls.lookup("forward") or module.cls.lookup("call")
             if module.called_on is None and isinstance(args[0], Tensor):
                 module.called_on = args[0]
+            if not isinstance(method, Function) and module.base_layer is not None:
+                _attach(module.base_layer, module.parent, module.local_name or "")
+                module.base_layer.local_name, module.base_layer.parent = module.local_name, module.parent
+                return self.apply(module.base_layer, args, kwargs, site)
             if not isinstance(method, Function):
                 if module.container is not None:  # an nn.Sequential subclass without forward
                     self.module_stack.append(module)
@@ -1088,6 +1101,9 @@ class Interpreter:
                                {}, site, receiver=module)
         weights = list(module.own_weights)
         weights += [v for v in module.attrs.values() if isinstance(v, Weight) and v not in weights]
+        if module.base_layer is not None:  # its forward calls F.*: the base holds the weights
+            counts = self.layer_counts(module.base_layer)
+            self.builder.owned.append((self._owner_name(module), counts, module.base_layer.site))
         if not weights:
             return
         trainable = state = 0
@@ -1101,6 +1117,25 @@ class Interpreter:
                 state += math.prod(weight.shape)
         self.builder.owned.append((self._owner_name(module), ir.Counts(trainable, state),
                                    Site(module.cls.source, module.cls.node)))
+
+    def layer_counts(self, layer: Layer) -> Any:
+        """Weights of a torch layer from its arguments alone (no input shape needed)."""
+        from ..shapes import count
+
+        attrs, _ = self.builder.canonical_attrs(layer.spec, layer.args, {})
+        node = ir.Node(id=-1, op=layer.spec.op, framework=layer.framework,
+                       layer_type=layer.type_name, name="", attrs=attrs)
+        return count(node, layer.framework)
+
+    def count_unused(self, root: Instance, site: Site) -> None:
+        """Modules registered in the tree but never applied in forward (an auxiliary
+        classifier used only in training) still hold parameters."""
+        for module in _module_tree(root):
+            if isinstance(module, Layer) and module.applied == 0 and module.framework == ir.TORCH:
+                self.builder.owned.append((module_path(module) or module.type_name,
+                                           self.layer_counts(module), module.site))
+            elif isinstance(module, Instance) and not module.built:
+                self.register_owned(module, [], site)
 
     def _owner_name(self, module: Instance) -> str:
         if module.keras_name:
@@ -1147,6 +1182,10 @@ class Interpreter:
             return children if name == "module.children" else [(c.local_name, c) for c in children]
         if name == "module.parameters":
             return Unknown("parameters() are not enumerated statically", site)
+        if name == "layer_base.__init__":  # class LayerNorm2d(nn.LayerNorm): super().__init__(...)
+            base = next(b for b in fn.receiver.cls.framework_bases() if resolve(b.path).kind == "layer")
+            fn.receiver.base_layer = self.construct_layer(resolve(base.path), args, kwargs, site, {})
+            return None
         if name == "keras_layer.__init__":
             instance = fn.receiver
             given = kwargs.get("name")
@@ -1606,6 +1645,8 @@ PURE_BUILTINS = {
     "sorted": sorted, "any": any, "all": all, "chr": chr, "ord": ord,
     "copy.deepcopy": copy.deepcopy, "copy.copy": copy.copy,
     "typing.cast": lambda kind, value: value,
+    "false": lambda *args, **kwargs: False,
+    "namedtuple": lambda *args, **kwargs: (lambda *values, **named: (*values, *named.values())),
     "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
                                                     for i in range(num)],
     **{f"math.{name}": getattr(math, name) for name in
@@ -1617,6 +1658,9 @@ PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": li
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
                    "typing.cast": "typing.cast", "dataclasses.dataclass": "noop",
+                   "collections.namedtuple": "namedtuple", "typing.NamedTuple": "namedtuple",
+                   "torch.jit.is_scripting": "false", "torch.jit.is_tracing": "false",
+                   "torch.jit.annotate": "typing.cast", "torch._assert": "noop",
                    "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
                    **{f"math.{name}": f"math.{name}" for name in
                       ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")}}

@@ -98,6 +98,7 @@ class Instance:
     called_on: Tensor | None = None  # the first tensor the analysed code applies it to
     container: Sequential | None = None  # for subclasses of nn.Sequential/ModuleList/ModuleDict
     keras_name: str | None = None  # for subclasses of keras Layer/Model
+    base_layer: Layer | None = None  # for subclasses of a framework layer (nn.LayerNorm)
     own_weights: list[Weight] = field(default_factory=list)  # Keras add_weight()
     built: bool = False
 

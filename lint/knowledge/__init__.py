@@ -39,6 +39,7 @@ class LayerSpec:
     fused_activation: str | None = None  # parameter holding a fused activation
     version_defaults: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     takes_varargs: bool = False  # `view(*shape)`: positional arguments form one tuple
+    outputs: int = 1  # >1: returns a tuple whose first item is the result (MultiheadAttention)
     reference: str = ""
 
     def default(self, param: str, keras_version: int = 3) -> Any:
