@@ -217,6 +217,35 @@ def _reduce(node: Node, inputs: list[Node], framework: str) -> tuple:
     return out, FLAT if len(out) == 1 else node.in_layout
 
 
+def _transpose(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """torch.transpose(x, d0, d1): dims count the batch dimension."""
+    dims, shape = node.attrs.get("dims"), node.in_shape
+    if shape is None or not isinstance(dims, tuple) or not all(isinstance(d, int) for d in dims):
+        return None, None
+    a, b = ((d % (len(shape) + 1)) - 1 for d in dims)
+    if a < 0 or b < 0:
+        return None, None
+    out = list(shape)
+    out[a], out[b] = out[b], out[a]
+    channel_axis = 0 if node.in_layout == CHANNELS_FIRST else len(shape) - 1
+    moved = b if channel_axis == a else a if channel_axis == b else channel_axis
+    layout = CHANNELS_FIRST if moved == 0 else CHANNELS_LAST if moved == len(out) - 1 else None
+    return tuple(out), layout
+
+
+def _chunk(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """One piece of x.chunk(n, dim)."""
+    chunks, dim, shape = node.attrs.get("chunks"), node.attrs.get("dim"), node.in_shape
+    if shape is None or not isinstance(chunks, int) or not isinstance(dim, int):
+        return None, node.in_layout
+    axis = (dim % (len(shape) + 1)) - 1
+    if axis < 0 or shape[axis] is None:
+        return None, node.in_layout
+    out = list(shape)
+    out[axis] = -(-shape[axis] // chunks)
+    return tuple(out), node.in_layout
+
+
 def _attention(node: Node, inputs: list[Node], framework: str) -> tuple:
     return node.in_shape, node.in_layout
 
@@ -341,6 +370,8 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     "lambda": _lambda,
     "layer_norm": _same,
     "reduce": _reduce,
+    "transpose": _transpose,
+    "chunk": _chunk,
     "attention": _attention,
     "group_norm": _same,
     "normalization": _same,

@@ -372,6 +372,11 @@ class Interpreter:
         elif kind in ("Tuple", "List"):
             items = self.iterate(value)
             elements = [e.value for e in target.elements]
+            if isinstance(value, Tensor):  # `a, b = tensor`: keep the graph connected
+                framework = self.builder.drafts[value.node_id].node.framework
+                items = [self.builder.opaque(framework, "unpacking a tensor is not modelled",
+                                             [value], Site(source, target), self._path("unpack"))
+                         for _ in elements]
             if items is None or len(items) != len(elements):
                 items = [Unknown("cannot unpack", Site(source, target))] * len(elements)
             for element, item in zip(elements, items):
@@ -513,6 +518,12 @@ class Interpreter:
         if isinstance(left, (ConstTensor, Weight)) or isinstance(right, (ConstTensor, Weight)):
             shaped = left if isinstance(left, (ConstTensor, Weight)) else right
             return ConstTensor(shaped.shape)  # torch.ones(d, 1, 1) * 1e-6
+        if op == "Add" and isinstance(left, list) and isinstance(right, (list, tuple)):
+            return left + list(right)  # lists of layers are built this way
+        if op == "Add" and isinstance(left, tuple) and isinstance(right, tuple):
+            return left + right
+        if op == "Multiply" and isinstance(left, list) and isinstance(right, int):
+            return left * right
         if not (_is_constant(left) and _is_constant(right)):
             return Unknown(f"operand not known statically ({_reason(left if not _is_constant(left) else right)})",
                            Site(source, node))
@@ -869,6 +880,10 @@ class Interpreter:
             self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
         elif isinstance(init, Builtin) and init.name == "dataclass.__init__":
             self.dataclass_init(init.receiver, instance, args, kwargs, site)
+        elif init is None and (args or kwargs):  # only the framework base's __init__
+            base_init = self.getattr(SuperProxy(instance, cls.mro()[-1]), "__init__", site)
+            if isinstance(base_init, Builtin):
+                self.call_builtin(base_init, args, kwargs, site, {})
         return instance
 
     def dataclass_init(self, cls: Class, instance: Instance, args: list[Any],
@@ -1023,6 +1038,9 @@ class Interpreter:
         tensors = _tensors_in([bound.pop(name, None) for name in ("input", "tensors", "inputs")])
         if not tensors:
             return Unknown(f"`{resolved.name}` called without a tensor", site)
+        if spec.op == "chunk":
+            return self._chunks(resolved.framework, f"torch.{resolved.name}", spec, bound,
+                                bound_sites, tensors, site)
         prefix = {"keras": "layers.", "torch": "F." if spec.op == "activation" else "torch."}
         return self.builder.apply_function(resolved.framework,
                                            prefix[resolved.framework] + resolved.name,
@@ -1249,6 +1267,8 @@ class Interpreter:
                 return dict(items) if items is not None else Unknown("OrderedDict items", site)
             except (TypeError, ValueError):
                 return Unknown("OrderedDict items", site)
+        if name in ("copy.copy", "copy.deepcopy") and len(args) == 1 and isinstance(args[0], Instance):
+            return Instance(args[0].cls, attrs=dict(args[0].attrs))  # a configuration object
         if name == "isinstance" and len(args) == 2:
             return self._isinstance(args[0], args[1], site)
         if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
@@ -1378,10 +1398,23 @@ class Interpreter:
             shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else tuple(args)
             args = [tuple(shape)]
         bound, sites = bind_arguments(spec.params, args, kwargs, arg_sites)
+        if spec.op == "chunk":
+            return self._chunks(framework, f".{method}()", spec, bound, sites, [tensor], site)
         return self.builder.apply_function(framework, f".{method}()", spec, bound, sites,
                                            [tensor], site, self._path(method))
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _chunks(self, framework: str, type_name: str, spec: LayerSpec, bound: dict[str, Any],
+                sites: dict[str, Site], tensors: list[Tensor], site: Site) -> Any:
+        """x.chunk(n): n tensors, one node each."""
+        count = bound.get("chunks")
+        if not isinstance(count, int) or not 0 < count <= 64:
+            return self.builder.opaque(framework, "chunk count not known statically", tensors,
+                                       site, self._path("chunk"))
+        return tuple(self.builder.apply_function(framework, type_name, spec, {**bound, "index": i},
+                                                 sites, tensors, site, self._path(f"chunk{i}"))
+                     for i in range(count))
 
     def full_shape(self, tensor: Tensor) -> tuple | None:
         """The tensor's shape with the batch dimension first, when known now."""
