@@ -71,11 +71,13 @@ class GraphBuilder:
         return self._add(node, site, None)
 
     def opaque(self, framework: str, reason: str, inputs: list[Tensor], site: Site | None,
-               scope: str) -> Tensor:
+               scope: str, functional: bool = False) -> Tensor:
+        """A step the front end could not model. `functional` steps (tensor indexing, an
+        unknown tensor method) hold no weights; others may (an unknown module)."""
         self.note_unresolved(reason, site)
         node = ir.Node(id=-1, op="opaque", framework=framework, layer_type="?",
                        name=scope or "?", attrs={"reason": reason},
-                       inputs=[t.node_id for t in inputs])
+                       inputs=[t.node_id for t in inputs], functional=functional)
         return self._add(node, None, site)
 
     def apply_layer(self, layer: Layer, inputs: list[Tensor], call_site: Site | None,

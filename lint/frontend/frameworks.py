@@ -88,6 +88,8 @@ def _resolve_torch(rest: str) -> Resolved:
             return Resolved(TORCH, "base", leaf)
     if leaf in T.PARAMETER_CLASSES and namespace in ("nn", "nn.parameter"):
         return Resolved(TORCH, "parameter", leaf)
+    if namespace == "" and leaf in T.CONSTANT_FUNCTIONS:
+        return Resolved(TORCH, "constant_function", leaf)
     if namespace == "" and leaf in T.TENSOR_FACTORIES:
         return Resolved(TORCH, "tensor_factory", leaf)
     if namespace in ("nn.functional", "") and leaf in T.FUNCTIONS:

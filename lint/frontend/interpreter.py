@@ -21,6 +21,7 @@ from .. import ir
 from ..knowledge import OPERATORS, REQUIRED, Attr, LayerSpec
 from ..knowledge import keras as K
 from ..knowledge import torch as T
+from . import constant_tensors
 from .builder import GraphBuilder
 from .frameworks import Resolved, is_framework_module, resolve
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
@@ -375,7 +376,8 @@ class Interpreter:
             if isinstance(value, Tensor):  # `a, b = tensor`: keep the graph connected
                 framework = self.builder.drafts[value.node_id].node.framework
                 items = [self.builder.opaque(framework, "unpacking a tensor is not modelled",
-                                             [value], Site(source, target), self._path("unpack"))
+                                             [value], Site(source, target), self._path("unpack"),
+                                             functional=True)
                          for _ in elements]
             if items is None or len(items) != len(elements):
                 items = [Unknown("cannot unpack", Site(source, target))] * len(elements)
@@ -514,9 +516,13 @@ class Interpreter:
                 return self.builder.apply_function(framework, symbol, spec, args, {}, tensors,
                                                    Site(source, node), self._path(op.lower()))
             return self.builder.opaque(framework, f"tensor arithmetic `{op}` not modelled",
-                                       tensors, Site(source, node), self._path("?"))
+                                       tensors, Site(source, node), self._path("?"), functional=True)
         if isinstance(left, (ConstTensor, Weight)) or isinstance(right, (ConstTensor, Weight)):
             shaped = left if isinstance(left, (ConstTensor, Weight)) else right
+            if op in BINARY_OPS and not isinstance(left, Weight) and not isinstance(right, Weight):
+                result = constant_tensors.binary(BINARY_OPS[op], left, right, op == "Divide")
+                if result is not None:
+                    return result
             return ConstTensor(shaped.shape)  # torch.ones(d, 1, 1) * 1e-6
         if op == "Add" and isinstance(left, list) and isinstance(right, (list, tuple)):
             return left + list(right)  # lists of layers are built this way
@@ -582,7 +588,8 @@ class Interpreter:
         if isinstance(obj, Tensor):
             framework = self.builder.drafts[obj.node_id].node.framework
             return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
-                                       [obj], Site(source, node), self._path("getitem"))
+                                       [obj], Site(source, node), self._path("getitem"),
+                                       functional=True)
         if isinstance(obj, (list, tuple, str)) and isinstance(index, slice):
             return obj[index]
         if isinstance(obj, (list, tuple, str, dict)) and _hashable(index):
@@ -761,8 +768,7 @@ class Interpreter:
         if isinstance(obj, (ConstTensor, Weight)):
             if name == "shape":
                 return obj.shape if obj.shape is not None else Unknown("shape", site)
-            return Builtin("const_tensor.method", receiver=obj) if name in T.INPLACE_INIT_METHODS \
-                else Unknown(f"`.{name}` of a constant tensor", site)
+            return Builtin(f"const_tensor.{name}", receiver=obj)
         if isinstance(obj, Tensor):
             if name == "shape":
                 return _ShapeOf(obj)
@@ -926,6 +932,10 @@ class Interpreter:
             return KerasModel(_tensors_in([inputs]), _tensors_in([outputs]), site)
         if resolved.kind == "function":
             return self.apply_function(resolved, args, kwargs, site, arg_sites)
+        if resolved.framework == ir.TORCH and resolved.kind == "constant_function" and not _tensors_in(args):
+            result = constant_tensors.call(resolved.name, args)
+            if result is not None:
+                return result
         if resolved.kind == "tensor_factory":
             dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             if resolved.name == "full":
@@ -960,8 +970,10 @@ class Interpreter:
         tensors = _tensors_in(args) + _tensors_in(list(kwargs.values()))
         if tensors:
             framework = resolved.framework or self.builder.drafts[tensors[0].node_id].node.framework
+            # A framework function (torch.roll, tf.image.resize): it holds no weights.
             return self.builder.opaque(framework, f"`{ref.path}` is not in portlint's tables",
-                                       tensors, site, self._path(ref.path.rsplit(".", 1)[-1]))
+                                       tensors, site, self._path(ref.path.rsplit(".", 1)[-1]),
+                                       functional=resolved.kind != "layer")
         return Unknown(f"`{ref.path}` is not in portlint's tables", site)
 
     def construct_layer(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
@@ -1210,8 +1222,16 @@ class Interpreter:
             instance.keras_name = given if isinstance(given, str) else \
                 self.builder.keras_auto_name(instance.cls.name)
             return None
-        if name == "const_tensor.method":
-            return fn.receiver
+        if name.startswith("const_tensor."):
+            method = name[len("const_tensor."):]
+            if method in T.INPLACE_INIT_METHODS and isinstance(fn.receiver, Weight):
+                return fn.receiver
+            result = constant_tensors.method(fn.receiver, method, args)
+            if result is not None:
+                return result
+            if method in T.INPLACE_INIT_METHODS:
+                return fn.receiver
+            return Unknown(f"`.{method}()` of a constant tensor", site)
         if name in ("module.register_buffer", "module.register_parameter"):
             if len(args) >= 2 and isinstance(args[0], str):
                 data = args[1]
@@ -1393,7 +1413,8 @@ class Interpreter:
         framework = self.builder.drafts[tensor.node_id].node.framework
         if spec is None:
             return self.builder.opaque(framework, f"tensor method `.{method}()` not modelled",
-                                       [tensor, *_tensors_in(args)], site, self._path(method))
+                                       [tensor, *_tensors_in(args)], site, self._path(method),
+                                       functional=True)
         if spec.takes_varargs:  # x.view(n, -1) and x.view((n, -1)) alike
             shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else tuple(args)
             args = [tuple(shape)]
@@ -1676,6 +1697,8 @@ PURE_BUILTINS = {
     "abs": abs, "round": round, "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
     "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
     "sorted": sorted, "any": any, "all": all, "chr": chr, "ord": ord,
+    "set": lambda *a: list(dict.fromkeys(*a)),  # order-preserving: results stay deterministic
+    "frozenset": lambda *a: list(dict.fromkeys(*a)), "divmod": divmod, "pow": pow,
     "copy.deepcopy": copy.deepcopy, "copy.copy": copy.copy,
     "typing.cast": lambda kind, value: value,
     "false": lambda *args, **kwargs: False,

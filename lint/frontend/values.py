@@ -207,9 +207,12 @@ def module_path(value: Any) -> str:
 
 @dataclass(frozen=True)
 class ConstTensor:
-    """A tensor built from constants (`torch.zeros(1, 1, d)`): only its shape matters."""
+    """A tensor built from constants: `torch.zeros(1, 1, d)` (its shape is what matters)
+    or a 1-D `torch.arange(n) * w + w0` (RegNet computes its widths so: values kept)."""
 
     shape: tuple | None
+    values: tuple | None = None  # flat values of a 1-D tensor, when known
+    dtype: str = "float"  # "int" or "float" (float32 arithmetic)
 
 
 @dataclass(eq=False)

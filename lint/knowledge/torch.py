@@ -297,6 +297,9 @@ SHAPE_METHODS = frozenset({"size", "dim", "numel"})
 # torch functions that build a tensor from constants: only the shape is kept.
 TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"})
 PARAMETER_CLASSES = frozenset({"Parameter"})
+# torch functions computed on constant 1-D tensors (configuration arithmetic).
+CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt", "floor",
+                                "ceil", "abs", "divide", "div", "true_divide", "pow", "diff"})
 # In-place initialisers on such tensors: the shape stays.
 INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
                                   "trunc_normal_", "clone", "detach", "float", "to"})
