@@ -77,8 +77,39 @@ def _substitution(a: Node, b: Node) -> float | None:
     return COMPATIBLE.get(frozenset({a.op, b.op}))
 
 
+def linearise(graph: Graph) -> list[Node]:
+    """A canonical topological order: at a fork, the longer branch first.
+
+    Code order is not canonical: a Keras residual block often computes its shortcut
+    before the main path, torchvision's Bottleneck after it. Emitting, among the steps
+    that are ready, the one with the longest path still ahead (Kahn's algorithm with that
+    priority) gives both the same order: main path, then shortcut, then the merge.
+    """
+    import heapq
+
+    consumers: dict[int, list[int]] = {n.id: [] for n in graph.nodes}
+    for node in graph.nodes:
+        for source in node.inputs:
+            consumers[source].append(node.id)
+    height: dict[int, int] = {}
+    for node in reversed(graph.nodes):  # nodes are in a topological order already
+        height[node.id] = 1 + max((height[c] for c in consumers[node.id]), default=0)
+    waiting = {n.id: len(set(n.inputs)) for n in graph.nodes}
+    ready = [(-height[n.id], n.id) for n in graph.nodes if waiting[n.id] == 0]
+    heapq.heapify(ready)
+    order: list[Node] = []
+    while ready:
+        _, node_id = heapq.heappop(ready)
+        order.append(graph.nodes[node_id])
+        for consumer in dict.fromkeys(consumers[node_id]):
+            waiting[consumer] -= 1
+            if waiting[consumer] == 0:
+                heapq.heappush(ready, (-height[consumer], consumer))
+    return [n for n in order if n.op != "input"]
+
+
 def align(keras: Graph, torch: Graph) -> Alignment:
-    a, b = keras.layers(), torch.layers()
+    a, b = linearise(keras), linearise(torch)
     n, m = len(a), len(b)
     inf = float("inf")
     cost = [[inf] * (m + 1) for _ in range(n + 1)]
