@@ -14,6 +14,7 @@ from .errors import InputError
 from .ir import Span
 
 MAX_BYTES = 20 * 1024 * 1024
+MAX_CACHED = 1024
 
 
 @dataclass
@@ -47,11 +48,27 @@ class SourceFile:
                     pos.end.line, pos.end.column + 1)
 
 
+_PARSED: dict[tuple[str, int, int], SourceFile] = {}  # (path, mtime_ns, size) -> parsed file
+
+
 def read_source(path: str) -> SourceFile:
-    """Read and parse `path`; every failure becomes an `InputError` with one line."""
+    """Read and parse `path`, once per version of the file; every failure becomes an
+    `InputError` with one line."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file")
+    if p.is_file():
+        stat = p.stat()
+        key = (path, stat.st_mtime_ns, stat.st_size)
+        if key not in _PARSED:
+            if len(_PARSED) >= MAX_CACHED:
+                del _PARSED[next(iter(_PARSED))]  # the oldest
+            _PARSED[key] = _read_and_parse(p, path)
+        return _PARSED[key]
+    return _read_and_parse(p, path)
+
+
+def _read_and_parse(p: Path, path: str) -> SourceFile:
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a Python file")
     data = p.read_bytes()
