@@ -509,6 +509,8 @@ def _count_norm(node: Node) -> Counts | None:
 
 
 def _count_normalization(node: Node) -> Counts | None:
+    if node.attrs.get("adapted") is False:
+        return Counts()
     size = _normalized_size(node)
     return None if size is None else Counts(state=2 * size + 1)  # mean, variance, count
 

@@ -1038,7 +1038,8 @@ class Interpreter:
             seq.input_shape = item.args["input_shape"]
         label = name if name is not None else str(len(seq.items))
         if seq.framework == ir.TORCH:
-            _attach(item, seq, label)
+            # Items of an nn.Sequential/ModuleDict subclass belong to the instance itself.
+            _attach(item, seq.owner or seq, label)
         seq.items.append(item)
         seq.names.append(label)
 
@@ -1224,8 +1225,9 @@ class Interpreter:
             return None
         if name.startswith("const_tensor."):
             method = name[len("const_tensor."):]
-            if method in T.INPLACE_INIT_METHODS and isinstance(fn.receiver, Weight):
-                return fn.receiver
+            if isinstance(fn.receiver, Weight):
+                return fn.receiver if method in T.INPLACE_INIT_METHODS else Unknown(
+                    f"`.{method}()` of a weight", site)
             result = constant_tensors.method(fn.receiver, method, args)
             if result is not None:
                 return result
@@ -1262,6 +1264,8 @@ class Interpreter:
         if name == "list.insert" and len(args) == 2 and isinstance(args[0], int):
             fn.receiver.insert(args[0], args[1])
             return None
+        if name == "const.tolist":
+            return list(fn.receiver)
         if name.startswith("const."):
             if isinstance(fn.receiver, str) and not all(_is_constant(a) for a in [*args, *kwargs.values()]):
                 return Unknown(f"`.{name[len('const.'):]}()` with values not known statically", site)
@@ -1334,6 +1338,7 @@ class Interpreter:
                 container = self.construct_container(kind, args, kwargs, site)
             container.kind = "sequential" if kind == "sequential" else container.kind
             owner.container = container
+            container.owner = owner
             for item in container.items:
                 if getattr(item, "parent", None) is container:
                     item.parent = owner
@@ -1688,6 +1693,7 @@ COMPARE_OPS = {
 # Methods of plain values (str, list, tuple, dict) that model code uses to compute
 # configurations; they run on the interpreter's own Python values.
 CONSTANT_METHODS = frozenset({"split", "join", "startswith", "endswith", "replace", "format",
+                              "tolist",  # numpy results are modelled as lists
                               "lower", "upper", "strip", "copy", "index", "count", "pop",
                               "update", "setdefault", "rstrip", "lstrip", "isdigit"})
 

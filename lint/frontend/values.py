@@ -146,6 +146,7 @@ class Sequential:
     kind: str = "sequential"
     local_name: str | None = None
     parent: Any = None
+    owner: Any = None  # the Instance whose container this is (nn.Sequential subclasses)
 
     def get(self, key: Any) -> Any:
         if isinstance(key, int) and -len(self.items) <= key < len(self.items):

@@ -241,7 +241,9 @@ LAYERS: dict[str, LayerSpec] = {
     "Normalization": LayerSpec(op="normalization", params=("axis", "mean", "variance", "invert"),
                                defaults={"axis": -1, "mean": None, "variance": None,
                                          "invert": False},
-                               attrs={"axis": Attr("axis"), "invert": Attr("invert")}),
+                               attrs={"axis": Attr("axis"), "invert": Attr("invert"),
+                                      # given mean/variance are constants, not weights
+                                      "adapted": Attr("mean", lambda v, a: v is None)}),
     "Rescaling": LayerSpec(op="rescale", params=("scale", "offset"), defaults={"offset": 0.0},
                            attrs={"scale": Attr("scale"), "offset": Attr("offset")}),
     "Lambda": LayerSpec(op="lambda", params=("function", "output_shape", "mask", "arguments"),
