@@ -151,7 +151,7 @@ class Unresolved:
 class OwnedWeights:
     """Weights a module holds directly (nn.Parameter, register_buffer, add_weight)."""
 
-    name: str  # the owning module's path (torch) or layer name (Keras)
+    name: str  # the owning module's path (torch; "" is the root) or layer name (Keras)
     counts: Counts | None
     span: Span | None
 

@@ -524,6 +524,10 @@ class Interpreter:
                 if result is not None:
                     return result
             return ConstTensor(shaped.shape)  # torch.ones(d, 1, 1) * 1e-6
+        if op == "Add" and isinstance(left, Sequential) and left.kind == "list" and isinstance(right, (list, tuple)):
+            for item in right:  # `self.layers += [...]` extends an nn.ModuleList in place
+                self.sequential_add(left, item)
+            return left
         if op == "Add" and isinstance(left, list) and isinstance(right, (list, tuple)):
             return left + list(right)  # lists of layers are built this way
         if op == "Add" and isinstance(left, tuple) and isinstance(right, tuple):
@@ -1169,9 +1173,11 @@ class Interpreter:
                 self.register_owned(module, [], site)
 
     def _owner_name(self, module: Instance) -> str:
+        """Keras: the layer name; torch: the module path ("" for the root, as torch's
+        named_modules() has it)."""
         if module.keras_name:
             return module.keras_name
-        return module_path(module) or module.cls.name
+        return module_path(module)
 
     def _path(self, leaf: str) -> str:
         """A name for a step inside the module being applied: `layer1.0.relu`."""
