@@ -12,7 +12,6 @@ Nothing of the analysed code is imported or executed.
 from __future__ import annotations
 
 import ast
-import copy
 import math
 from pathlib import Path
 from typing import Any, Iterable
@@ -23,6 +22,11 @@ from ..knowledge import keras as K
 from ..knowledge import torch as T
 from . import constant_tensors
 from .builder import GraphBuilder
+from .modules import (CONTAINER_METHODS, attach, container_kind, framework_kind, instance_of,
+                      is_keras_class, module_tree)
+from .python import (BINARY_OPS, BUILTINS, COMPARE_OPS, CONSTANT_METHODS, PURE_BUILTINS,
+                     PYTHON_TYPES, STDLIB_BUILTINS, annotated_fields, bind_arguments, dotted,
+                     hashable, import_names, is_constant, is_dataclass, method_kind, raises)
 from .frameworks import Resolved, is_framework_module, resolve
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
                      Function, Instance, KerasModel, Layer, Module, Partial, Sequential, Site,
@@ -174,8 +178,8 @@ class Interpreter:
 
     def exec_if(self, stmt: Any, scope: Scope, source: Any) -> None:
         test = self.eval(stmt.test, scope, source)
-        if isinstance(test, Unknown) or not _is_constant(test):
-            if _raises(stmt.body.body):
+        if isinstance(test, Unknown) or not is_constant(test):
+            if raises(stmt.body.body):
                 # An argument check (`if bad: raise ...`): valid code takes the other way.
                 test = False
             else:
@@ -215,20 +219,20 @@ class Interpreter:
 
     def exec_import(self, small: Any, scope: Scope, source: Any) -> None:
         for alias in small.names:
-            dotted = _dotted(alias.name)
+            name = dotted(alias.name)
             site = Site(source, small)
             if alias.asname is not None:
-                scope.vars[alias.asname.name.value] = self._module_value(dotted, site)
+                scope.vars[alias.asname.name.value] = self._module_value(name, site)
             else:
-                root = dotted.split(".")[0]
+                root = name.split(".")[0]
                 scope.vars[root] = self._module_value(root, site)
 
     def exec_import_from(self, small: Any, scope: Scope, source: Any) -> None:
         level = len(small.relative)
-        module = _dotted(small.module) if small.module is not None else ""
+        module = dotted(small.module) if small.module is not None else ""
         site = Site(source, small)
         base = self.import_module(module, level, source, site) if level else None
-        for name, asname in _import_names(small):
+        for name, asname in import_names(small):
             if name == "*":
                 if isinstance(base, Module):
                     scope.vars.update({k: v for k, v in base.scope.vars.items()
@@ -358,10 +362,10 @@ class Interpreter:
             if isinstance(value, Function):
                 value.scope = scope  # methods see the module, not the class body
                 value.owner = cls
-                value.kind = _method_kind(value.node)
+                value.kind = method_kind(value.node)
             cls.attrs[name] = value
-        if _is_dataclass(node):
-            cls.fields = _annotated_fields(node)
+        if is_dataclass(node):
+            cls.fields = annotated_fields(node)
             if "__init__" not in cls.attrs:
                 cls.attrs["__init__"] = Builtin("dataclass.__init__", receiver=cls)
         return cls
@@ -387,12 +391,12 @@ class Interpreter:
             obj = self.eval(target.value, scope, source)
             name = target.attr.value
             if isinstance(obj, Instance):
-                _attach(value, obj, name)
+                attach(value, obj, name)
                 obj.attrs[name] = value
         elif kind == "Subscript":
             obj = self.eval(target.value, scope, source)
             index = self.subscript_index(target, scope, source)
-            if isinstance(obj, (list, dict)) and _is_constant(index):
+            if isinstance(obj, (list, dict)) and is_constant(index):
                 try:
                     obj[index] = value
                 except (IndexError, TypeError):
@@ -432,7 +436,7 @@ class Interpreter:
                 parts.append(part.value)
                 continue
             value = self.eval(part.expression, scope, source)
-            if not _is_constant(value):
+            if not is_constant(value):
                 return Unknown("f-string with a value not known statically", Site(source, node))
             parts.append(str(value))
         return "".join(parts)
@@ -481,14 +485,14 @@ class Interpreter:
                     out.update(value)
                 continue
             key = self.eval(element.key, scope, source)
-            if _hashable(key):
+            if hashable(key):
                 out[key] = self.eval(element.value, scope, source)
         return out
 
     def _eval_UnaryOperation(self, node: Any, scope: Scope, source: Any) -> Any:
         value = self.eval(node.expression, scope, source)
         op = type(node.operator).__name__
-        if not _is_constant(value):
+        if not is_constant(value):
             return Unknown(f"operand not known statically ({_reason(value)})", Site(source, node))
         try:
             return {"Minus": lambda v: -v, "Plus": lambda v: +v, "Not": lambda v: not v,
@@ -534,8 +538,8 @@ class Interpreter:
             return left + right
         if op == "Multiply" and isinstance(left, list) and isinstance(right, int):
             return left * right
-        if not (_is_constant(left) and _is_constant(right)):
-            return Unknown(f"operand not known statically ({_reason(left if not _is_constant(left) else right)})",
+        if not (is_constant(left) and is_constant(right)):
+            return Unknown(f"operand not known statically ({_reason(left if not is_constant(left) else right)})",
                            Site(source, node))
         try:
             return BINARY_OPS[op](left, right)
@@ -544,7 +548,7 @@ class Interpreter:
 
     def _eval_BooleanOperation(self, node: Any, scope: Scope, source: Any) -> Any:
         left = self.eval(node.left, scope, source)
-        if not _is_constant(left):
+        if not is_constant(left):
             return Unknown(f"operand not known statically ({_reason(left)})", Site(source, node))
         op = type(node.operator).__name__
         if (op == "And" and not left) or (op == "Or" and left):
@@ -559,7 +563,7 @@ class Interpreter:
             if op in ("Is", "IsNot") and (left is None or right is None) and not (
                     isinstance(left, Unknown) or isinstance(right, Unknown)):
                 result = (left is right) == (op == "Is")
-            elif not (_is_constant(left) and _is_constant(right)):
+            elif not (is_constant(left) and is_constant(right)):
                 return Unknown("comparison of values not known statically", Site(source, node))
             else:
                 try:
@@ -573,7 +577,7 @@ class Interpreter:
 
     def _eval_IfExp(self, node: Any, scope: Scope, source: Any) -> Any:
         test = self.eval(node.test, scope, source)
-        if not _is_constant(test):
+        if not is_constant(test):
             return Unknown(f"condition not known statically ({_reason(test)})", Site(source, node))
         return self.eval(node.body if test else node.orelse, scope, source)
 
@@ -596,7 +600,7 @@ class Interpreter:
                                        functional=True)
         if isinstance(obj, (list, tuple, str)) and isinstance(index, slice):
             return obj[index]
-        if isinstance(obj, (list, tuple, str, dict)) and _hashable(index):
+        if isinstance(obj, (list, tuple, str, dict)) and hashable(index):
             try:
                 return obj[index]
             except (IndexError, KeyError, TypeError):
@@ -641,7 +645,7 @@ class Interpreter:
             (self.eval(node.key, s, source), self.eval(node.value, s, source))])
         if isinstance(pairs, Unknown):
             return pairs
-        return {k: v for k, v in pairs if _hashable(k)}
+        return {k: v for k, v in pairs if hashable(k)}
 
     def _comprehension(self, node: Any, scope: Scope, source: Any, produce: Any) -> Any:
         out: list[Any] = []
@@ -757,12 +761,12 @@ class Interpreter:
             for cls in after:
                 if name in cls.attrs and isinstance(cls.attrs[name], (Function, Builtin)):
                     return BoundMethod(obj.instance, cls.attrs[name])
-            if name == "__init__" and _container_kind(obj.instance.cls):
+            if name == "__init__" and container_kind(obj.instance.cls):
                 return Builtin("container.__init__", receiver=obj.instance)
-            if name == "__init__" and _framework_kind(obj.instance.cls) == "layer":
+            if name == "__init__" and framework_kind(obj.instance.cls) == "layer":
                 return Builtin("layer_base.__init__", receiver=obj.instance)
-            if name == "__init__" and _framework_kind(obj.instance.cls) in ("base", "model") \
-                    and _keras_class(obj.instance.cls):
+            if name == "__init__" and framework_kind(obj.instance.cls) in ("base", "model") \
+                    and is_keras_class(obj.instance.cls):
                 return Builtin("keras_layer.__init__", receiver=obj.instance)
             if name == "forward" and obj.instance.container is not None:
                 return Builtin("container.forward", receiver=obj.instance)
@@ -879,7 +883,7 @@ class Interpreter:
         annotation = getattr(param.annotation, "annotation", None)
         if annotation is not None:
             cls = self.eval(annotation, fn.scope, fn.source)
-            if isinstance(cls, Class) and _framework_kind(cls) is None:
+            if isinstance(cls, Class) and framework_kind(cls) is None:
                 return self.instantiate(cls, [], {}, site)
         return Unknown(f"argument `{name}` of `{fn.name}` not given", site)
 
@@ -1043,7 +1047,7 @@ class Interpreter:
         label = name if name is not None else str(len(seq.items))
         if seq.framework == ir.TORCH:
             # Items of an nn.Sequential/ModuleDict subclass belong to the instance itself.
-            _attach(item, seq.owner or seq, label)
+            attach(item, seq.owner or seq, label)
         seq.items.append(item)
         seq.names.append(label)
 
@@ -1086,7 +1090,7 @@ class Interpreter:
             if module.called_on is None and isinstance(args[0], Tensor):
                 module.called_on = args[0]
             if not isinstance(method, Function) and module.base_layer is not None:
-                _attach(module.base_layer, module.parent, module.local_name or "")
+                attach(module.base_layer, module.parent, module.local_name or "")
                 module.base_layer.local_name, module.base_layer.parent = module.local_name, module.parent
                 return self.apply(module.base_layer, args, kwargs, site)
             if not isinstance(method, Function):
@@ -1165,7 +1169,7 @@ class Interpreter:
     def count_unused(self, root: Instance, site: Site) -> None:
         """Modules registered in the tree but never applied in forward (an auxiliary
         classifier used only in training) still hold parameters."""
-        for module in _module_tree(root):
+        for module in module_tree(root):
             if isinstance(module, Layer) and module.applied == 0 and module.framework == ir.TORCH:
                 self.builder.owned.append((module_path(module) or module.type_name,
                                            self.layer_counts(module), module.site))
@@ -1206,11 +1210,11 @@ class Interpreter:
                 if owner.container is not None:
                     self.sequential_add(owner.container, args[1], args[0])
                 else:
-                    _attach(args[1], owner, args[0])
+                    attach(args[1], owner, args[0])
                     owner.attrs[args[0]] = args[1]
             return None
         if name in ("module.modules", "module.named_modules"):
-            found = _module_tree(fn.receiver)
+            found = module_tree(fn.receiver)
             return found if name == "module.modules" else [(module_path(m), m) for m in found]
         if name in ("module.children", "module.named_children"):
             children = [v for v in fn.receiver.attrs.values() if isinstance(v, (Layer, Sequential, Instance))]
@@ -1273,7 +1277,7 @@ class Interpreter:
         if name == "const.tolist":
             return list(fn.receiver)
         if name.startswith("const."):
-            if isinstance(fn.receiver, str) and not all(_is_constant(a) for a in [*args, *kwargs.values()]):
+            if isinstance(fn.receiver, str) and not all(is_constant(a) for a in [*args, *kwargs.values()]):
                 return Unknown(f"`.{name[len('const.'):]}()` with values not known statically", site)
             try:
                 return getattr(fn.receiver, name[len("const."):])(*args, **kwargs)
@@ -1286,7 +1290,7 @@ class Interpreter:
         if name == "dict.values":
             return list(fn.receiver.values())
         if name == "dict.get":
-            return fn.receiver.get(args[0], args[1] if len(args) > 1 else None) if args and _hashable(args[0]) else None
+            return fn.receiver.get(args[0], args[1] if len(args) > 1 else None) if args and hashable(args[0]) else None
         if name == "super":
             return self._super(args, site)
         if name == "OrderedDict":
@@ -1302,7 +1306,7 @@ class Interpreter:
         if name == "isinstance" and len(args) == 2:
             return self._isinstance(args[0], args[1], site)
         if name == "setattr" and len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
-            _attach(args[2], args[0], args[1])
+            attach(args[2], args[0], args[1])
             args[0].attrs[args[1]] = args[2]
             return None
         if name in ("getattr", "hasattr") and len(args) >= 2 and isinstance(args[1], str):
@@ -1337,7 +1341,7 @@ class Interpreter:
                          site: Site) -> Any:
         """Methods of Sequential/ModuleList/ModuleDict values and of their subclasses."""
         if method == "__init__":  # super().__init__(...) of an nn.Sequential subclass
-            kind = _container_kind(owner.cls)
+            kind = container_kind(owner.cls)
             if kind == "sequential":
                 container = self.construct_sequential(ir.TORCH, args, kwargs, site)
             else:
@@ -1377,7 +1381,7 @@ class Interpreter:
         python_types = []
         for candidate in candidates:
             if isinstance(candidate, (Class, FrameworkRef)):
-                if _instance_of(value, candidate):
+                if instance_of(value, candidate):
                     return True
                 continue
             if isinstance(candidate, ExternalRef) and isinstance(
@@ -1390,7 +1394,7 @@ class Interpreter:
             return False
         if not python_types:
             return False
-        if _is_constant(value):
+        if is_constant(value):
             return isinstance(value, tuple(python_types))
         return Unknown("`isinstance(...)` of a value not known statically", site)
 
@@ -1500,171 +1504,6 @@ class _ShapeOf:
         self.tensor = tensor
 
 
-CONTAINER_METHODS = frozenset({"add", "append", "extend", "insert", "add_module",
-                               "register_module", "items", "keys", "values", "children",
-                               "update"})
-
-
-def _attach(value: Any, parent: Any, name: str) -> None:
-    """Name a torch module after the attribute or index that first holds it."""
-    if isinstance(value, (Layer, Sequential, Instance)) and value.parent is None and value is not parent:
-        if isinstance(value, Layer) and value.framework != ir.TORCH:
-            return
-        value.local_name = name
-        value.parent = parent
-
-
-def _framework_kind(cls: Class) -> str | None:
-    """The kind of framework class `cls` derives from (a module, a layer), if any."""
-    for base in cls.framework_bases():
-        return resolve(base.path).kind
-    return None
-
-
-def _instance_of(value: Any, cls: Any) -> bool:
-    """isinstance() for values of the analysed model against a class or framework class."""
-    if isinstance(cls, Class):
-        return isinstance(value, Instance) and cls in value.cls.mro()
-    resolved = resolve(cls.path)
-    if resolved.name == "Tensor" or cls.path.endswith(".Tensor"):
-        return isinstance(value, Tensor)
-    if isinstance(value, Layer):
-        return resolved.kind == "layer" and resolved.name == value.type_name or resolved.kind == "base"
-    if isinstance(value, Sequential):
-        return resolved.kind in ("sequential", "module_list", "base")
-    if isinstance(value, Instance):
-        return any(resolve(b.path) == resolved for b in value.cls.framework_bases()) or resolved.kind == "base"
-    return False
-
-
-def _module_tree(root: Any) -> list[Any]:
-    """`module.modules()`: the module and every module under it, depth first."""
-    found: list[Any] = []
-    stack = [root]
-    while stack:
-        current = stack.pop()
-        if any(current is f for f in found):
-            continue
-        found.append(current)
-        children: list[Any] = []
-        if isinstance(current, Instance):
-            children = [v for v in current.attrs.values() if isinstance(v, (Layer, Sequential, Instance))]
-            if current.container is not None:
-                children += current.container.items
-        elif isinstance(current, Sequential):
-            children = list(current.items)
-        stack.extend(reversed(children))
-    return found
-
-
-def _is_dataclass(node: Any) -> bool:
-    for decorator in node.decorators:
-        expr = decorator.decorator
-        if type(expr).__name__ == "Call":
-            expr = expr.func
-        name = expr.value if type(expr).__name__ == "Name" else getattr(getattr(expr, "attr", None), "value", "")
-        if name == "dataclass":
-            return True
-    return False
-
-
-def _annotated_fields(node: Any) -> list[str]:
-    fields = []
-    for stmt in node.body.body:
-        if type(stmt).__name__ == "SimpleStatementLine":
-            for small in stmt.body:
-                if type(small).__name__ == "AnnAssign" and type(small.target).__name__ == "Name":
-                    fields.append(small.target.value)
-    return fields
-
-
-def _keras_class(cls: Class) -> bool:
-    return any(resolve(base.path).framework == ir.KERAS for base in cls.framework_bases())
-
-
-def _container_kind(cls: Class) -> str | None:
-    """"sequential", "ModuleList" or "ModuleDict" for subclasses of those torch classes."""
-    for base in cls.framework_bases():
-        resolved = resolve(base.path)
-        if resolved.kind == "sequential" and resolved.framework == ir.TORCH:
-            return "sequential"
-        if resolved.kind == "module_list":
-            return resolved.name
-    return None
-
-
-def _method_kind(node: Any) -> str:
-    for decorator in getattr(node, "decorators", ()):
-        expr = decorator.decorator
-        name = expr.value if type(expr).__name__ == "Name" else getattr(getattr(expr, "attr", None), "value", "")
-        if name in ("classmethod", "staticmethod", "property"):
-            return name
-    return "function"
-
-
-def bind_arguments(params: tuple[str, ...], args: list[Any], kwargs: dict[str, Any],
-                   arg_sites: dict[Any, Site], aliases: dict[str, str] | None = None,
-                   ) -> tuple[dict[str, Any], dict[str, Site]]:
-    """Bind call arguments to a table signature: values and source sites by name."""
-    aliases = aliases or {}
-    bound: dict[str, Any] = {}
-    sites: dict[str, Site] = {}
-    for index, value in enumerate(args[: len(params)]):
-        bound[params[index]] = value
-        if index in arg_sites:
-            sites[params[index]] = arg_sites[index]
-    for key, value in kwargs.items():
-        param = aliases.get(key, key)
-        bound[param] = value
-        if key in arg_sites:
-            sites[param] = arg_sites[key]
-    return bound, sites
-
-
-def _raises(body: Any) -> bool:
-    """A block whose last statement is `raise`."""
-    if not body:
-        return False
-    last = body[-1]
-    return (type(last).__name__ == "SimpleStatementLine"
-            and type(last.body[-1]).__name__ == "Raise")
-
-
-def _dotted(node: Any) -> str:
-    if type(node).__name__ == "Name":
-        return node.value
-    return f"{_dotted(node.value)}.{node.attr.value}"
-
-
-def _import_names(small: Any) -> list[tuple[str, str]]:
-    if type(small.names).__name__ == "ImportStar":
-        return [("*", "*")]
-    out = []
-    for alias in small.names:
-        name = _dotted(alias.name)
-        asname = alias.asname.name.value if alias.asname is not None else name
-        out.append((name, asname))
-    return out
-
-
-def _is_constant(value: Any) -> bool:
-    if isinstance(value, (bool, int, float, str, bytes, range)) or value is None:
-        return True
-    if isinstance(value, (tuple, list)):
-        return all(_is_constant(v) for v in value)
-    if isinstance(value, dict):
-        return all(_is_constant(v) for v in value.values())
-    return False
-
-
-def _hashable(value: Any) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return not isinstance(value, Unknown)
-
-
 def _reason(value: Any) -> str:
     if isinstance(value, Unknown):
         return value.reason
@@ -1679,58 +1518,3 @@ def _tensors_in(values: list[Any]) -> list[Tensor]:
         elif isinstance(value, (list, tuple)):
             found.extend(_tensors_in(list(value)))
     return found
-
-
-BINARY_OPS = {
-    "Add": lambda a, b: a + b, "Subtract": lambda a, b: a - b,
-    "Multiply": lambda a, b: a * b, "Divide": lambda a, b: a / b,
-    "FloorDivide": lambda a, b: a // b, "Modulo": lambda a, b: a % b,
-    "Power": lambda a, b: a ** b, "LeftShift": lambda a, b: a << b,
-    "RightShift": lambda a, b: a >> b, "BitOr": lambda a, b: a | b,
-    "BitAnd": lambda a, b: a & b, "BitXor": lambda a, b: a ^ b,
-}
-COMPARE_OPS = {
-    "Equal": lambda a, b: a == b, "NotEqual": lambda a, b: a != b,
-    "LessThan": lambda a, b: a < b, "LessThanEqual": lambda a, b: a <= b,
-    "GreaterThan": lambda a, b: a > b, "GreaterThanEqual": lambda a, b: a >= b,
-    "In": lambda a, b: a in b, "NotIn": lambda a, b: a not in b,
-    "Is": lambda a, b: a is b, "IsNot": lambda a, b: a is not b,
-}
-# Methods of plain values (str, list, tuple, dict) that model code uses to compute
-# configurations; they run on the interpreter's own Python values.
-CONSTANT_METHODS = frozenset({"split", "join", "startswith", "endswith", "replace", "format",
-                              "tolist",  # numpy results are modelled as lists
-                              "lower", "upper", "strip", "copy", "index", "count", "pop",
-                              "update", "setdefault", "rstrip", "lstrip", "isdigit"})
-
-PURE_BUILTINS = {
-    "range": range, "len": len, "int": int, "float": float, "str": str, "bool": bool,
-    "tuple": tuple, "list": list, "dict": dict, "min": min, "max": max, "sum": sum,
-    "abs": abs, "round": round, "enumerate": lambda *a, **k: list(enumerate(*a, **k)),
-    "zip": lambda *a: list(zip(*a)), "reversed": lambda a: list(reversed(a)),
-    "sorted": sorted, "any": any, "all": all, "chr": chr, "ord": ord,
-    "set": lambda *a: list(dict.fromkeys(*a)),  # order-preserving: results stay deterministic
-    "frozenset": lambda *a: list(dict.fromkeys(*a)), "divmod": divmod, "pow": pow,
-    "copy.deepcopy": copy.deepcopy, "copy.copy": copy.copy,
-    "typing.cast": lambda kind, value: value,
-    "false": lambda *args, **kwargs: False,
-    "namedtuple": lambda *args, **kwargs: (lambda *values, **named: (*values, *named.values())),
-    "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
-                                                    for i in range(num)],
-    **{f"math.{name}": getattr(math, name) for name in
-       ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")},
-}
-# Standard-library names the interpreter models, by their dotted path.
-PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                "tuple": tuple, "dict": dict}
-STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
-                   "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
-                   "typing.cast": "typing.cast", "dataclasses.dataclass": "noop",
-                   "collections.namedtuple": "namedtuple", "typing.NamedTuple": "namedtuple",
-                   "torch.jit.is_scripting": "false", "torch.jit.is_tracing": "false",
-                   "torch.jit.annotate": "typing.cast", "torch._assert": "noop",
-                   "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
-                   **{f"math.{name}": f"math.{name}" for name in
-                      ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")}}
-BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
-                                      "super", "noop"}
