@@ -28,6 +28,9 @@ DEFAULT_GAP = 2.0
 # Different ops that may implement the same step (symmetric).
 COMPATIBLE = {
     frozenset({"flatten", "reshape"}): 0.3,
+    # Keras DepthwiseConv2D vs torch Conv2d(groups=C); x.mean((2, 3)) vs global pooling
+    frozenset({"depthwise_conv", "conv"}): 0.2,
+    frozenset({"reduce", "global_pool"}): 0.3,
     frozenset({"global_pool", "adaptive_pool"}): 0.3,
     frozenset({"pool", "adaptive_pool"}): 0.8,
 }

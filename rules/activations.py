@@ -114,6 +114,10 @@ x = F.relu(self.fc1(x))
              note="no activation on either side"),
         Case(KERAS_DENSE.format(act='"hard_sigmoid"'), TORCH_DENSE.format(body="F.hardsigmoid(self.fc1(x))"),
              0, note="Keras 3 hard_sigmoid is torch's"),
+        Case(KERAS_DENSE.format(act="None").replace("x = layers.Dense(4)(x)",
+                                                   "x = layers.ReLU(6.0)(x)\n    x = layers.Dense(4)(x)"),
+             TORCH_DENSE.format(body="F.relu6(self.fc1(x))"), 0,
+             note="Keras ReLU(max_value=6) is ReLU6"),
     ]
     INVALID = [
         Case(KERAS_DENSE.format(act='"relu"'), TORCH_DENSE.format(body="self.fc1(x)"), 1,
@@ -122,6 +126,10 @@ x = F.relu(self.fc1(x))
              1, line=13, message="sigmoid"),
         Case(KERAS_DENSE.format(act="None"), TORCH_DENSE.format(body="F.relu(self.fc1(x))"), 1,
              line=13, message="extra"),
+        Case(KERAS_DENSE.format(act="None").replace("x = layers.Dense(4)(x)",
+                                                   "x = layers.ReLU(6.0)(x)\n    x = layers.Dense(4)(x)"),
+             TORCH_DENSE.format(body="F.relu(self.fc1(x))"), 1, line=13, message="relu6",
+             note="an unbounded ReLU for Keras ReLU(6.0)"),
         Case(KERAS_DENSE.format(act='"hard_sigmoid"'), TORCH_DENSE.format(body="F.hardsigmoid(self.fc1(x))"),
              1, line=13, message="0.2x+0.5", keras_version=2,
              note="Keras 2 hard_sigmoid is clip(0.2x + 0.5), torch's relu6(x + 3) / 6"),

@@ -209,6 +209,12 @@ Use the inferred size the message gives.
                                        at=node)
 
 
+def _is_identity(node: Node) -> bool:
+    """A shape-preserving pooling over windows of one element: the input unchanged."""
+    return (node.op == "adaptive_pool" and node.in_shape is not None
+            and node.out_shape == node.in_shape and None not in node.in_shape)
+
+
 def _squeezed(shape: tuple) -> tuple:
     """A shape without its size-1 dimensions: (C, 1, 1) and (C,) hold the same values."""
     return tuple(d for d in shape if d != 1)
@@ -289,6 +295,8 @@ class Net(nn.Module):
             node = port or origin
             if node.op in LAYOUT_OPS or node.op in ("activation", "input", "opaque"):
                 continue
+            if _is_identity(node):
+                continue  # e.g. AdaptiveAvgPool2d((7, 7)) on a 7x7 map
             severity = "warning" if node.op == "dropout" else None
             theirs = FRAMEWORK_LABEL[ctx.origin]
             if origin is not None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from .. import ir
-from ..knowledge import REQUIRED, ActivationSpec, LayerSpec
+from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
 from ..shapes import infer_node
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
@@ -92,6 +92,8 @@ class GraphBuilder:
             if activation is not None:
                 attrs.update(kind=activation.kind, **activation.params)
                 explicit = explicit | frozenset(activation.params)
+        if spec.op == "activation":
+            attrs = canonical_activation(attrs)
         node = ir.Node(id=-1, op=spec.op, framework=layer.framework,
                        layer_type=layer.type_name, name=path, attrs=attrs, explicit=explicit,
                        inputs=[t.node_id for t in inputs], layer_key=layer.key)

@@ -120,3 +120,23 @@ def source_param(framework: str, layer_type: str, canonical: str) -> str | None:
     if spec is None or canonical not in spec.attrs:
         return None
     return spec.attrs[canonical].source
+
+
+# Parameterised activations that are another canonical activation: Keras
+# `ReLU(max_value=6)` is torch's ReLU6. (kind, parameter values, canonical kind)
+ACTIVATION_ALIASES: tuple[tuple[str, dict[str, Any], str], ...] = (
+    ("relu", {"max_value": 6.0, "negative_slope": 0.0, "threshold": 0.0}, "relu6"),
+    ("relu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}, "relu"),
+)
+
+
+def canonical_activation(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite an activation's attrs to its canonical kind, dropping the parameters that
+    the alias fixes (so Keras ReLU(6.0) and nn.ReLU6() carry the same attrs)."""
+    for kind, params, canonical in ACTIVATION_ALIASES:
+        if attrs.get("kind") == kind and all(
+                name in attrs and attrs[name] == value for name, value in params.items()):
+            rest = {k: v for k, v in attrs.items() if k not in params}
+            rest["kind"] = canonical
+            return rest
+    return attrs
