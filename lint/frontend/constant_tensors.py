@@ -49,11 +49,12 @@ def from_data(data: Any) -> ConstTensor | None:
 
 def binary(operator: Callable[[Any, Any], Any], left: Any, right: Any,
            true_divide: bool = False) -> ConstTensor | None:
-    """Elementwise `left op right` with broadcasting of scalars."""
+    """Elementwise `left op right` with broadcasting of scalars; shapes only when the
+    values are not kept."""
     lv = left.values if isinstance(left, ConstTensor) else None
     rv = right.values if isinstance(right, ConstTensor) else None
     if isinstance(left, ConstTensor) and lv is None or isinstance(right, ConstTensor) and rv is None:
-        return None
+        return broadcast(left, right)
     size = len(lv) if lv is not None else len(rv)
     lv = lv if lv is not None else [left] * size
     rv = rv if rv is not None else [right] * size
@@ -72,8 +73,10 @@ UNARY: dict[str, Callable[[float], float]] = {
 }
 
 
-def call(name: str, args: list[Any]) -> ConstTensor | None:
+def call(name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> Any:
     """torch.<name>(...) on constant tensors: round/log/exp/..., divide/pow, diff."""
+    if name in UNARY and len(args) == 1 and isinstance(args[0], ConstTensor) and args[0].values is None:
+        return _shape_only(args[0].shape)
     if name in UNARY and len(args) == 1 and isinstance(args[0], ConstTensor) and args[0].values is not None:
         t = args[0]
         dtype = "float" if name in ("log", "exp", "sqrt") else t.dtype
@@ -91,12 +94,23 @@ def call(name: str, args: list[Any]) -> ConstTensor | None:
     if name == "tensor" and args:
         return from_data(args[0])
     if name == "arange":
-        return arange(*args)
+        return arange(*[a for a in args])
+    if name in SHAPE_FUNCTIONS:
+        options = {k: v for k, v in (kwargs or {}).items() if k in ("dim", "indexing", "start_dim", "end_dim")}
+        try:
+            return SHAPE_FUNCTIONS[name](*args, **options)
+        except (TypeError, IndexError, ValueError):
+            return None
     return None
 
 
 def method(t: ConstTensor, name: str, args: list[Any]) -> Any:
     """Methods of a constant tensor; None when not modelled."""
+    if name in SHAPE_METHODS and (t.values is None or name not in ("flatten", "sum")):
+        try:
+            return SHAPE_METHODS[name](t, *args)
+        except (TypeError, IndexError, ValueError):
+            return None
     if t.values is None:
         return None
     if name == "tolist":
@@ -112,3 +126,124 @@ def method(t: ConstTensor, name: str, args: list[Any]) -> Any:
     if name in UNARY and not args:
         return call(name, [t])
     return None
+
+
+# --- shapes of constant tensors of any rank (values not kept) --------------------------
+
+def _shape_only(shape: tuple | None, dtype: str = "float") -> ConstTensor:
+    return ConstTensor(tuple(shape) if shape is not None else None, None, dtype)
+
+
+def broadcast(left: Any, right: Any) -> ConstTensor | None:
+    """The shape of `left op right` under broadcasting, for shape-only tensors."""
+    shapes = [t.shape for t in (left, right) if isinstance(t, ConstTensor)]
+    if any(s is None for s in shapes):
+        return _shape_only(None)
+    if len(shapes) == 1:
+        return _shape_only(shapes[0], _dtype(left, right))
+    a, b = shapes
+    rank = max(len(a), len(b))
+    a, b = (1,) * (rank - len(a)) + a, (1,) * (rank - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y))
+    return _shape_only(tuple(out), _dtype(left, right))
+
+
+def _dim(dim: int, rank: int) -> int:
+    return dim % rank if rank else 0
+
+
+def stack(tensors: Any, dim: int = 0) -> ConstTensor | None:
+    if not isinstance(tensors, (list, tuple)) or not tensors or not all(
+            isinstance(t, ConstTensor) and t.shape is not None for t in tensors):
+        return None
+    shape = tensors[0].shape
+    if any(t.shape != shape for t in tensors):
+        return None
+    out = list(shape)
+    out.insert(_dim(dim, len(shape) + 1), len(tensors))
+    return _shape_only(tuple(out), tensors[0].dtype)
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple | None:
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not all(isinstance(t, ConstTensor) and t.shape is not None and len(t.shape) == 1
+               for t in tensors):
+        return None
+    sizes = [t.shape[0] for t in tensors]
+    if indexing == "xy" and len(sizes) >= 2:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    return tuple(_shape_only(tuple(sizes), t.dtype) for t in tensors)
+
+
+def flatten(t: ConstTensor, start_dim: int = 0, end_dim: int = -1) -> ConstTensor | None:
+    if t.shape is None:
+        return _shape_only(None)
+    rank = len(t.shape)
+    if rank == 0:
+        return _shape_only((1,), t.dtype)
+    start, end = _dim(start_dim, rank), _dim(end_dim, rank)
+    merged = math.prod(t.shape[start:end + 1])
+    return _shape_only((*t.shape[:start], merged, *t.shape[end + 1:]), t.dtype)
+
+
+def index(t: ConstTensor, items: tuple) -> ConstTensor | None:
+    """t[:, :, None], t[0], t[:, 1:]: the resulting shape."""
+    if t.shape is None:
+        return _shape_only(None)
+    out, axis = [], 0
+    for item in items:
+        if item is None:
+            out.append(1)
+        elif isinstance(item, slice):
+            if axis >= len(t.shape):
+                return None
+            out.append(len(range(*item.indices(t.shape[axis]))))
+            axis += 1
+        elif isinstance(item, int):
+            axis += 1
+        else:
+            return None
+    out.extend(t.shape[axis:])
+    return _shape_only(tuple(out), t.dtype)
+
+
+def reshape(t: ConstTensor, dims: tuple) -> ConstTensor | None:
+    if t.shape is None or not all(isinstance(d, int) for d in dims):
+        return _shape_only(None)
+    total = math.prod(t.shape)
+    if -1 in dims:
+        known = math.prod(d for d in dims if d != -1)
+        dims = tuple(total // known if d == -1 else d for d in dims)
+    return _shape_only(dims, t.dtype)
+
+
+SHAPE_METHODS: dict[str, Callable[..., Any]] = {
+    "contiguous": lambda t: t,
+    "clone": lambda t: t,
+    "detach": lambda t: t,
+    "unsqueeze": lambda t, d: None if t.shape is None else _shape_only(
+        (*t.shape[:_dim(d, len(t.shape) + 1)], 1, *t.shape[_dim(d, len(t.shape) + 1):]), t.dtype),
+    "permute": lambda t, *dims: None if t.shape is None else _shape_only(
+        tuple(t.shape[d] for d in (dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims)), t.dtype),
+    "sum": lambda t, dim=None, keepdim=False: _shape_only(
+        () if dim is None else tuple(s for i, s in enumerate(t.shape) if i != _dim(dim, len(t.shape))), t.dtype)
+        if t.shape is not None else None,
+    "flatten": lambda t, start_dim=0, end_dim=-1: flatten(t, start_dim, end_dim),
+    "view": lambda t, *dims: reshape(t, dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims),
+    "reshape": lambda t, *dims: reshape(t, dims[0] if len(dims) == 1 and isinstance(dims[0], (list, tuple)) else dims),
+    "numel": lambda t: None if t.shape is None else math.prod(t.shape),
+}
+SHAPE_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "stack": stack,
+    "meshgrid": meshgrid,
+    "flatten": lambda t, start_dim=0, end_dim=-1: flatten(t, start_dim, end_dim) if isinstance(t, ConstTensor) else None,
+    "sign": lambda t: t if isinstance(t, ConstTensor) else None,
+    "log2": lambda t: _shape_only(t.shape) if isinstance(t, ConstTensor) else None,
+    "ones_like": lambda t: _shape_only(t.shape) if isinstance(t, ConstTensor) else None,
+    "zeros_like": lambda t: _shape_only(t.shape) if isinstance(t, ConstTensor) else None,
+}

@@ -584,6 +584,10 @@ class Interpreter:
     def _eval_Subscript(self, node: Any, scope: Scope, source: Any) -> Any:
         obj = self.eval(node.value, scope, source)
         index = self.subscript_index(node, scope, source)
+        if isinstance(obj, ConstTensor):
+            items = index if isinstance(index, tuple) else (index,)
+            result = constant_tensors.index(obj, items)
+            return result if result is not None else Unknown("index of a constant tensor", Site(source, node))
         if isinstance(obj, _ShapeOf):
             dims = self.full_shape(obj.tensor)
             if dims is not None and isinstance(index, (int, slice)):
@@ -620,9 +624,11 @@ class Interpreter:
                        Site(source, node))
 
     def subscript_index(self, node: Any, scope: Scope, source: Any) -> Any:
-        if len(node.slice) != 1:
-            return Unknown("multi-dimensional index", Site(source, node))
-        element = node.slice[0].slice
+        if len(node.slice) != 1:  # t[:, :, None]: a tuple of indices
+            return tuple(self._index_element(e.slice, scope, source, node) for e in node.slice)
+        return self._index_element(node.slice[0].slice, scope, source, node)
+
+    def _index_element(self, element: Any, scope: Scope, source: Any, node: Any) -> Any:
         if type(element).__name__ == "Index":
             return self.eval(element.value, scope, source)
         parts = [None if p is None else self.eval(p, scope, source)
@@ -776,6 +782,8 @@ class Interpreter:
         if isinstance(obj, (ConstTensor, Weight)):
             if name == "shape":
                 return obj.shape if obj.shape is not None else Unknown("shape", site)
+            if name == "data":
+                return obj
             return Builtin(f"const_tensor.{name}", receiver=obj)
         if isinstance(obj, Tensor):
             if name == "shape":
@@ -922,6 +930,12 @@ class Interpreter:
     def call_framework(self, ref: FrameworkRef, args: list[Any], kwargs: dict[str, Any],
                        site: Site, arg_sites: dict[Any, Site]) -> Any:
         resolved = resolve(ref.path)
+        if resolved.framework == ir.TORCH and not _tensors_in(args) and (
+                resolved.kind == "constant_function"
+                or any(isinstance(a, ConstTensor) for a in _flat(args))):
+            result = constant_tensors.call(resolved.name, args, kwargs)
+            if result is not None:
+                return result
         if resolved.kind == "layer":
             return self.construct_layer(resolved, args, kwargs, site, arg_sites)
         if resolved.kind == "sequential":
@@ -940,10 +954,6 @@ class Interpreter:
             return KerasModel(_tensors_in([inputs]), _tensors_in([outputs]), site)
         if resolved.kind == "function":
             return self.apply_function(resolved, args, kwargs, site, arg_sites)
-        if resolved.framework == ir.TORCH and resolved.kind == "constant_function" and not _tensors_in(args):
-            result = constant_tensors.call(resolved.name, args)
-            if result is not None:
-                return result
         if resolved.kind == "tensor_factory":
             dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             if resolved.name == "full":
@@ -1508,6 +1518,13 @@ def _reason(value: Any) -> str:
     if isinstance(value, Unknown):
         return value.reason
     return type(value).__name__
+
+
+def _flat(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        out.extend(_flat(list(value)) if isinstance(value, (list, tuple)) else [value])
+    return out
 
 
 def _tensors_in(values: list[Any]) -> list[Tensor]:

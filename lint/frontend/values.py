@@ -19,6 +19,9 @@ class Site:
     source: Any  # SourceFile
     node: Any
 
+    def __repr__(self) -> str:  # the node's own repr is the whole subtree
+        return f"Site({getattr(self.source, 'path', '?')}, {type(self.node).__name__})"
+
 
 @dataclass
 class Unknown:

@@ -299,7 +299,9 @@ TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"}
 PARAMETER_CLASSES = frozenset({"Parameter"})
 # torch functions computed on constant 1-D tensors (configuration arithmetic).
 CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt", "floor",
-                                "ceil", "abs", "divide", "div", "true_divide", "pow", "diff"})
+                                "ceil", "abs", "divide", "div", "true_divide", "pow", "diff",
+                                "stack", "meshgrid", "sign", "log2", "ones_like",
+                                "zeros_like"})
 # In-place initialisers on such tensors: the shape stays.
 INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
                                   "trunc_normal_", "clone", "detach", "float", "to"})
