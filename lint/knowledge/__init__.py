@@ -73,10 +73,6 @@ def one_minus(value: Any, args: Mapping[str, Any]) -> Any:
     return value
 
 
-def is_not_none(value: Any, args: Mapping[str, Any]) -> Any:
-    return value is not None
-
-
 # --- activations ----------------------------------------------------------------------
 
 @dataclass(frozen=True)

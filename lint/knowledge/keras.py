@@ -382,8 +382,6 @@ LAYER_BASES = frozenset({"Layer"})
 
 # Import roots that mean "this is Keras", longest first; what follows is the Keras path.
 ROOTS = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras.src", "keras")
-# Sub-namespaces whose members are looked up in the tables above.
-LAYER_NAMESPACES = ("layers", "models", "")
 ACTIVATION_NAMESPACES = ("activations", "ops", "nn")
 
 DEFAULT_DATA_FORMAT = "channels_last"

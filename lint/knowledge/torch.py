@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import ActivationSpec, Attr, LayerSpec, is_not_none, ntuple
+from . import Attr, LayerSpec, ntuple
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
@@ -312,9 +312,3 @@ MODULE_BASES = frozenset({"Module"})
 
 ROOTS = ("torch",)
 
-# Canonical activation kinds of `nn.Softmax` etc. are in MODULES; this maps torch
-# activation names used as strings (rare) to canonical kinds.
-ACTIVATIONS: dict[str, ActivationSpec] = {}
-
-DEFAULT_INIT = "kaiming_uniform(a=sqrt(5))"
-__all__ = ["MODULES", "FUNCTIONS", "TENSOR_METHODS", "is_not_none"]
