@@ -8,7 +8,7 @@ from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
 from portlint.findings import Finding
 from portlint.ir import Graph, Node
 from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
-from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
+from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, set_argument_fix
 
 # Ops that do not change which activation a model ends with.
 _TRANSPARENT = frozenset({"flatten", "reshape", "permute", "identity", "dropout"})
@@ -368,4 +368,112 @@ intended contract (`# portlint: ignore[output-activation-mismatch]`).
                                         f"logits", at=port, prefer_call=True)
 
 
-RULES = [ActivationMismatch, ActivationOrderMismatch, OutputActivationMismatch]
+def softmax_axis(node: Node) -> int | None:
+    """The softmax axis as a non-negative index into the full shape (batch first);
+    torch's `dim=None` picks 0 for 1-D and 3-D tensors and 1 otherwise."""
+    if node.in_shape is None:
+        return None
+    rank = len(node.in_shape) + 1
+    axis = node.attrs.get("axis")
+    if axis is None:
+        return 0 if rank in (1, 3) else 1
+    return axis % rank if isinstance(axis, int) else None
+
+
+KERAS_ACT = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape={shape})
+    x = layers.Dense(8)(inputs)
+    x = layers.{layer}(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_ACT = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear({features}, 8)
+        self.act = nn.{layer}
+
+    def forward(self, x):
+        return self.act(self.fc(x))
+"""
+
+
+class ActivationDefaultMismatch(Rule):
+    code = "PTL403"
+    name = "activation-default-mismatch"
+    severity = "error"
+    summary = "Same activation, different effective parameters (slopes, GELU approximation, softmax axis)"
+    doc = """
+## What it flags
+The same activation on both sides with different effective parameters, defaults included:
+- LeakyReLU slopes: the Keras layer defaults to 0.3, the string `"leaky_relu"` to 0.2,
+  torch to 0.01;
+- GELU's tanh approximation on one side only;
+- the softmax axis: Keras normalises the last axis; torch's `nn.Softmax()` without `dim`
+  picks dim 0 (the batch) for 3-D input.
+
+## Why it matters
+Different numbers at inference with the same weights: LeakyReLU(0.3) vs 0.01 changes
+every negative activation by a factor of 30; a softmax over the batch axis makes each
+sample's output depend on the others (reference experiment E04).
+
+## Example
+```python
+# Keras
+x = layers.LeakyReLU()(x)           # negative_slope=0.3
+# PyTorch port
+self.act = nn.LeakyReLU()           # negative_slope=0.01
+```
+
+## Fix
+```python
+self.act = nn.LeakyReLU(negative_slope=0.3)
+```
+Safe for slopes: it copies the original's effective value.
+
+## References
+- port-mismatches reference §6 (LeakyReLU slope, GELU, softmax axis; experiment E04)
+"""
+    VALID = [
+        Case(KERAS_ACT.format(shape="(16,)", layer="LeakyReLU()"),
+             TORCH_ACT.format(features=16, layer="LeakyReLU(0.3)"), 0),
+        Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
+             TORCH_ACT.format(features=16, layer="Softmax(dim=-1)"), 0),
+    ]
+    INVALID = [
+        Case(KERAS_ACT.format(shape="(16,)", layer="LeakyReLU()"),
+             TORCH_ACT.format(features=16, layer="LeakyReLU()"), 1, line=8, message="0.3"),
+        Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
+             TORCH_ACT.format(features=16, layer="Softmax()"), 1, line=8, message="batch"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        theirs = FRAMEWORK_LABEL[ctx.origin]
+        for port, origin, _ in ctx.matched("activation"):
+            if kind(port) != kind(origin):
+                continue  # a different activation is activation-mismatch
+            for name in ("negative_slope", "approximate", "alpha"):
+                mine, other = port.attrs.get(name), origin.attrs.get(name)
+                if mine is None or other is None or mine == other:
+                    continue
+                fix = set_argument_fix(port, name, other) if name == "negative_slope" else None
+                yield self.finding(ctx, f"{kind(port)} {name}: the port uses {mine}, {theirs} "
+                                        f"{other}", at=port, about=origin, fix=fix)
+            if kind(port) in ("softmax", "log_softmax") and port.in_shape and origin.in_shape \
+                    and len(port.in_shape) <= 2:
+                mine, other = softmax_axis(port), softmax_axis(origin)
+                if mine is not None and other is not None and mine != other:
+                    where = "the batch axis" if mine == 0 else f"axis {mine}"
+                    yield self.finding(ctx, f"{kind(port)} over {where} of a {len(port.in_shape) + 1}-D "
+                                            f"tensor; {theirs} normalises axis {other}",
+                                       at=port, about=origin)
+
+
+RULES = [ActivationMismatch, ActivationOrderMismatch, ActivationDefaultMismatch,
+         OutputActivationMismatch]

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from portlint.findings import Finding
 from portlint.ir import UNKNOWN, is_known
-from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule
+from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, set_argument_fix
 
 KERAS_CONV = """
 import keras
@@ -117,4 +117,121 @@ def effective_pads(ctx: PairContext, node) -> tuple | None:
     return pads
 
 
-RULES = [SamePaddingMismatch]
+KERAS_POOL = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=({size}, {size}, 3))
+    x = layers.{layer}({args})(inputs)
+    return keras.Model(inputs, x)
+"""
+TORCH_POOL = """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.{layer}({args}),
+)
+"""
+
+
+def pooling_pads(ctx: PairContext, node) -> tuple | None:
+    """Effective (before, after) padding of a pooling layer; torch's ceil_mode adds the
+    trailing cells a last partial window reaches."""
+    pads = effective_pads(ctx, node)
+    if pads is None or not node.attrs.get("ceil_mode"):
+        return pads
+    shape, out = node.in_shape, node.out_shape
+    window, stride = node.attrs.get("pool"), node.attrs.get("stride")
+    if not shape or not out or not is_known((window, stride)):
+        return None
+    spatial, out_spatial = shape[1:], out[1:]  # torch: channels first
+    grown = []
+    for (before, after), size, steps, k, s in zip(pads, spatial, out_spatial, window, stride):
+        if size is None or steps is None:
+            return None
+        reach = (steps - 1) * s + k - (size + before + after)
+        grown.append((before, after + max(reach, 0)))
+    return tuple(grown)
+
+
+class PoolingMismatch(Rule):
+    code = "PTL302"
+    name = "pooling-mismatch"
+    severity = "error"
+    summary = "Pooling padding, count_include_pad or ceil_mode that changes the result"
+    doc = """
+## What it flags
+Aligned pooling layers that do not pool the same cells:
+- the effective padding differs (TF `'same'` pads asymmetrically for stride > 1; torch's
+  `ceil_mode=True` lets a last partial window reach past the input);
+- average pooling over padded windows where Keras excludes the padded cells from the
+  divisor and torch's `AvgPool2d` includes them (`count_include_pad=True` by default).
+
+## Why it matters
+Border outputs differ with no error: a 4x4 corner average of 3.5 becomes 1.556 in the
+reference experiment E06 (max difference 7.5; 0.0 with `count_include_pad=False`).
+Converters get this wrong too (onnx2keras and nobuco ignore `count_include_pad`).
+
+## Example
+```python
+# Keras
+layers.AveragePooling2D(3, strides=1, padding="same")
+# PyTorch port
+nn.AvgPool2d(3, stride=1, padding=1)          # counts the zero padding
+```
+
+## Fix
+```python
+nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+```
+The `count_include_pad` fix is safe: it is what Keras computes. Asymmetric padding needs
+an explicit pad (`F.pad(x, ..., value=-inf)` before a max pool).
+
+## References
+- https://www.tensorflow.org/api_docs/python/tf/nn ("the padded input values are ignored")
+- port-mismatches reference §4 (experiments E06, E03, E11)
+"""
+    VALID = [
+        Case(KERAS_POOL.format(size=8, layer="AveragePooling2D", args='3, strides=1, padding="same"'),
+             TORCH_POOL.format(layer="AvgPool2d", args="3, stride=1, padding=1, count_include_pad=False"), 0),
+        Case(KERAS_POOL.format(size=8, layer="MaxPooling2D", args='2, padding="same"'),
+             TORCH_POOL.format(layer="MaxPool2d", args="2"), 0, note="even size: no padding either way"),
+    ]
+    INVALID = [
+        Case(KERAS_POOL.format(size=8, layer="AveragePooling2D", args='3, strides=1, padding="same"'),
+             TORCH_POOL.format(layer="AvgPool2d", args="3, stride=1, padding=1"), 1, line=5,
+             message="count_include_pad"),
+        Case(KERAS_POOL.format(size=7, layer="MaxPooling2D", args="2"),
+             TORCH_POOL.format(layer="MaxPool2d", args="2, ceil_mode=True"), 1, line=5,
+             message="ceil_mode"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched("pool"):
+            if origin.op != "pool" or port.attrs.get("kind") != origin.attrs.get("kind"):
+                continue  # a different kind of pooling is a layer-config-mismatch
+            mine, theirs = pooling_pads(ctx, port), pooling_pads(ctx, origin)
+            if mine is None or theirs is None:
+                continue
+            label = FRAMEWORK_LABEL[ctx.origin]
+            if mine != theirs:
+                why = " (ceil_mode extends the last window)" if port.attrs.get("ceil_mode") or \
+                    origin.attrs.get("ceil_mode") else ""
+                yield self.finding(ctx, f"pooling windows differ: the port pads {_pads_text(mine)}"
+                                        f"{why}, {label} pads {_pads_text(theirs)} per spatial "
+                                        f"dimension", at=port, about=origin)
+                continue
+            padded = any(a or b for a, b in mine)
+            counts = port.attrs.get("count_include_pad"), origin.attrs.get("count_include_pad")
+            if port.attrs.get("kind") == "avg" and padded and counts[0] != counts[1]:
+                keras_excludes = counts[1] is False
+                message = (f"average pooling over padded windows: the port "
+                           f"{'counts' if counts[0] else 'excludes'} the padded cells in the "
+                           f"divisor, {label} {'excludes' if keras_excludes else 'counts'} them "
+                           f"(count_include_pad={counts[0]}); border outputs differ")
+                fix = set_argument_fix(port, "count_include_pad", counts[1]) if port.framework != "keras" else None
+                yield self.finding(ctx, message, at=port, about=origin, fix=fix)
+
+
+RULES = [SamePaddingMismatch, PoolingMismatch]
