@@ -445,12 +445,17 @@ Safe for slopes: it copies the original's effective value.
              TORCH_ACT.format(features=16, layer="LeakyReLU(0.3)"), 0),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
              TORCH_ACT.format(features=16, layer="Softmax(dim=-1)"), 0),
+        Case(KERAS_ACT.format(shape="(16,)", layer='Activation("gelu")'),
+             TORCH_ACT.format(features=16, layer="GELU()"), 0, note="exact GELU on both sides"),
     ]
     INVALID = [
         Case(KERAS_ACT.format(shape="(16,)", layer="LeakyReLU()"),
              TORCH_ACT.format(features=16, layer="LeakyReLU()"), 1, line=8, message="0.3"),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
              TORCH_ACT.format(features=16, layer="Softmax()"), 1, line=8, message="batch"),
+        Case(KERAS_ACT.format(shape="(16,)", layer="Activation(keras.ops.gelu)"),
+             TORCH_ACT.format(features=16, layer="GELU()"), 1, line=8, message="approximate",
+             note="keras.ops.gelu defaults to the tanh approximation"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

@@ -16,6 +16,7 @@ from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
 from ..shapes import infer_node
+from .frameworks import resolve
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
 
 
@@ -175,6 +176,9 @@ class GraphBuilder:
         if value is None:
             return None
         if isinstance(value, FrameworkRef):
+            resolved = resolve(value.path)  # keras.ops.gelu is not activations.gelu
+            if resolved.kind == "activation" and resolved.activation is not None:
+                return resolved.activation
             value = value.path.rsplit(".", 1)[-1]
         if isinstance(value, str):
             by_version = K.VERSION_ACTIVATIONS.get(self.keras_version, {})

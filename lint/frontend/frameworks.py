@@ -70,6 +70,8 @@ def _resolve_keras(rest: str) -> Resolved:
         return Resolved(KERAS, "function", leaf, spec=K.FUNCTIONS[leaf])
     if top in ("initializers", "regularizers", "constraints"):
         return Resolved(KERAS, "config", leaf)
+    if top == "ops" and leaf in K.OPS_ACTIVATIONS:
+        return Resolved(KERAS, "activation", leaf, activation=K.OPS_ACTIVATIONS[leaf])
     if top in K.ACTIVATION_NAMESPACES and leaf in K.ACTIVATIONS:
         return Resolved(KERAS, "activation", leaf, activation=K.ACTIVATIONS[leaf])
     return Resolved(KERAS, "namespace", rest)

@@ -324,6 +324,12 @@ ACTIVATIONS: dict[str, ActivationSpec] = {
     "exponential": ActivationSpec("exp"),
 }
 
+# keras.ops functions whose defaults differ from the activation of the same name:
+# ops.gelu approximates with tanh by default, activations.gelu does not (reference §6).
+OPS_ACTIVATIONS: dict[str, ActivationSpec] = {
+    "gelu": ActivationSpec("gelu", {"approximate": True}),
+}
+
 # Keras 2 (tf.keras) activations that compute something else than Keras 3's of the same
 # name: hard_sigmoid was clip(0.2x + 0.5, 0, 1); Keras 3 and torch use relu6(x + 3) / 6
 # (reference §6, tensorflow/tensorflow#65381).
