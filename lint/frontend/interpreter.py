@@ -40,6 +40,10 @@ MAX_ITERATIONS = 20_000
 BATCH = "N"  # the batch dimension, as `x.size(0)` and `x.shape[0]` evaluate
 
 
+# Names with a modelled static behaviour: standard library, and torch's own table.
+MODELLED_NAMES = {**STDLIB_BUILTINS, **{f"torch.{k}": v for k, v in T.STATIC_CALLS.items()}}
+
+
 class _Return(Exception):
     def __init__(self, value: Any) -> None:
         self.value = value
@@ -253,8 +257,8 @@ class Interpreter:
     def _module_value(self, dotted: str, site: Site | None = None, source: Any = None) -> Any:
         """What an absolute import binds: a modelled stdlib name, a framework name, a
         module or name of the analysed project, or an external reference."""
-        if dotted in STDLIB_BUILTINS:
-            return Builtin(STDLIB_BUILTINS[dotted])
+        if dotted in MODELLED_NAMES:
+            return Builtin(MODELLED_NAMES[dotted])
         if is_framework_module(dotted):
             sibling = self._framework_sibling(dotted, site)
             return sibling if sibling is not None else FrameworkRef(dotted)
@@ -704,8 +708,8 @@ class Interpreter:
     def getattr(self, obj: Any, name: str, site: Site) -> Any:
         if isinstance(obj, FrameworkRef):
             child = obj.child(name)
-            if child.path in STDLIB_BUILTINS:  # torch.jit.is_scripting and friends
-                return Builtin(STDLIB_BUILTINS[child.path])
+            if child.path in MODELLED_NAMES:  # torch.jit.is_scripting and friends
+                return Builtin(MODELLED_NAMES[child.path])
             return child
         if isinstance(obj, ExternalRef):
             return self._module_value(f"{obj.path}.{name}")

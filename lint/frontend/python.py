@@ -31,6 +31,8 @@ CONSTANT_METHODS = frozenset({"split", "join", "startswith", "endswith", "replac
                               "lower", "upper", "strip", "copy", "index", "count", "pop",
                               "update", "setdefault", "rstrip", "lstrip", "isdigit"})
 
+MATH_FUNCTIONS = ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")
+
 PURE_BUILTINS = {
     "range": range, "len": len, "int": int, "float": float, "str": str, "bool": bool,
     "tuple": tuple, "list": list, "dict": dict, "min": min, "max": max, "sum": sum,
@@ -45,21 +47,18 @@ PURE_BUILTINS = {
     "namedtuple": lambda *args, **kwargs: (lambda *values, **named: (*values, *named.values())),
     "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
                                                     for i in range(num)],
-    **{f"math.{name}": getattr(math, name) for name in
-       ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")},
+    **{f"math.{name}": getattr(math, name) for name in MATH_FUNCTIONS},
 }
-# Standard-library names the interpreter models, by their dotted path.
 PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
                 "tuple": tuple, "dict": dict}
+# Standard-library (and numpy) names the interpreter models, by their dotted path, and
+# the built-in behaviour each one gets.
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
                    "typing.cast": "typing.cast", "dataclasses.dataclass": "noop",
                    "collections.namedtuple": "namedtuple", "typing.NamedTuple": "namedtuple",
-                   "torch.jit.is_scripting": "false", "torch.jit.is_tracing": "false",
-                   "torch.jit.annotate": "typing.cast", "torch._assert": "noop",
                    "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
-                   **{f"math.{name}": f"math.{name}" for name in
-                      ("sqrt", "ceil", "floor", "prod", "log", "log2", "exp", "gcd", "isclose")}}
+                   **{f"math.{name}": f"math.{name}" for name in MATH_FUNCTIONS}}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
                                       "super", "noop"}
 

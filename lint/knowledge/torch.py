@@ -306,6 +306,11 @@ CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt
 INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
                                   "trunc_normal_", "clone", "detach", "float", "to"})
 
+# torch functions whose static result is known, by path under `torch.`, with the
+# interpreter's built-in behaviour for them (eager mode, never scripting or tracing).
+STATIC_CALLS = {"jit.is_scripting": "false", "jit.is_tracing": "false",
+                "jit.annotate": "typing.cast", "_assert": "noop"}
+
 CONTAINERS = frozenset({"Sequential"})
 MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
 MODULE_BASES = frozenset({"Module"})
