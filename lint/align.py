@@ -21,9 +21,11 @@ TORCH_ONLY = "torch_only"
 REORDERED = "reordered"
 
 # Ops that only move data around; losing one costs little and is not a "missing layer".
-LAYOUT_OPS = frozenset({"flatten", "reshape", "permute", "identity", "pad"})
+LAYOUT_OPS = frozenset({"flatten", "reshape", "permute", "identity", "pad", "index",
+                        "rnn_state", "transpose"})
 GAP_COST = {"activation": 1.0, "dropout": 0.8, "flatten": 0.6, "reshape": 0.6,
-            "permute": 0.4, "identity": 0.2, "pad": 0.5, "opaque": 1.0}
+            "permute": 0.4, "identity": 0.2, "pad": 0.5, "opaque": 1.0, "index": 0.3,
+            "rnn_state": 0.3, "transpose": 0.4}
 DEFAULT_GAP = 2.0
 # Different ops that may implement the same step (symmetric).
 COMPATIBLE = {

@@ -94,10 +94,25 @@ def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) ->
         torch_shape = input_shape  # the option is for the model that lacks a shape
     elif keras.inputs and keras.nodes[keras.inputs[0]].out_shape is not None:
         k_input = keras.nodes[keras.inputs[0]]
-        torch_shape = to_layout(k_input.out_shape, k_input.layout, ir.CHANNELS_FIRST)
+        torch_shape = k_input.out_shape
+        if first_layer_op(torch) not in FEATURES_LAST_OPS:
+            torch_shape = to_layout(k_input.out_shape, k_input.layout, ir.CHANNELS_FIRST)
     else:
         torch_shape = declared_input(torch)
     infer(torch, torch_shape)
+
+
+# Layers that read features from the last axis in torch too: a sequence (T, F) or a
+# token sequence reaches them unchanged, not moved to channels-first.
+FEATURES_LAST_OPS = frozenset({"rnn", "dense", "embedding", "layer_norm", "rms_norm",
+                               "attention"})
+
+
+def first_layer_op(graph: ir.Graph) -> str | None:
+    for node in graph.layers():
+        if node.op not in ("activation", "dropout", "identity"):
+            return node.op
+    return None
 
 
 def declared_input(graph: ir.Graph) -> tuple | None:
@@ -142,9 +157,10 @@ def totals(alignment: Alignment) -> dict[str, Any]:
     if t.counts_known():
         c = t.total_counts()
         out["torch"] = {"parameters": c.trainable, "buffers": c.state + c.torch_extra_buffers,
-                        "running_stats": c.state, "num_batches_tracked": c.torch_extra_buffers}
+                        "running_stats": c.state, "num_batches_tracked": c.torch_extra_buffers,
+                        "folded_bias": c.folded_bias}
     if out["keras"] and out["torch"]:
-        out["reconciled"] = (out["keras"]["trainable"] == out["torch"]["parameters"]
+        out["reconciled"] = (out["keras"]["trainable"] == out["torch"]["parameters"] - c.folded_bias
                              and out["keras"]["non_trainable"] == out["torch"]["running_stats"])
     return out
 

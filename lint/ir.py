@@ -68,19 +68,28 @@ class Counts:
     `trainable` are trained weights (Keras trainable weights, torch parameters);
     `state` are running statistics: Keras counts them as non-trainable weights, torch
     keeps them as buffers. `torch_extra_buffers` are buffers with no Keras counterpart
-    (`num_batches_tracked`).
+    (`num_batches_tracked`). `folded_bias` are torch parameters that Keras folds into
+    another one: the second bias `bias_hh` of nn.LSTM/nn.RNN, which Keras sums into its
+    single bias (reference §10), so they are a convention, not a difference.
     """
 
     trainable: int = 0
     state: int = 0
     torch_extra_buffers: int = 0
+    folded_bias: int = 0
 
     def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.trainable + other.trainable,
             self.state + other.state,
             self.torch_extra_buffers + other.torch_extra_buffers,
+            self.folded_bias + other.folded_bias,
         )
+
+    @property
+    def mapped_trainable(self) -> int:
+        """Trainable weights in the Keras convention."""
+        return self.trainable - self.folded_bias
 
     def in_convention(self, framework: str) -> dict[str, int]:
         if framework == KERAS:

@@ -361,8 +361,175 @@ def _concat(node: Node, inputs: list[Node], framework: str) -> tuple:
     return tuple(out), node.in_layout
 
 
+def _dilated(kernel: int, dilation: int) -> int:
+    return dilation * (kernel - 1) + 1
+
+
+def transpose_crops(node: Node) -> tuple | None:
+    """What a transposed convolution removes from its full output (length (H-1)s + k)
+    at each end, per spatial axis: ((before, after), ...); a negative `after` extends.
+
+    Keras (keras.src.utils.conv_utils.deconv_output_length): `'same'` without
+    output_padding gives H*s, cropping floor((k-s)/2) before and the rest after; `'valid'`
+    gives (H-1)s + max(k, s). torch crops `padding` on both ends and adds
+    `output_padding` at the end (reference §3, experiment E03b).
+    """
+    a = node.attrs
+    rank = a.get("rank", 2)
+    kernel, stride = a.get("kernel"), a.get("stride") or (1,) * rank
+    dilation = a.get("dilation") or (1,) * rank
+    if not is_known((kernel, stride, dilation)):
+        return None
+    out = []
+    for axis in range(rank):
+        k, s = _dilated(kernel[axis], dilation[axis]), stride[axis]
+        extra = a.get("output_padding")
+        extra = extra[axis] if isinstance(extra, tuple) else extra
+        padding = a.get("padding")
+        if node.framework == ir.KERAS:
+            if extra is None:
+                if padding == "same":
+                    before = max(k - s, 0) // 2
+                    out.append((before, (k - s) - before))
+                else:
+                    out.append((0, -max(s - k, 0)))
+                continue
+            pad = k // 2 if padding == "same" else 0
+            out.append((pad, pad - extra))
+            continue
+        pads = padding[axis] if isinstance(padding, tuple) and len(padding) == rank else padding
+        if not (isinstance(pads, tuple) and is_known(pads)) or not isinstance(extra, int):
+            return None
+        out.append((pads[0], pads[1] - extra))
+    return tuple(out)
+
+
+def _conv_transpose(node: Node, inputs: list[Node], framework: str) -> tuple:
+    layout = _conv_layout(node, framework)
+    rank = node.attrs.get("rank", 2)
+    shape = node.in_shape
+    crops = transpose_crops(node)
+    node.attrs["transpose_crops"] = crops
+    filters = node.attrs.get("filters")
+    filters = filters if isinstance(filters, int) else None
+    if not shape or len(shape) != rank + 1 or crops is None:
+        return None, layout
+    spatial, _ = _split(shape, layout)
+    kernel, stride = node.attrs["kernel"], node.attrs.get("stride") or (1,) * rank
+    dilation = node.attrs.get("dilation") or (1,) * rank
+    out = tuple(None if h is None else (h - 1) * s + _dilated(k, d) - b - e
+                for h, k, s, d, (b, e) in zip(spatial, kernel, stride, dilation, crops))
+    return _join(out, filters, layout), layout
+
+
+def _upsample(node: Node, inputs: list[Node], framework: str) -> tuple:
+    layout = node.in_layout or _conv_layout(node, framework)
+    shape = node.in_shape
+    if not shape:
+        return None, layout
+    spatial, chans = _split(shape, layout)
+    size, scale = node.attrs.get("size"), node.attrs.get("scale")
+    if isinstance(size, int):
+        size = (size,) * len(spatial)
+    if isinstance(size, (tuple, list)) and len(size) == len(spatial):
+        return _join(tuple(d if isinstance(d, int) else None for d in size), chans, layout), layout
+    if isinstance(scale, tuple) and len(scale) == len(spatial):
+        out = tuple(None if d is None or not isinstance(f, (int, float)) else int(d * f)
+                    for d, f in zip(spatial, scale))
+        return _join(out, chans, layout), layout
+    return None, layout
+
+
+def _embedding(node: Node, inputs: list[Node], framework: str) -> tuple:
+    dim = node.attrs.get("embedding_dim")
+    dim = dim if isinstance(dim, int) else None
+    shape = node.in_shape or ()
+    return (*shape, dim), CHANNELS_LAST if shape else FLAT
+
+
+def rnn_directions(node: Node) -> int:
+    return 2 if node.attrs.get("bidirectional") else 1
+
+
+def _rnn(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """(T, F) -> (T, D*units) with return_sequences, else (D*units,). A time-major torch
+    RNN fed batch-first data is still shaped as batch-first here: the rule about
+    `batch_first` reports that case."""
+    units = node.attrs.get("units")
+    units = units if isinstance(units, int) else None
+    width = units
+    if units is not None and node.attrs.get("merge_mode", "concat") == "concat":
+        width = units * rnn_directions(node)
+    shape = node.in_shape
+    if node.attrs.get("return_sequences"):
+        steps = shape[0] if shape and len(shape) == 2 else None
+        return (steps, width), CHANNELS_LAST
+    return (width,), FLAT
+
+
+def _rnn_state(node: Node, inputs: list[Node], framework: str) -> tuple:
+    rnn = inputs[0] if inputs else None
+    units = rnn.attrs.get("units") if rnn is not None else None
+    units = units if isinstance(units, int) else None
+    if framework == ir.KERAS or rnn is None:
+        return (units,), FLAT
+    # torch h_n/c_n: (num_layers * directions, N, H): the batch is the second axis.
+    layers = rnn.attrs.get("num_layers", 1)
+    node.attrs["batch_axis"] = 1
+    depth = layers * rnn_directions(rnn) if isinstance(layers, int) else None
+    return (depth, units), None
+
+
+def _index(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """`x[:, -1]`, `h_n[-1]`: integer indices drop an axis, slices keep it. Indices count
+    the batch axis, which is axis 0 except for torch RNN states."""
+    index, shape = node.attrs.get("index"), node.in_shape
+    if shape is None or not isinstance(index, tuple):
+        return None, None
+    batch_axis = inputs[0].attrs.get("batch_axis", 0) if inputs else 0
+    full: list = list(shape)
+    full.insert(batch_axis, "batch")
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        fill = len(full) - (len(index) - 1 - index.count(None))
+        index = (*index[:at], *(slice(None),) * fill, *index[at + 1:])
+    out: list = []
+    axis = 0
+    for item in index:
+        if item is None:
+            out.append(1)
+            continue
+        if axis >= len(full):
+            return None, None
+        dim = full[axis]
+        if isinstance(item, slice):
+            if dim == "batch":
+                if item != slice(None):
+                    return None, None
+                out.append(dim)
+            else:
+                out.append(None if dim is None else len(range(dim)[item]))
+        elif dim == "batch":
+            return None, None  # selects one sample
+        axis += 1
+    out += full[axis:]
+    if not out or out[0] != "batch" or "batch" in out[1:]:
+        return None, None
+    result = tuple(out[1:])
+    if len(result) == 1:
+        return result, FLAT
+    return result, node.in_layout if len(result) == len(shape) else CHANNELS_LAST
+
+
 SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     "conv": _conv,
+    "conv_transpose": _conv_transpose,
+    "upsample": _upsample,
+    "embedding": _embedding,
+    "rnn": _rnn,
+    "rnn_state": _rnn_state,
+    "index": _index,
+    "rms_norm": _same,
     "depthwise_conv": _conv,
     "separable_conv": _conv,
     "pool": _pool,
@@ -420,10 +587,11 @@ def inferred_feature_count(node: Node) -> int | None:
 
 def input_features(node: Node) -> int | None:
     """in_channels / in_features: the torch argument, else from the inferred input."""
-    explicit = node.attrs.get("in_channels" if node.op == "conv" else "in_features")
+    is_conv = node.op in ("conv", "conv_transpose")
+    explicit = node.attrs.get("in_channels" if is_conv else "in_features")
     if isinstance(explicit, int):
         return explicit
-    if node.op == "conv":
+    if is_conv:
         layout = _conv_layout(node, node.framework)
         return channels(node.in_shape, layout) if node.in_shape else None
     return node.in_shape[-1] if node.in_shape else None
@@ -526,14 +694,92 @@ def _count_attention(node: Node) -> Counts | None:
     return Counts(trainable=4 * embed * embed + bias + extra)
 
 
+def _count_norm_with_stats(node: Node) -> Counts | None:
+    """GroupNorm / InstanceNorm (torch InstanceNorm may track running statistics)."""
+    counts = _count_norm(node)
+    if counts is None or not node.attrs.get("track_running_stats"):
+        return counts
+    size = _normalized_size(node)
+    return Counts(trainable=counts.trainable, state=2 * size, torch_extra_buffers=1)
+
+
+def _count_rms_norm(node: Node) -> Counts | None:
+    size = _normalized_size(node)
+    return None if size is None else Counts(trainable=size if node.attrs.get("scale") else 0)
+
+
+def _count_embedding(node: Node) -> Counts | None:
+    rows, dim = node.attrs.get("num_embeddings"), node.attrs.get("embedding_dim")
+    if not (isinstance(rows, int) and isinstance(dim, int)):
+        return None
+    return Counts(trainable=rows * dim)
+
+
+def _count_activation(node: Node) -> Counts | None:
+    """Only PReLU has weights: torch `num_parameters`; Keras one alpha per element of
+    the input, except along `shared_axes` (reference §6: 131,072 vs 1 for 64x64x32)."""
+    if node.attrs.get("kind") != "prelu":
+        return Counts()
+    if node.framework == ir.TORCH:
+        size = node.attrs.get("num_parameters", 1)
+        return Counts(trainable=size) if isinstance(size, int) else None
+    shape = node.in_shape
+    if not shape:
+        return None
+    shared = node.attrs.get("shared_axes") or ()
+    shared = shared if isinstance(shared, tuple) else (shared,)
+    dims = [1 if axis + 1 in shared else d for axis, d in enumerate(shape)]
+    return None if None in dims else Counts(trainable=math.prod(dims))
+
+
+RNN_GATES = {"lstm": 4, "gru": 3, "simple": 1}
+
+
+def _count_rnn(node: Node) -> Counts | None:
+    """Keras: kernel + recurrent kernel + one bias (GRU reset_after: two) per direction.
+    torch: weight_ih + weight_hh + bias_ih + bias_hh per layer and direction; bias_hh of
+    LSTM/RNN is what Keras folds into its single bias (reference §10, experiment E05)."""
+    a = node.attrs
+    gates, units = RNN_GATES.get(a.get("cell")), a.get("units")
+    directions = rnn_directions(node)
+    if gates is None or not isinstance(units, int):
+        return None
+    if node.framework == ir.KERAS:
+        features = node.in_shape[-1] if node.in_shape else None
+        if not isinstance(features, int):
+            return None
+        biases = 0
+        if a.get("bias"):
+            biases = 2 if a.get("cell") == "gru" and a.get("reset_after") else 1
+        per_direction = gates * units * (features + units) + biases * gates * units
+        return Counts(trainable=directions * per_direction)
+    features, layers = a.get("input_size"), a.get("num_layers", 1)
+    if not isinstance(features, int) or not isinstance(layers, int) or a.get("proj_size"):
+        return None
+    total = folded = 0
+    for layer in range(layers):
+        width = features if layer == 0 else units * directions
+        total += directions * gates * units * (width + units)
+        if a.get("bias"):
+            total += directions * 2 * gates * units
+            if a.get("cell") != "gru":
+                folded += directions * gates * units
+    return Counts(trainable=total, folded_bias=folded)
+
+
 COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
     "attention": _count_attention,
     "depthwise_conv": _count_depthwise,
     "separable_conv": _count_separable,
     "layer_norm": _count_norm,
-    "group_norm": _count_norm,
+    "group_norm": _count_norm_with_stats,
+    "rms_norm": _count_rms_norm,
     "normalization": _count_normalization,
     "conv": _count_conv,
+    "conv_transpose": _count_conv,
+    "embedding": _count_embedding,
+    "activation": _count_activation,
+    "rnn": _count_rnn,
     "dense": _count_dense,
     "batch_norm": _count_batch_norm,
 }

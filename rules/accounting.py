@@ -100,14 +100,14 @@ Make the differing layers agree; the per-layer list says where.
         port, origin = ctx.port_graph, ctx.origin_graph
         if not (port.counts_known() and origin.counts_known()):
             return
-        mine, theirs = port.total_counts().trainable, origin.total_counts().trainable
+        mine, theirs = port.total_counts().mapped_trainable, origin.total_counts().mapped_trainable
         if mine == theirs:
             return
         differing = []
         for row in ctx.rows:
             a, b = ctx.split(row)
-            ca = a.counts.trainable if a is not None and a.counts else 0
-            cb = b.counts.trainable if b is not None and b.counts else 0
+            ca = a.counts.mapped_trainable if a is not None and a.counts else 0
+            cb = b.counts.mapped_trainable if b is not None and b.counts else 0
             if ca != cb:
                 name = describe(a) if a is not None else f"(none; {describe(b)})"
                 differing.append(f"{name}: {n(ca)} vs {n(cb)}")

@@ -14,8 +14,12 @@ from portlint.shapes import channels, inferred_feature_count, to_layout
 # Canonical attributes compared as plain values, per op.
 CONFIG_ATTRS: dict[str, tuple[str, ...]] = {
     "conv": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
+    "conv_transpose": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
+    "rnn": ("cell", "units", "bias", "bidirectional"),
+    "embedding": ("num_embeddings", "embedding_dim"),
+    "upsample": ("scale", "mode", "align_corners"),
     "dense": ("units", "bias"),
-    "dropout": ("rate",),
+    "dropout": ("rate", "variant"),
     "pool": ("kind", "pool", "stride"),
     "global_pool": ("kind",),
     "adaptive_pool": ("kind",),
@@ -179,8 +183,10 @@ Use the inferred size the message gives.
         if problems:
             return
         for port, origin, _ in ctx.matched():
-            if port.op != origin.op:
-                continue  # compatible ops (global vs adaptive pooling) may differ in rank
+            if port.op != origin.op or port.op == "rnn":
+                # compatible ops (global vs adaptive pooling) may differ in rank; what an
+                # RNN returns is rnn-convention-mismatch's to judge
+                continue
             mine = port.out_shape
             theirs = to_layout(origin.out_shape, origin.layout, port.layout) if port.layout else None
             if not mine or not theirs or None in mine or None in theirs:
@@ -221,8 +227,10 @@ def _squeezed(shape: tuple) -> tuple:
 
 
 def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:
-    if node.op == "conv":
+    if node.op in ("conv", "conv_transpose"):
         return [("in_channels", channels(node.in_shape, node.in_layout))]
+    if node.op == "rnn" and len(node.in_shape) == 2:
+        return [("input_size", node.in_shape[-1])]
     if node.op == "dense":
         return [("in_features", node.in_shape[-1])]
     if node.op == "batch_norm":

@@ -275,10 +275,10 @@ def _seed_port_with(tmp_path: Path, statement: str, header: str = "") -> Path:
     ("output = output.frobnicate().twiddle()", ""),
     ("output = output @ output", ""),
     ("match output:\n            case _:\n                pass", ""),
-    ("output = output[:, :]", ""),
-    ("output = output[...]", ""),
+    ("output = output[output > 0]", ""),
+    ("output = output[:, unknown_index]", ""),
 ], ids=["unknown-global", "unknown-module-function", "unknown-tensor-method", "matmul", "match",
-        "tensor-slice", "tensor-ellipsis"])
+        "tensor-mask", "tensor-unknown-index"])
 def test_unknown_construct_in_forward_is_reported_not_fatal(statement, header, tmp_path):
     port = _seed_port_with(tmp_path, statement, header)
     unresolved = _unresolved(portlint("compare", SEED_KERAS, port, "--format", "json"))
@@ -290,7 +290,7 @@ def test_keras_tensor_slice_is_reported_not_fatal(tmp_path):
     text = SEED_KERAS.read_text(encoding="utf-8")
     anchor = '    dense = Dense(100, activation="relu")(model)\n'
     assert anchor in text
-    origin = write(tmp_path / "origin.py", text.replace(anchor, "    model = model[:, :]\n" + anchor))
+    origin = write(tmp_path / "origin.py", text.replace(anchor, "    model = model[:, unknown_index]\n" + anchor))
     unresolved = _unresolved(portlint("compare", origin, SEED_TORCH, "--format", "json"))
     assert unresolved
 

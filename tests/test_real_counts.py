@@ -179,7 +179,7 @@ def test_seed_static_counts_literally() -> None:
     totals = result.to_json()["totals"]
     assert totals["keras"] == {"total": 13_108_758, "trainable": 13_108_694, "non_trainable": 64}
     assert totals["torch"] == {"parameters": 13_108_694, "buffers": 65, "running_stats": 64,
-                               "num_batches_tracked": 1}
+                               "num_batches_tracked": 1, "folded_bias": 0}
 
 
 # --- every fixture model: the catalogue numbers are real ---------------------------------------

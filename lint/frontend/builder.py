@@ -100,6 +100,8 @@ class GraphBuilder:
                        inputs=[t.node_id for t in inputs], layer_key=layer.key)
         layer.applied += 1
         out = self._add(node, layer.site, call_site, layer.arg_sites)
+        if spec.op == "rnn":
+            return self._rnn_outputs(node, out, call_site, path)
         if spec.outputs > 1:
             return (out, *[Unknown(f"output {i} of {layer.type_name}") for i in range(1, spec.outputs)])
         if spec.fused_activation:
@@ -114,6 +116,33 @@ class GraphBuilder:
                 site = layer.arg_sites.get(spec.fused_activation, layer.site)
                 out = self._add(act, site, call_site)
         return out
+
+    def _rnn_outputs(self, rnn: ir.Node, out: Tensor, call_site: Site | None, path: str) -> Any:
+        """torch: `(output, h_n)` or `(output, (h_n, c_n))`; Keras with return_state:
+        `[output, h, c]`, per direction for Bidirectional."""
+        states = ("h", "c") if rnn.attrs.get("cell") == "lstm" else ("h",)
+
+        def state(which: str, direction: str = "") -> Tensor:
+            node = ir.Node(id=-1, op="rnn_state", framework=rnn.framework,
+                           layer_type=f"{rnn.layer_type} state {which}",
+                           name=f"{path}.{direction}{which}",
+                           attrs={"which": which, "direction": direction or None},
+                           inputs=[out.node_id], functional=True)
+            return self._add(node, None, call_site)
+
+        if rnn.framework == ir.TORCH:
+            made = tuple(state(which) for which in states)
+            return (out, made[0] if len(made) == 1 else made)
+        if not rnn.attrs.get("return_state"):
+            return out
+        directions = ("forward_", "backward_") if rnn.attrs.get("bidirectional") else ("",)
+        return [out, *[state(which, d) for d in directions for which in states]]
+
+    def apply_index(self, framework: str, tensor: Tensor, index: tuple, site: Site | None,
+                    path: str) -> Tensor:
+        node = ir.Node(id=-1, op="index", framework=framework, layer_type="x[...]", name=path,
+                       attrs={"index": index}, inputs=[tensor.node_id], functional=True)
+        return self._add(node, None, site)
 
     def apply_function(self, framework: str, type_name: str, spec: LayerSpec,
                        args: dict[str, Any], arg_sites: dict[str, Site],

@@ -12,6 +12,7 @@ Nothing of the analysed code is imported or executed.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 from pathlib import Path
 from typing import Any, Iterable
@@ -603,6 +604,10 @@ class Interpreter:
                                                      Site(source, node))
         if isinstance(obj, Tensor):
             framework = self.builder.drafts[obj.node_id].node.framework
+            if static_index(index):
+                return self.builder.apply_index(framework, obj, index if isinstance(index, tuple)
+                                                else (index,), Site(source, node),
+                                                self._path("getitem"))
             return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
                                        [obj], Site(source, node), self._path("getitem"),
                                        functional=True)
@@ -1004,8 +1009,15 @@ class Interpreter:
         aliases = K.ALIASES.get(resolved.name, {}) if resolved.framework == ir.KERAS else {}
         bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites, aliases)
         self.layer_keys += 1
+        if spec.op == "wrapper":
+            inner = bound.get("layer")
+            if not isinstance(inner, Layer):
+                return Unknown(f"`{resolved.name}` of a layer not known statically", site)
+            spec, bound, bound_sites = wrapped_layer(spec, bound, bound_sites, inner)
         layer = Layer(framework=resolved.framework, type_name=resolved.name, spec=spec,
                       args=bound, site=site, arg_sites=bound_sites, key=self.layer_keys)
+        if spec is not resolved.spec:
+            layer.type_name = f"{resolved.name}({inner.type_name})"
         if resolved.framework == ir.KERAS:
             name = bound.get("name")
             layer.name = name if isinstance(name, str) else self.builder.keras_auto_name(resolved.name)
@@ -1539,3 +1551,29 @@ def _tensors_in(values: list[Any]) -> list[Tensor]:
         elif isinstance(value, (list, tuple)):
             found.extend(_tensors_in(list(value)))
     return found
+
+
+def static_index(index: Any) -> bool:
+    """`x[:, -1]`, `h[-1]`, `x[..., 0]`: integers, plain slices, None and Ellipsis."""
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, slice):
+            if not all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                       for v in (item.start, item.stop, item.step)):
+                return False
+        elif not (item is None or item is Ellipsis
+                  or (isinstance(item, int) and not isinstance(item, bool))):
+            return False
+    return True
+
+
+def wrapped_layer(wrapper: LayerSpec, bound: dict[str, Any], sites: dict[str, Site],
+                  inner: Layer) -> tuple[LayerSpec, dict[str, Any], dict[str, Site]]:
+    """keras Bidirectional(LSTM(...)): the inner layer's spec with the wrapper's attrs."""
+    attrs = {**inner.spec.attrs, **wrapper.attrs}
+    defaults = {**inner.spec.defaults, **wrapper.defaults}
+    params = (*inner.spec.params, *[p for p in wrapper.params if p != "layer"])
+    spec = dataclasses.replace(inner.spec, params=params, defaults=defaults, attrs=attrs,
+                               fixed={**inner.spec.fixed, **wrapper.fixed})
+    args = {**inner.args, **{k: v for k, v in bound.items() if k != "layer"}}
+    return spec, args, {**inner.arg_sites, **{k: v for k, v in sites.items() if k != "layer"}}

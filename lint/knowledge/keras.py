@@ -189,6 +189,82 @@ def _activation_layer(kind: str, params: tuple[str, ...] = (),
                      reference=DOCS + "activation_layers/")
 
 
+def _conv_transpose(rank: int) -> LayerSpec:
+    base = _conv(rank)
+    return LayerSpec(
+        op="conv_transpose",
+        params=("filters", "kernel_size", "strides", "padding", "output_padding", "data_format",
+                "dilation_rate", "activation", "use_bias", "kernel_initializer",
+                "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "bias_constraint"),
+        defaults={**base.defaults, "output_padding": None},
+        attrs={**{k: v for k, v in base.attrs.items() if k != "groups"},
+               "output_padding": Attr("output_padding",
+                                      lambda v, a: None if v is None else ntuple(rank)(v, a))},
+        fixed={"rank": rank, "groups": 1},
+        fused_activation="activation",
+        reference=DOCS + f"convolution_layers/convolution{rank}d_transpose/",
+    )
+
+
+def _spatial_dropout(rank: int) -> LayerSpec:
+    return LayerSpec(op="dropout", params=("rate", "data_format", "seed"),
+                     defaults={"data_format": None, "seed": None},
+                     attrs={"rate": Attr("rate"), "data_format": Attr("data_format")},
+                     fixed={"variant": "channels", "rank": rank},
+                     reference=DOCS + f"regularization_layers/spatial_dropout{rank}d/")
+
+
+# Recurrent layers (Keras 3 signatures; tf.keras 2 in TF2 has the same defaults, the
+# multi-backend Keras 2.x defaults hard_sigmoid / reset_after=False are not assumed).
+_RNN_COMMON = ("kernel_initializer", "recurrent_initializer", "bias_initializer",
+               "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+               "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+               "bias_constraint", "dropout", "recurrent_dropout", "seed")
+_RNN_TAIL = ("return_sequences", "return_state", "go_backwards", "stateful", "unroll")
+_RNN_DEFAULTS = {"activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+                 "kernel_initializer": "glorot_uniform", "recurrent_initializer": "orthogonal",
+                 "bias_initializer": "zeros", "unit_forget_bias": True,
+                 "kernel_regularizer": None, "recurrent_regularizer": None,
+                 "bias_regularizer": None, "activity_regularizer": None,
+                 "kernel_constraint": None, "recurrent_constraint": None,
+                 "bias_constraint": None, "dropout": 0.0, "recurrent_dropout": 0.0,
+                 "seed": None, "return_sequences": False, "return_state": False,
+                 "go_backwards": False, "stateful": False, "unroll": False,
+                 "reset_after": True, "use_cudnn": "auto", "time_major": False}
+
+
+def _activation_name(value: Any, args: Mapping[str, Any]) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _rnn(cell: str) -> LayerSpec:
+    if cell == "lstm":
+        params = ("units", "activation", "recurrent_activation", "use_bias",
+                  *_RNN_COMMON[:3], "unit_forget_bias", *_RNN_COMMON[3:], *_RNN_TAIL,
+                  "use_cudnn")
+    elif cell == "gru":
+        params = ("units", "activation", "recurrent_activation", "use_bias", *_RNN_COMMON,
+                  *_RNN_TAIL, "reset_after", "use_cudnn")
+    else:
+        params = ("units", "activation", "use_bias", *_RNN_COMMON[:-1], *_RNN_TAIL, "seed")
+    attrs = {"units": Attr("units"), "activation": Attr("activation", _activation_name),
+             "bias": Attr("use_bias"), "return_sequences": Attr("return_sequences"),
+             "return_state": Attr("return_state"), "go_backwards": Attr("go_backwards"),
+             "stateful": Attr("stateful"), "dropout": Attr("dropout"),
+             "recurrent_dropout": Attr("recurrent_dropout"),
+             "batch_first": Attr("time_major", lambda v, a: not v)}
+    if cell != "simple":
+        attrs["recurrent_activation"] = Attr("recurrent_activation", _activation_name)
+    if cell == "gru":
+        attrs["reset_after"] = Attr("reset_after")
+    fixed = {"cell": cell, "num_layers": 1, "bidirectional": False}
+    if cell == "simple":
+        fixed["recurrent_activation"] = None
+    return LayerSpec(op="rnn", params=params, defaults=_RNN_DEFAULTS, attrs=attrs,
+                     fixed=fixed, reference=DOCS + f"recurrent_layers/{cell if cell != 'simple' else 'simple_rnn'}/")
+
+
 LAYERS: dict[str, LayerSpec] = {
     "Conv1D": _conv(1),
     "Conv2D": _conv(2),
@@ -200,7 +276,8 @@ LAYERS: dict[str, LayerSpec] = {
                          reference=DOCS + "reshaping_layers/flatten/"),
     "Dropout": LayerSpec(op="dropout", params=("rate", "noise_shape", "seed"),
                          defaults={"noise_shape": None, "seed": None},
-                         attrs={"rate": Attr("rate")}, reference=DOCS + "regularization_layers/dropout/"),
+                         attrs={"rate": Attr("rate")}, fixed={"variant": "elements"},
+                         reference=DOCS + "regularization_layers/dropout/"),
     "MaxPooling1D": _pool("max", 1), "MaxPooling2D": _pool("max", 2), "MaxPooling3D": _pool("max", 3),
     "AveragePooling1D": _pool("avg", 1), "AveragePooling2D": _pool("avg", 2),
     "AveragePooling3D": _pool("avg", 3),
@@ -269,6 +346,67 @@ LAYERS: dict[str, LayerSpec] = {
                                attrs={"explicit_pads": Attr("padding", _keras_pad_pairs),
                                       "data_format": Attr("data_format")},
                                fixed={"mode": "constant", "value": 0.0}),
+    "Conv1DTranspose": _conv_transpose(1), "Conv2DTranspose": _conv_transpose(2),
+    "Conv3DTranspose": _conv_transpose(3),
+    "SpatialDropout1D": _spatial_dropout(1), "SpatialDropout2D": _spatial_dropout(2),
+    "SpatialDropout3D": _spatial_dropout(3),
+    "GaussianDropout": LayerSpec(op="dropout", params=("rate", "seed"), defaults={"seed": None},
+                                 attrs={"rate": Attr("rate")}, fixed={"variant": "gaussian"}),
+    "AlphaDropout": LayerSpec(op="dropout", params=("rate", "noise_shape", "seed"),
+                              defaults={"noise_shape": None, "seed": None},
+                              attrs={"rate": Attr("rate")}, fixed={"variant": "alpha"}),
+    "GaussianNoise": LayerSpec(op="dropout", params=("stddev", "seed"), defaults={"seed": None},
+                               attrs={"stddev": Attr("stddev")}, fixed={"variant": "noise"}),
+    "Embedding": LayerSpec(
+        op="embedding",
+        params=("input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
+                "embeddings_constraint", "mask_zero", "weights", "lora_rank", "lora_alpha",
+                "input_length"),
+        defaults={"embeddings_initializer": "uniform", "embeddings_regularizer": None,
+                  "embeddings_constraint": None, "mask_zero": False, "weights": None,
+                  "lora_rank": None, "lora_alpha": None, "input_length": None},
+        attrs={"num_embeddings": Attr("input_dim"), "embedding_dim": Attr("output_dim"),
+               "mask_zero": Attr("mask_zero"), "embedding_init": Attr("embeddings_initializer")},
+        fixed={"padding_idx": None},
+        reference=DOCS + "core_layers/embedding/"),
+    "UpSampling1D": LayerSpec(op="upsample", params=("size",), defaults={"size": 2},
+                              attrs={"scale": Attr("size", ntuple(1))},
+                              fixed={"mode": "nearest", "align_corners": False, "rank": 1},
+                              reference=DOCS + "reshaping_layers/up_sampling1d/"),
+    "UpSampling2D": LayerSpec(op="upsample", params=("size", "data_format", "interpolation"),
+                              defaults={"size": (2, 2), "data_format": None,
+                                        "interpolation": "nearest"},
+                              attrs={"scale": Attr("size", ntuple(2)),
+                                     "mode": Attr("interpolation", lower),
+                                     "data_format": Attr("data_format")},
+                              # TF2 image.resize uses half-pixel centres: torch align_corners=False
+                              fixed={"align_corners": False, "rank": 2},
+                              reference=DOCS + "reshaping_layers/up_sampling2d/"),
+    "PReLU": LayerSpec(op="activation",
+                       params=("alpha_initializer", "alpha_regularizer", "alpha_constraint",
+                               "shared_axes"),
+                       defaults={"alpha_initializer": "Zeros", "alpha_regularizer": None,
+                                 "alpha_constraint": None, "shared_axes": None},
+                       attrs={"shared_axes": Attr("shared_axes",
+                                                  lambda v, a: tuple(v) if isinstance(v, list) else
+                                                  (v,) if isinstance(v, int) else v),
+                              "alpha_init": Attr("alpha_initializer", lower)},
+                       fixed={"kind": "prelu"},
+                       reference=DOCS + "activation_layers/prelu/"),
+    "RMSNormalization": LayerSpec(op="rms_norm", params=("axis", "epsilon"),
+                                  defaults={"axis": -1, "epsilon": 1e-6},
+                                  attrs={"axis": Attr("axis"), "epsilon": Attr("epsilon")},
+                                  fixed={"scale": True, "center": False},
+                                  reference=DOCS + "normalization_layers/rms_normalization/"),
+    "SimpleRNN": _rnn("simple"), "LSTM": _rnn("lstm"), "GRU": _rnn("gru"),
+    # A wrapper: the front end applies the wrapped layer's spec with these attrs on top.
+    "Bidirectional": LayerSpec(op="wrapper", params=("layer", "merge_mode", "weights",
+                                                     "backward_layer"),
+                               defaults={"merge_mode": "concat", "weights": None,
+                                         "backward_layer": None},
+                               attrs={"merge_mode": Attr("merge_mode")},
+                               fixed={"bidirectional": True},
+                               reference=DOCS + "recurrent_layers/bidirectional/"),
     "InputLayer": LayerSpec(op="input", params=("shape",), defaults={"shape": None}),
 }
 

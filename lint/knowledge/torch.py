@@ -115,6 +115,89 @@ def _act(kind: str, params: tuple[str, ...] = ("inplace",),
                      reference=DOCS + "torch.nn.ReLU.html")
 
 
+def _conv_transpose(rank: int) -> LayerSpec:
+    base = _conv(rank)
+    return LayerSpec(
+        op="conv_transpose",
+        params=("in_channels", "out_channels", "kernel_size", "stride", "padding",
+                "output_padding", "groups", "bias", "dilation", "padding_mode", "device",
+                "dtype"),
+        defaults={**base.defaults, "output_padding": 0},
+        attrs={**base.attrs, "output_padding": Attr("output_padding", ntuple(rank))},
+        fixed=base.fixed,
+        reference=DOCS + f"torch.nn.ConvTranspose{rank}d.html",
+    )
+
+
+def _instance_norm(rank: int) -> LayerSpec:
+    # InstanceNorm is GroupNorm with one channel per group; unlike BatchNorm it has no
+    # affine parameters and no running statistics by default (reference §2).
+    return LayerSpec(
+        op="group_norm",
+        params=("num_features", "eps", "momentum", "affine", "track_running_stats", "device",
+                "dtype"),
+        defaults={"eps": 1e-5, "momentum": 0.1, "affine": False, "track_running_stats": False,
+                  "device": None, "dtype": None},
+        attrs={"num_features": Attr("num_features"), "epsilon": Attr("eps"),
+               "center": Attr("affine"), "scale": Attr("affine"),
+               "track_running_stats": Attr("track_running_stats")},
+        fixed={"groups": -1, "rank": rank},
+        reference=DOCS + f"torch.nn.InstanceNorm{rank}d.html",
+    )
+
+
+def _rnn(cell: str) -> LayerSpec:
+    """nn.LSTM / nn.GRU / nn.RNN: always reset-after GRU, sigmoid/tanh gates, full output
+    sequence plus final states, two bias vectors (reference §10)."""
+    if cell == "simple":
+        params = ("input_size", "hidden_size", "num_layers", "nonlinearity", "bias",
+                  "batch_first", "dropout", "bidirectional", "device", "dtype")
+    else:
+        params = ("input_size", "hidden_size", "num_layers", "bias", "batch_first", "dropout",
+                  "bidirectional", *(("proj_size",) if cell == "lstm" else ()), "device", "dtype")
+    attrs = {"input_size": Attr("input_size"), "units": Attr("hidden_size"),
+             "num_layers": Attr("num_layers"), "bias": Attr("bias"),
+             "batch_first": Attr("batch_first"), "layer_dropout": Attr("dropout"),
+             "bidirectional": Attr("bidirectional")}
+    fixed: dict[str, Any] = {"cell": cell, "return_sequences": True, "merge_mode": "concat"}
+    if cell == "simple":
+        attrs["activation"] = Attr("nonlinearity")
+        fixed["recurrent_activation"] = None
+    else:
+        fixed.update(activation="tanh", recurrent_activation="sigmoid")
+    if cell == "lstm":
+        attrs["proj_size"] = Attr("proj_size")
+    if cell == "gru":
+        fixed["reset_after"] = True
+    return LayerSpec(op="rnn", params=params,
+                     defaults={"num_layers": 1, "nonlinearity": "tanh", "bias": True,
+                               "batch_first": False, "dropout": 0.0, "bidirectional": False,
+                               "proj_size": 0, "device": None, "dtype": None},
+                     attrs=attrs, fixed=fixed, outputs=2,
+                     reference=DOCS + f"torch.nn.{ {'lstm': 'LSTM', 'gru': 'GRU', 'simple': 'RNN'}[cell]}.html")
+
+
+def _upsample(mode: str | None, align_corners: bool | None = None) -> LayerSpec:
+    attrs = {"scale": Attr("scale_factor", ntuple(2)), "size": Attr("size")}
+    fixed: dict[str, Any] = {"rank": 2}
+    if mode is None:
+        attrs["mode"] = Attr("mode")
+        attrs["align_corners"] = Attr("align_corners", lambda v, a: bool(v))
+        params: tuple[str, ...] = ("size", "scale_factor", "mode", "align_corners",
+                                   "recompute_scale_factor")
+    else:
+        fixed.update(mode=mode, align_corners=bool(align_corners))
+        params = ("size", "scale_factor")
+    return LayerSpec(op="upsample", params=params,
+                     defaults={"size": None, "scale_factor": None, "mode": "nearest",
+                               "align_corners": None, "recompute_scale_factor": None},
+                     attrs=attrs, fixed=fixed, reference=DOCS + "torch.nn.Upsample.html")
+
+
+# nn.RMSNorm(eps=None) uses torch.finfo(dtype).eps: 1.19e-7 for float32 (reference §2).
+FLOAT32_EPS = 1.1920928955078125e-07
+
+
 _SOFTMAX_ATTRS = {"axis": Attr("dim")}
 
 # torch.nn.* module classes.
@@ -136,7 +219,8 @@ MODULES: dict[str, LayerSpec] = {
                          attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")},
                          reference=DOCS + "torch.nn.Flatten.html"),
     "Dropout": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
-                         attrs={"rate": Attr("p")}, reference=DOCS + "torch.nn.Dropout.html"),
+                         attrs={"rate": Attr("p")}, fixed={"variant": "elements"},
+                         reference=DOCS + "torch.nn.Dropout.html"),
     "MaxPool1d": _pool("max", 1), "MaxPool2d": _pool("max", 2), "MaxPool3d": _pool("max", 3),
     "AvgPool1d": _pool("avg", 1), "AvgPool2d": _pool("avg", 2), "AvgPool3d": _pool("avg", 3),
     "AdaptiveAvgPool2d": LayerSpec(op="adaptive_pool", params=("output_size",),
@@ -194,6 +278,47 @@ MODULES: dict[str, LayerSpec] = {
         attrs={"groups": Attr("num_groups"), "num_features": Attr("num_channels"),
                "epsilon": Attr("eps"), "center": Attr("affine"), "scale": Attr("affine")},
         reference=DOCS + "torch.nn.GroupNorm.html"),
+    "ConvTranspose1d": _conv_transpose(1), "ConvTranspose2d": _conv_transpose(2),
+    "ConvTranspose3d": _conv_transpose(3),
+    "InstanceNorm1d": _instance_norm(1), "InstanceNorm2d": _instance_norm(2),
+    "InstanceNorm3d": _instance_norm(3),
+    "RMSNorm": LayerSpec(
+        op="rms_norm",
+        params=("normalized_shape", "eps", "elementwise_affine", "device", "dtype"),
+        defaults={"eps": None, "elementwise_affine": True, "device": None, "dtype": None},
+        attrs={"normalized_shape": Attr("normalized_shape", lambda v, a: (v,) if isinstance(v, int) else v),
+               "epsilon": Attr("eps", lambda v, a: FLOAT32_EPS if v is None else v),
+               "scale": Attr("elementwise_affine")},
+        fixed={"center": False},
+        reference=DOCS + "torch.nn.RMSNorm.html"),
+    "Dropout1d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+                           attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 1}),
+    "Dropout2d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+                           attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 2}),
+    "Dropout3d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+                           attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 3}),
+    "AlphaDropout": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+                              attrs={"rate": Attr("p")}, fixed={"variant": "alpha"}),
+    "Embedding": LayerSpec(
+        op="embedding",
+        params=("num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type",
+                "scale_grad_by_freq", "sparse", "_weight", "_freeze", "device", "dtype"),
+        defaults={"padding_idx": None, "max_norm": None, "norm_type": 2.0,
+                  "scale_grad_by_freq": False, "sparse": False, "_weight": None,
+                  "_freeze": False, "device": None, "dtype": None},
+        attrs={"num_embeddings": Attr("num_embeddings"), "embedding_dim": Attr("embedding_dim"),
+               "padding_idx": Attr("padding_idx"), "max_norm": Attr("max_norm")},
+        fixed={"mask_zero": False, "embedding_init": "normal(0, 1)"},
+        reference=DOCS + "torch.nn.Embedding.html"),
+    "Upsample": _upsample(None),
+    "UpsamplingNearest2d": _upsample("nearest"),
+    # UpsamplingBilinear2d is align_corners=True, unlike Keras's half-pixel bilinear.
+    "UpsamplingBilinear2d": _upsample("bilinear", align_corners=True),
+    "PReLU": LayerSpec(op="activation", params=("num_parameters", "init", "device", "dtype"),
+                       defaults={"num_parameters": 1, "init": 0.25, "device": None, "dtype": None},
+                       attrs={"num_parameters": Attr("num_parameters"), "alpha_init": Attr("init")},
+                       fixed={"kind": "prelu"}, reference=DOCS + "torch.nn.PReLU.html"),
+    "LSTM": _rnn("lstm"), "GRU": _rnn("gru"), "RNN": _rnn("simple"),
     "ZeroPad2d": LayerSpec(op="pad", params=("padding",),
                            attrs={"explicit_pads": Attr("padding", _torch_pad_pairs)},
                            fixed={"mode": "constant", "value": 0.0}),
@@ -222,7 +347,21 @@ FUNCTIONS: dict[str, LayerSpec] = {
     "hardswish": _act("hard_swish", ("input", "inplace"), {"inplace": False}),
     "dropout": LayerSpec(op="dropout", params=("input", "p", "training", "inplace"),
                          defaults={"p": 0.5, "training": True, "inplace": False},
-                         attrs={"rate": Attr("p")}),
+                         attrs={"rate": Attr("p")}, fixed={"variant": "elements"}),
+    "interpolate": LayerSpec(op="upsample",
+                             params=("input", "size", "scale_factor", "mode", "align_corners",
+                                     "recompute_scale_factor", "antialias"),
+                             defaults={"size": None, "scale_factor": None, "mode": "nearest",
+                                       "align_corners": None, "recompute_scale_factor": None,
+                                       "antialias": False},
+                             attrs={"scale": Attr("scale_factor", ntuple(2)), "size": Attr("size"),
+                                    "mode": Attr("mode"),
+                                    "align_corners": Attr("align_corners", lambda v, a: bool(v))},
+                             fixed={"rank": 2}),
+    "dropout2d": LayerSpec(op="dropout", params=("input", "p", "training", "inplace"),
+                           defaults={"p": 0.5, "training": True, "inplace": False},
+                           attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 2}),
+    "prelu": _act("prelu", ("input", "weight"), {}),
     "max_pool2d": LayerSpec(op="pool", params=("input", "kernel_size", "stride", "padding",
                                                 "dilation", "ceil_mode", "return_indices"),
                             defaults={"stride": None, "padding": 0, "dilation": 1,

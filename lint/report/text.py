@@ -130,10 +130,13 @@ def render_totals(pair: PairResult) -> list[str]:
     else:
         out.append("  PyTorch  unknown (some layer sizes could not be inferred)")
     if k and p:
-        same_trainable = k["trainable"] == p["parameters"]
+        folded = p.get("folded_bias", 0)
+        same_trainable = k["trainable"] == p["parameters"] - folded
         same_state = k["non_trainable"] == p["running_stats"]
         out.append(f"  Reconciled: Keras trainable {k['trainable']:,} "
-                   f"{'=' if same_trainable else '!='} torch parameters {p['parameters']:,}; "
+                   f"{'=' if same_trainable else '!='} torch parameters {p['parameters']:,}"
+                   + (f" - {folded:,} second RNN biases (bias_hh, which Keras sums into one)"
+                      if folded else "") + "; "
                    f"Keras non-trainable {k['non_trainable']:,} {'=' if same_state else '!='} "
                    f"torch running statistics {p['running_stats']:,}; num_batches_tracked "
                    f"({p['num_batches_tracked']:,}) has no Keras counterpart"
