@@ -35,8 +35,10 @@ COMPATIBLE = {
     frozenset({"reduce", "global_pool"}): 0.3,
     frozenset({"global_pool", "adaptive_pool"}): 0.3,
     frozenset({"pool", "adaptive_pool"}): 0.8,
+    frozenset({"layer_norm", "rms_norm"}): 0.5,
 }
-NORMALIZATION_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm"})
+NORMALIZATION_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm",
+                               "rms_norm"})
 
 
 @dataclass

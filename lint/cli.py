@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from enum import Enum
-from typing import List, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from . import __version__
+
+if TYPE_CHECKING:  # the command imports them when it runs, to keep startup fast
+    from .compare import Options, PairResult
+    from .findings import Finding
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Static analysis for Keras <-> PyTorch model ports.",
@@ -29,17 +34,18 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                      help="Print the version and exit.")) -> None:
+def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit.")] = False,
+         ) -> None:
     """Static analysis for Keras <-> PyTorch model ports."""
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     typer.echo(f"portlint: {message}", err=True)
     raise typer.Exit(2)
 
 
-def parse_shape(text: Optional[str]) -> Optional[tuple]:
+def parse_shape(text: str | None) -> tuple | None:
     if text is None:
         return None
     cleaned = text.strip().strip("()[]")
@@ -52,7 +58,7 @@ def parse_shape(text: Optional[str]) -> Optional[tuple]:
     return dims
 
 
-def _split(values: Optional[List[str]]) -> tuple:
+def _split(values: list[str] | None) -> tuple:
     out: list[str] = []
     for value in values or []:
         out += [v.strip() for v in value.split(",") if v.strip()]
@@ -61,15 +67,17 @@ def _split(values: Optional[List[str]]) -> tuple:
 
 @app.command()
 def compare(
-    original: str = typer.Argument(..., help="The original model: PATH[::MODEL]."),
-    port: str = typer.Argument(..., help="The port (findings point here): PATH[::MODEL]."),
-    format: Format = typer.Option(Format.text, "--format", help="Output format."),
-    select: Optional[List[str]] = typer.Option(None, "--select", help="Only these rules (names, codes or code prefixes)."),
-    ignore: Optional[List[str]] = typer.Option(None, "--ignore", help="Skip these rules."),
-    keras_version: int = typer.Option(3, "--keras-version", help="Keras major version of the Keras model: 2 or 3."),
-    input_shape: Optional[str] = typer.Option(None, "--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1."),
-    exit_zero: bool = typer.Option(False, "--exit-zero", help="Exit 0 even when findings remain."),
-    output_file: Optional[str] = typer.Option(None, "--output-file", help="Write the report to this file."),
+    original: Annotated[str, typer.Argument(help="The original model: PATH[::MODEL].")],
+    port: Annotated[str, typer.Argument(help="The port (findings point here): PATH[::MODEL].")],
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
+    keras_version: Annotated[int, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3.")] = 3,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1.")] = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
+    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes to the port (atomically; the result must parse), then report what remains.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
 
@@ -77,8 +85,6 @@ def compare(
     first. Exit code 1 when a warning or error remains, 2 on bad input.
     """
     from .compare import Options
-    from .compare import compare as run_compare
-    from .errors import InputError
     from .findings import FAILING
     from .report import renderer
 
@@ -86,8 +92,26 @@ def compare(
         fail(f"--keras-version {keras_version}: expected 2 or 3")
     options = Options(keras_version=keras_version, input_shape=parse_shape(input_shape),
                       select=_split(select), ignore=_split(ignore))
+    result = _run_compare(original, port, options)
+    fix_summary = None
+    if fix:
+        result, fix_summary = _fix(original, port, options, result, unsafe=unsafe_fixes)
+    report = renderer(format.value)(result.findings, [result])
+    if format is Format.text and not fix:
+        report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
+    _emit(report, output_file)
+    if fix_summary:
+        typer.echo(fix_summary, err=True)
+    failing = any(f.severity in FAILING for f in result.findings)
+    raise typer.Exit(1 if failing and not exit_zero else 0)
+
+
+def _run_compare(original: str, port: str, options: Options) -> PairResult:
+    from .compare import compare as run_compare
+    from .errors import InputError
+
     try:
-        result = run_compare(original, port, options)
+        return run_compare(original, port, options)
     except InputError as exc:
         fail(str(exc))
     except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
@@ -96,19 +120,100 @@ def compare(
         detail = str(exc).splitlines()[0] if str(exc) else ""
         fail(f"internal error while comparing {original} and {port}: "
              f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
-    report = renderer(format.value)(result.findings, [result])
-    _emit(report, output_file)
-    failing = any(f.severity in FAILING for f in result.findings)
-    raise typer.Exit(1 if failing and not exit_zero else 0)
 
 
-def _emit(report: str, output_file: Optional[str]) -> None:
+MAX_FIX_PASSES = 10  # a fix skipped for overlapping another is retried on the next pass
+
+
+def _fix(original: str, port: str, options: Options, result: PairResult, *,
+         unsafe: bool) -> tuple[PairResult, str]:
+    """`--fix`: apply fixes, analyse again, repeat while fixes apply (an overlapping fix
+    waits for the next pass). Returns the last result and the one-line summary; a file
+    that cannot be written ends the run with exit 2."""
+    from .fixes import apply_fixes, is_applicable
+
+    fixed = 0
+    files: set[str] = set()
+    warned: set[str] = set()
+    exhausted = True
+    for _ in range(MAX_FIX_PASSES):
+        try:
+            outcome = apply_fixes(result.findings, unsafe=unsafe)
+        except Exception as exc:  # never a traceback; files are unchanged or fully written
+            if os.environ.get("PORTLINT_DEBUG"):
+                raise
+            detail = str(exc).splitlines()[0] if str(exc) else ""
+            fail(f"internal error while fixing {port}: {type(exc).__name__}: {detail} "
+                 f"(please report; PORTLINT_DEBUG=1 shows details)")
+        for refusal in outcome.refused:
+            f, loc = refusal.finding, refusal.finding.location
+            where = f"{loc.path}:{loc.line}:{loc.column}" if loc else "?"
+            warning = f"portlint: warning: not applying the fix for {f.code} [{f.rule}] " \
+                      f"at {where}: {refusal.reason}"
+            if warning not in warned:
+                warned.add(warning)
+                typer.echo(warning, err=True)
+        if outcome.errors:
+            more = f" (and {len(outcome.errors) - 1} more)" if len(outcome.errors) > 1 else ""
+            done = f"; {fixed} fix{'es' if fixed != 1 else ''} applied before" if fixed else ""
+            fail(f"{outcome.errors[0]}{more}{done}")
+        if not outcome.files:
+            exhausted = False
+            break
+        fixed += sum(outcome.files.values())
+        files.update(outcome.files)
+        result = _run_compare(original, port, options)
+
+    remaining = [f for f in result.findings if is_applicable(f.fix, unsafe=unsafe)]
+    hidden = [f for f in result.findings
+              if not unsafe and f.fix is not None and f.fix.applicability == "unsafe"]
+    if fixed:
+        head = (f"portlint: fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(files)} "
+                f"file{'s' if len(files) != 1 else ''}")
+    else:
+        head = "portlint: no fixes applied"
+    notes = []
+    if remaining and exhausted:
+        notes.append(f"{len(remaining)} still fixable: run --fix again")
+    elif remaining:
+        notes.append(f"{len(remaining)} fix{'es' if len(remaining) != 1 else ''} could not be "
+                     f"applied")
+    if hidden:
+        notes.append(f"{len(hidden)} remaining fixable with --unsafe-fixes")
+    return result, head + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _with_fix_hint(report: str, findings: Sequence[Finding], *, unsafe: bool) -> str:
+    """The text report plus a `[*] N fixable with --fix` line just above its closing
+    summary line (which stays last)."""
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
+    risky = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
+    if unsafe:
+        hint = f"[*] {safe + risky} fixable with --fix" if safe + risky else ""
+    elif safe:
+        hint = f"[*] {safe} fixable with --fix"
+        if risky:
+            hint += f" ({risky} hidden fix{'es' if risky != 1 else ''} can be enabled with " \
+                    f"--unsafe-fixes)"
+    elif risky:
+        hint = (f"[*] No fixes available with --fix ({risky} hidden fix"
+                f"{'es' if risky != 1 else ''} can be enabled with --unsafe-fixes)")
+    else:
+        hint = ""
+    if not hint:
+        return report
+    body, newline, last = report.rstrip("\n").rpartition("\n")
+    if not newline:
+        return f"{hint}\n{report}"
+    return f"{body}\n{hint}\n{last}\n"
+
+
+def _emit(report: str, output_file: str | None) -> None:
     if output_file is None:
         sys.stdout.write(report)
         return
-    from pathlib import Path
-
     import tempfile
+    from pathlib import Path
 
     target = Path(output_file)
     try:
@@ -126,7 +231,8 @@ def _emit(report: str, output_file: Optional[str]) -> None:
 
 
 @app.command()
-def rule(name: Optional[str] = typer.Argument(None, help="Rule name or code; none lists all rules.")) -> None:
+def rule(name: Annotated[str | None, typer.Argument(help="Rule name or code; none lists all rules.")] = None,
+         ) -> None:
     """Print a rule's documentation, or list all rules."""
     from .rules import ALL_RULES
 

@@ -15,7 +15,7 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .source import read_source
 from .rule import PairContext, Rule
-from .shapes import infer, to_layout
+from .shapes import FEATURES_LAST_OPS, first_layer_op, infer, to_layout
 
 
 @dataclass(frozen=True)
@@ -100,19 +100,6 @@ def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) ->
     else:
         torch_shape = declared_input(torch)
     infer(torch, torch_shape)
-
-
-# Layers that read features from the last axis in torch too: a sequence (T, F) or a
-# token sequence reaches them unchanged, not moved to channels-first.
-FEATURES_LAST_OPS = frozenset({"rnn", "dense", "embedding", "layer_norm", "rms_norm",
-                               "attention"})
-
-
-def first_layer_op(graph: ir.Graph) -> str | None:
-    for node in graph.layers():
-        if node.op not in ("activation", "dropout", "identity"):
-            return node.op
-    return None
 
 
 def declared_input(graph: ir.Graph) -> tuple | None:

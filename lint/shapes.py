@@ -18,11 +18,27 @@ from .ir import CHANNELS_FIRST, CHANNELS_LAST, FLAT, UNKNOWN, Counts, Graph, Nod
 Shape = tuple  # of int | None
 
 
+# Layers that read features from the last axis in torch too: a sequence (T, F) or a
+# token sequence reaches them unchanged, not moved to channels-first.
+FEATURES_LAST_OPS = frozenset({"rnn", "dense", "embedding", "layer_norm", "rms_norm",
+                               "attention"})
+
+
+def first_layer_op(graph: Graph) -> str | None:
+    for node in graph.nodes:
+        if node.op not in ("input", "activation", "dropout", "identity"):
+            return node.op
+    return None
+
+
 def infer(graph: Graph, input_shape: Shape | None = None) -> None:
     """Fill in_shape/out_shape/layout/counts on every node of `graph`, in place."""
     seen_keys: set[int] = set()
+    features_last = graph.framework == ir.TORCH and first_layer_op(graph) in FEATURES_LAST_OPS
     for node in graph.nodes:
         infer_node(node, [graph.nodes[i] for i in node.inputs], graph.framework, input_shape)
+        if node.op == "input" and features_last and node.out_shape and len(node.out_shape) > 1:
+            node.layout = CHANNELS_LAST  # (T, F) for an RNN or Linear: features last
         if node.layer_key is not None and node.layer_key in seen_keys:
             node.counts = Counts()  # a shared layer's weights count once
         else:
@@ -247,6 +263,8 @@ def _chunk(node: Node, inputs: list[Node], framework: str) -> tuple:
 
 
 def _attention(node: Node, inputs: list[Node], framework: str) -> tuple:
+    if framework == ir.KERAS and node.in_shape:
+        node.attrs["embed_dim"] = node.in_shape[-1]  # Keras projects back to the query's width
     return node.in_shape, node.in_layout
 
 
@@ -284,7 +302,7 @@ def _dense(node: Node, inputs: list[Node], framework: str) -> tuple:
     if not shape:
         return (units,), FLAT
     out = (*shape[:-1], units)
-    return out, FLAT if len(out) == 1 else node.in_layout
+    return out, FLAT if len(out) == 1 else CHANNELS_LAST  # features on the last axis
 
 
 def _flatten(node: Node, inputs: list[Node], framework: str) -> tuple:
@@ -319,8 +337,11 @@ def _reshape(node: Node, inputs: list[Node], framework: str) -> tuple:
         else:
             dims[dims.index(-1)] = None
     out = tuple(dims)
-    layout = FLAT if len(out) == 1 else default_layout(framework, out)
-    return out, layout
+    if len(out) == 1:
+        return out, FLAT
+    # Keras reshapes into its own channels-last convention; a torch view may be either
+    # (ports often view as NHWC and then permute), so its layout is left open.
+    return out, default_layout(framework, out) if framework == ir.KERAS else None
 
 
 def _permute(node: Node, inputs: list[Node], framework: str) -> tuple:
@@ -684,8 +705,12 @@ def _count_normalization(node: Node) -> Counts | None:
 
 
 def _count_attention(node: Node) -> Counts | None:
-    """nn.MultiheadAttention: packed q/k/v in_proj (3E x E) + out_proj (E x E), biases."""
+    """nn.MultiheadAttention: packed q/k/v in_proj (3E x E) + out_proj (E x E), biases.
+    Keras MultiHeadAttention: query/key/value kernels (E, heads, key_dim or value_dim),
+    output kernel (heads, value_dim, E), each with a bias."""
     a = node.attrs
+    if node.framework == ir.KERAS:
+        return _count_keras_attention(node)
     embed = a.get("embed_dim")
     if not isinstance(embed, int) or a.get("kdim") not in (None, embed) or a.get("vdim") not in (None, embed):
         return None
@@ -765,6 +790,21 @@ def _count_rnn(node: Node) -> Counts | None:
             if a.get("cell") != "gru":
                 folded += directions * gates * units
     return Counts(trainable=total, folded_bias=folded)
+
+
+def _count_keras_attention(node: Node) -> Counts | None:
+    a = node.attrs
+    heads, key_dim, embed = a.get("num_heads"), a.get("key_dim"), a.get("embed_dim")
+    value_dim = a.get("value_dim") or key_dim
+    if not all(isinstance(v, int) for v in (heads, key_dim, value_dim, embed)):
+        return None
+    if a.get("output_shape") is not None or a.get("use_gate"):
+        return None
+    bias = bool(a.get("bias"))
+    projections = 2 * (embed * heads * key_dim + bias * heads * key_dim)
+    projections += embed * heads * value_dim + bias * heads * value_dim
+    output = heads * value_dim * embed + bias * embed
+    return Counts(trainable=projections + output)
 
 
 COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {

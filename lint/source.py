@@ -6,6 +6,8 @@ lazily, only when something asks for a node's span.
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,14 @@ class SourceFile:
 
 
 _PARSED: dict[tuple[str, int, int], SourceFile] = {}  # (path, mtime_ns, size) -> parsed file
+
+
+def forget(path: str) -> None:
+    """Drop `path` from the cache (after portlint itself rewrote it: a same-size edit
+    within the file system's timestamp granularity would otherwise read as unchanged)."""
+    real = os.path.realpath(path)
+    for key in [k for k in _PARSED if os.path.realpath(k[0]) == real]:
+        del _PARSED[key]
 
 
 def read_source(path: str) -> SourceFile:

@@ -52,6 +52,11 @@ cannot express. portlint resolves both sides from the inferred input sizes and c
 the (before, after) pairs; an explicit `F.pad` before a `padding=0` convolution is
 recognised as correct emulation.
 
+Transposed convolutions are compared by what they crop from the full output: Keras
+`'same'` gives H*s, cropping floor((k-s)/2) before and the rest after; torch crops
+`padding` on both sides and adds `output_padding` at the end. torch's `padding_mode`
+other than zeros has no Keras counterpart.
+
 ## Why it matters
 The output shapes usually agree, so nothing fails: the result is shifted by a pixel.
 ResNet's stem (224x224, k7, s2) pads (2, 3) in TF and (3, 3) in torch, a max abs
@@ -83,16 +88,43 @@ x = nn.Conv2d(3, 64, 7, stride=2, padding=0)(x)
              note="odd input size: TF pads (1, 1) too"),
         Case(KERAS_CONV.format(size=8, k=3, s=2), TORCH_CONV.format(
             k=3, s=2, p=0, pad="x = F.pad(x, (0, 1, 0, 1))"), 0, note="explicit F.pad emulation"),
+        Case(KERAS_CONV.format(size=8, k=4, s=2).replace("Conv2D", "Conv2DTranspose"),
+             TORCH_CONV.format(k=4, s=2, p=1, pad="").replace("nn.Conv2d", "nn.ConvTranspose2d"),
+             0, note="transposed conv k4 s2: padding=(k-s)/2 is exact"),
     ]
     INVALID = [
         Case(KERAS_CONV.format(size=8, k=3, s=2), TORCH_CONV.format(k=3, s=2, p=1, pad=""), 1,
              line=8, message="(0, 1)"),
         Case(KERAS_CONV.format(size=8, k=4, s=1), TORCH_CONV.format(k=4, s=1, p=2, pad=""), 1,
              line=8),
+        Case(KERAS_CONV.format(size=8, k=3, s=2).replace("Conv2D", "Conv2DTranspose"),
+             TORCH_CONV.format(k=3, s=2, p="1, output_padding=1", pad="").replace(
+                 "nn.Conv2d", "nn.ConvTranspose2d"), 1, line=8, message="(0, 1)",
+             note="the common transposed-conv recipe shifts by one pixel"),
+        Case(KERAS_CONV.format(size=8, k=3, s=1), TORCH_CONV.format(
+            k=3, s=1, p="1, padding_mode='reflect'", pad=""), 1, line=8, message="reflect"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched("conv_transpose"):
+            mine, theirs = port.attrs.get("transpose_crops"), origin.attrs.get("transpose_crops")
+            if not (isinstance(mine, tuple) and isinstance(theirs, tuple)) or mine == theirs:
+                continue
+            label = FRAMEWORK_LABEL[ctx.origin]
+            yield self.finding(ctx, (
+                f"transposed convolution output window differs: the port crops "
+                f"{_pads_text(mine)} (before, after; negative = extends) from the full output "
+                f"per spatial dimension, {label} crops {_pads_text(theirs)}. The usual recipe "
+                f"padding=(k-1)//2, output_padding=s-1 shifts values by one pixel; use "
+                f"padding=floor((k-s)/2) and crop the last row/column when k-s is odd"),
+                at=port, about=origin)
         for port, origin, _ in ctx.matched("conv"):
+            mode = next((n.attrs.get("padding_mode") for n in (port, origin)
+                         if n.attrs.get("padding_mode") not in (None, "zeros")), None)
+            if mode is not None and origin.op == "conv":
+                yield self.finding(ctx, f"torch padding_mode={mode!r} pads with {mode} values; "
+                                        f"Keras convolutions pad with zeros", at=port, about=origin)
+                continue
             mine, theirs = effective_pads(ctx, port), effective_pads(ctx, origin)
             if mine is None or theirs is None or mine == theirs:
                 continue

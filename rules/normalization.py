@@ -99,10 +99,19 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
              line=8, message="copied literally"),
         Case(KERAS_BN_15.format(args=""), TORCH_BN.format(args="4, momentum=None"), 1, line=8,
              message="cumulative"),
+        Case(KERAS_BN_15.format(args=""), TORCH_BN.format(args="4, momentum=0.01, track_running_stats=False"),
+             1, line=8, message="track_running_stats=False"),
+        Case(KERAS_BN_15.format(args="renorm=True"), TORCH_BN.format(args="4, momentum=0.01"), 1,
+             line=8, message="renorm"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
         for port, origin, _ in ctx.matched("batch_norm"):
+            unportable = list(_unportable_statistics(port, origin))
+            for message in unportable:
+                yield self.finding(ctx, message, at=port, about=origin)
+            if unportable:
+                continue
             mine, theirs = port.attrs.get("new_stat_weight"), origin.attrs.get("new_stat_weight")
             if not (_is_weight(mine) and _is_weight(theirs)):
                 continue  # unknown values are reported as unresolved
@@ -126,6 +135,25 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
                 message += " (the value was copied literally)"
             yield self.finding(ctx, message, at=port, about=origin,
                                fix=set_argument_fix(port, "new_stat_weight", theirs))
+
+
+def _unportable_statistics(*nodes: Node) -> Iterable[str]:
+    """Running-statistics settings one framework has and the other cannot express."""
+    for node in nodes:
+        a = node.attrs
+        if node.framework == KERAS:
+            if a.get("renorm") is True:
+                yield ("Keras BatchNormalization(renorm=True) (batch renormalization, with 3 "
+                       "more statistics per channel) has no torch equivalent")
+            if a.get("virtual_batch_size") is not None:
+                yield (f"tf.keras virtual_batch_size={a['virtual_batch_size']} (ghost batch "
+                       f"norm) has no torch equivalent")
+            if a.get("adjustment") is not None:
+                yield "tf.keras BatchNormalization(adjustment=...) has no torch equivalent"
+        elif a.get("track_running_stats") is False and node.op == "batch_norm":
+            yield (f"{node.layer_type}(track_running_stats=False) keeps no running statistics "
+                   f"and normalizes with batch statistics at inference too; Keras always uses "
+                   f"its moving statistics at inference")
 
 
 def _is_weight(value: object) -> bool:
@@ -269,4 +297,232 @@ weight at 1 (`self.bn.weight.requires_grad_(False)`). No automatic fix.
             yield self.finding(ctx, message, at=port, about=origin)
 
 
-RULES = [BatchNormMomentumMismatch, NormEpsilonMismatch, NormAffineMismatch]
+
+
+def normalized_axes(node: Node) -> frozenset[str] | None:
+    """The axes a normalization layer normalizes, by meaning ("channels", "axis 0", ...)
+    rather than position, so that NHWC and NCHW layers can be compared."""
+    shape, layout = node.in_shape, node.in_layout
+    if not shape or layout is None:
+        return None
+    rank = len(shape)
+    if node.framework == KERAS:
+        axes = node.attrs.get("axis", -1)
+        axes = axes if isinstance(axes, tuple) else tuple(axes) if isinstance(axes, list) else (axes,)
+        if not all(isinstance(a, int) for a in axes):
+            return None
+        positions = {a - 1 if a > 0 else rank + a for a in axes}
+    elif node.op in ("batch_norm", "group_norm"):
+        positions = {0}  # torch normalizes over dim 1 of (N, C, ...)
+    else:
+        normalized = node.attrs.get("normalized_shape")
+        if not isinstance(normalized, tuple):
+            return None
+        positions = set(range(rank - len(normalized), rank))
+    if any(p < 0 or p >= rank for p in positions):
+        return None
+    return frozenset(_axis_meaning(p, rank, layout) for p in positions)
+
+
+def _axis_meaning(position: int, rank: int, layout: str) -> str:
+    from portlint.ir import CHANNELS_FIRST, FLAT
+
+    if layout == FLAT or rank == 1:
+        return "features"
+    channel = 0 if layout == CHANNELS_FIRST else rank - 1
+    if position == channel:
+        return "features"
+    others = [p for p in range(rank) if p != channel]
+    return f"axis {others.index(position)}"
+
+
+def _axes_text(axes: frozenset[str]) -> str:
+    return ", ".join(sorted(axes, key=lambda a: (a != "features", a)))
+
+
+KERAS_SEQ_NORM = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(10, 16))
+    x = layers.Dense(16)(inputs)
+    x = layers.{layer}(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_SEQ_NORM = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 16)
+        self.norm = nn.{module}
+
+    def forward(self, x):
+        {body}
+"""
+
+
+class NormalizationAxisMismatch(Rule):
+    code = "PTL104"
+    name = "normalization-axis-mismatch"
+    severity = "error"
+    summary = "The normalized axis is not the same feature axis under each side's layout"
+    doc = """
+## What it flags
+A normalization pair that normalizes different axes once each side's layout is taken
+into account:
+- Keras BatchNormalization normalizes `axis` (default -1, the channels of NHWC data);
+  torch BatchNorm always normalizes dim 1. `BatchNorm1d(F)` on a `(N, T, F)` sequence
+  normalizes T, not F: it fails when T != F and is silently wrong when T == F.
+- Keras `BatchNormalization(axis=1)` on channels-last data normalizes a spatial axis.
+- Keras LayerNormalization normalizes `axis` (default: the last); torch LayerNorm the
+  trailing `normalized_shape` dimensions: `LayerNorm(C)` on NCHW normalizes W, and
+  `LayerNorm([C, H, W])` corresponds to Keras `axis=[1, 2, 3]`, not `axis=-1`.
+
+## Why it matters
+Statistics over the wrong axis give a different function with the same parameter count
+(6 vs 96 parameters in the reference's LayerNorm experiment E07 when the axes also differ
+in size).
+
+## Example
+```python
+# Keras: BN after Dense on (N, T, F) normalizes F
+x = layers.BatchNormalization()(layers.Dense(16)(x))
+# PyTorch port
+x = self.bn(self.fc(x))            # BatchNorm1d(16) on (N, T, 16): normalizes T
+```
+
+## Fix
+```python
+x = self.bn(self.fc(x).transpose(1, 2)).transpose(1, 2)
+```
+or normalize with the matching LayerNorm shape. No automatic fix.
+
+## References
+- https://pytorch.org/docs/stable/generated/torch.nn.BatchNorm1d.html (input (N, C, L))
+- port-mismatches reference §1 (axis vs channel dim), §2 (axis vs normalized_shape)
+"""
+    VALID = [
+        Case(KERAS_SEQ_NORM.format(layer="LayerNormalization(epsilon=1e-5)"),
+             TORCH_SEQ_NORM.format(module="LayerNorm(16)", body="return self.norm(self.fc(x))"), 0,
+             note="both normalize the features of a sequence"),
+        Case(KERAS_SEQ_NORM.format(layer="BatchNormalization(momentum=0.9, epsilon=1e-5)"),
+             TORCH_SEQ_NORM.format(module="BatchNorm1d(16)",
+                                   body="return self.norm(self.fc(x).transpose(1, 2)).transpose(1, 2)"),
+             0, note="BatchNorm1d after moving features to dim 1"),
+    ]
+    INVALID = [
+        Case(KERAS_SEQ_NORM.format(layer="BatchNormalization(momentum=0.9, epsilon=1e-5)").replace(
+            "(10, 16)", "(16, 16)"),
+             TORCH_SEQ_NORM.format(module="BatchNorm1d(16)", body="return self.norm(self.fc(x))"),
+             1, line=8, message="axis 0", note="T == F: runs, silently normalizes time steps"),
+        Case(KERAS_SEQ_NORM.format(layer="LayerNormalization(axis=[1, 2], epsilon=1e-5)"),
+             TORCH_SEQ_NORM.format(module="LayerNorm(16)", body="return self.norm(self.fc(x))"),
+             1, line=8, message="features"),
+        Case(KERAS_BN_15.format(args="axis=1, momentum=0.9, epsilon=1e-5"), TORCH_BN.format(args="4"),
+             1, line=8, message="axis 0"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched(*NORMALIZATION_OPS):
+            if port.op != origin.op:
+                continue
+            mine, theirs = normalized_axes(port), normalized_axes(origin)
+            if mine is None or theirs is None or mine == theirs:
+                continue
+            label = FRAMEWORK_LABEL[origin.framework]
+            yield self.finding(ctx, (
+                f"{port.layer_type} normalizes over {_axes_text(mine)} of its input "
+                f"{port.in_shape} ({port.in_layout}), {label} {origin.layer_type} over "
+                f"{_axes_text(theirs)} of {origin.in_shape} ({origin.in_layout})"),
+                at=port, about=origin)
+
+
+KERAS_RMS = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(10, 16))
+    x = layers.{layer}(inputs)
+    return keras.Model(inputs, x)
+"""
+TORCH_RMS = """
+import torch.nn as nn
+
+model = nn.Sequential(nn.{module})
+"""
+
+
+class NormKindMismatch(Rule):
+    code = "PTL105"
+    name = "norm-kind-mismatch"
+    severity = "error"
+    summary = "LayerNorm aligned with RMSNorm, or Keras rms_scaling taken for RMSNorm"
+    doc = """
+## What it flags
+A layer normalization on one side aligned with an RMS normalization on the other, and
+Keras `LayerNormalization(rms_scaling=True)` in any pairing: it computes
+x / sqrt(var + eps) * gamma, an un-centred numerator over a centred variance, which is
+neither LayerNorm nor RMSNorm (deprecated in Keras 3.15).
+
+## Why it matters
+The outputs differ by the mean of each row: 3.12 max abs difference between
+`rms_scaling=True` and torch RMSNorm in the reference experiment E07; RMSNormalization
+vs RMSNorm with equal epsilon agree to 2.4e-7.
+
+## Example
+```python
+# Keras
+x = layers.LayerNormalization(rms_scaling=True)(x)
+# PyTorch port
+self.norm = nn.RMSNorm(16)
+```
+
+## Fix
+```python
+x = layers.RMSNormalization(epsilon=1e-6)(x)   # Keras 3
+self.norm = nn.RMSNorm(16, eps=1e-6)           # set eps: torch's None means 1.19e-7
+```
+
+## References
+- `keras/src/layers/normalization/layer_normalization.py` (rms_scaling)
+- https://pytorch.org/docs/stable/generated/torch.nn.RMSNorm.html
+- port-mismatches reference §2 (experiment E07)
+"""
+    VALID = [
+        Case(KERAS_RMS.format(layer="RMSNormalization(epsilon=1e-6)"),
+             TORCH_RMS.format(module="RMSNorm(16, eps=1e-6)"), 0),
+        Case(KERAS_RMS.format(layer="LayerNormalization(epsilon=1e-5)"),
+             TORCH_RMS.format(module="LayerNorm(16)"), 0),
+    ]
+    INVALID = [
+        Case(KERAS_RMS.format(layer="LayerNormalization(rms_scaling=True, epsilon=1e-6)"),
+             TORCH_RMS.format(module="RMSNorm(16, eps=1e-6)"), 1, line=4, message="rms_scaling"),
+        Case(KERAS_RMS.format(layer="LayerNormalization(epsilon=1e-6)"),
+             TORCH_RMS.format(module="RMSNorm(16, eps=1e-6)"), 1, line=4, message="RMS"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched("layer_norm", "rms_norm"):
+            if origin.op not in ("layer_norm", "rms_norm"):
+                continue
+            label = FRAMEWORK_LABEL[origin.framework]
+            rms_scaling = next((n for n in (port, origin) if n.attrs.get("rms_scaling")), None)
+            if rms_scaling is not None:
+                yield self.finding(ctx, (
+                    "Keras LayerNormalization(rms_scaling=True) divides the un-centred input by "
+                    "the centred standard deviation: neither LayerNorm nor RMSNorm. Use "
+                    "keras.layers.RMSNormalization"), at=port, about=origin)
+            elif port.op != origin.op:
+                kinds = {"layer_norm": "layer normalization (centred)",
+                         "rms_norm": "RMS normalization (not centred)"}
+                yield self.finding(ctx, f"{port.layer_type} is {kinds[port.op]}, {label} "
+                                        f"{origin.layer_type} is {kinds[origin.op]}",
+                                   at=port, about=origin)
+
+
+RULES = [BatchNormMomentumMismatch, NormEpsilonMismatch, NormAffineMismatch,
+         NormalizationAxisMismatch, NormKindMismatch]

@@ -6,7 +6,7 @@ from typing import Iterable
 
 from portlint.align import KERAS_ONLY, LAYOUT_OPS, TORCH_ONLY
 from portlint.findings import Finding
-from portlint.ir import Graph, Node, is_known
+from portlint.ir import CHANNELS_FIRST, TORCH, Graph, Node, is_known
 from portlint.knowledge import source_param
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, fmt
 from portlint.shapes import channels, inferred_feature_count, to_layout
@@ -17,6 +17,7 @@ CONFIG_ATTRS: dict[str, tuple[str, ...]] = {
     "conv_transpose": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
     "rnn": ("cell", "units", "bias", "bidirectional"),
     "embedding": ("num_embeddings", "embedding_dim"),
+    "attention": ("num_heads", "embed_dim", "batch_first", "bias"),
     "upsample": ("scale", "mode", "align_corners"),
     "dense": ("units", "bias"),
     "dropout": ("rate", "variant"),
@@ -228,7 +229,8 @@ def _squeezed(shape: tuple) -> tuple:
 
 def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:
     if node.op in ("conv", "conv_transpose"):
-        return [("in_channels", channels(node.in_shape, node.in_layout))]
+        layout = CHANNELS_FIRST if node.framework == TORCH else node.in_layout
+        return [("in_channels", channels(node.in_shape, layout))]
     if node.op == "rnn" and len(node.in_shape) == 2:
         return [("input_size", node.in_shape[-1])]
     if node.op == "dense":
@@ -309,9 +311,10 @@ class Net(nn.Module):
             theirs = FRAMEWORK_LABEL[ctx.origin]
             if origin is not None:
                 after = ctx.anchor_before(origin)
-                where = f" after {describe(after)}" if after is not None else ""
+                where = (f" (expected after {describe(after)})" if after is not None
+                         else " (expected at the start of the model)")
                 yield self.finding(ctx, f"{theirs} {describe(origin)} has no counterpart in the "
-                                        f"port (expected{where})", about=origin,
+                                        f"port{where}", about=origin,
                                    severity=severity, prefer_call=True)
             else:
                 yield self.finding(ctx, f"{describe(port)} has no counterpart in {theirs}",

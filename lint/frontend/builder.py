@@ -95,8 +95,12 @@ class GraphBuilder:
                 explicit = explicit | frozenset(activation.params)
         if spec.op == "activation":
             attrs = canonical_activation(attrs)
-        node = ir.Node(id=-1, op=spec.op, framework=layer.framework,
-                       layer_type=layer.type_name, name=path, attrs=attrs, explicit=explicit,
+        if spec.op == "separable_conv":
+            inputs = [self._depthwise_half(layer, attrs, explicit, inputs, call_site, path)]
+            attrs = separable_pointwise(attrs)
+        node = ir.Node(id=-1, op=spec.op if spec.op != "separable_conv" else "conv",
+                       framework=layer.framework, layer_type=layer.type_name, name=path,
+                       attrs=attrs, explicit=explicit,
                        inputs=[t.node_id for t in inputs], layer_key=layer.key)
         layer.applied += 1
         out = self._add(node, layer.site, call_site, layer.arg_sites)
@@ -116,6 +120,17 @@ class GraphBuilder:
                 site = layer.arg_sites.get(spec.fused_activation, layer.site)
                 out = self._add(act, site, call_site)
         return out
+
+    def _depthwise_half(self, layer: Layer, attrs: dict[str, Any], explicit: frozenset[str],
+                        inputs: list[Tensor], call_site: Site | None, path: str) -> Tensor:
+        """Keras SeparableConv2D is a depthwise convolution (no bias) followed by a 1x1
+        convolution with the layer's one bias: two nodes, as a torch port writes it."""
+        depthwise = {k: v for k, v in attrs.items() if k not in ("filters", "bias")}
+        node = ir.Node(id=-1, op="depthwise_conv", framework=layer.framework,
+                       layer_type=f"{layer.type_name}(depthwise)", name=path,
+                       attrs={**depthwise, "bias": False}, explicit=explicit,
+                       inputs=[t.node_id for t in inputs], layer_key=-layer.key)
+        return self._add(node, layer.site, call_site, layer.arg_sites)
 
     def _rnn_outputs(self, rnn: ir.Node, out: Tensor, call_site: Site | None, path: str) -> Any:
         """torch: `(output, h_n)` or `(output, (h_n, c_n))`; Keras with return_state:
@@ -285,3 +300,11 @@ def _span(site: Site | None) -> ir.Span | None:
     if site is None or site.node is None:
         return None
     return site.source.span(site.node)
+
+
+def separable_pointwise(attrs: dict[str, Any]) -> dict[str, Any]:
+    """The 1x1 half of a separable convolution: filters and bias, unit kernel and stride."""
+    rank = attrs.get("rank", 2)
+    return {**{k: v for k, v in attrs.items() if k not in ("depth_multiplier",)},
+            "kernel": (1,) * rank, "stride": (1,) * rank, "dilation": (1,) * rank,
+            "padding": "valid", "groups": 1}

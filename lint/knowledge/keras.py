@@ -105,12 +105,16 @@ def _separable(rank: int) -> LayerSpec:
 
 
 def _pool(kind: str, rank: int) -> LayerSpec:
-    default_pool = 2
+    # Keras 3 MaxPooling defaults pool_size to 2; AveragePooling requires it (tf.keras 2
+    # defaulted both).
+    defaults: dict[str, Any] = {"strides": None, "padding": "valid", "data_format": None}
+    if kind == "max":
+        defaults["pool_size"] = 2
     return LayerSpec(
         op="pool",
         params=("pool_size", "strides", "padding", "data_format"),
-        defaults={"pool_size": default_pool, "strides": None, "padding": "valid",
-                  "data_format": None},
+        defaults=defaults,
+        version_defaults={2: {"pool_size": 2}},
         attrs={
             "pool": Attr("pool_size", ntuple(rank)),
             # strides=None means the pool size (keras/src/layers/pooling/base_pooling.py L28)
@@ -139,13 +143,16 @@ _BN = LayerSpec(
     params=("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
             "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
             "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
-            "synchronized"),
+            "synchronized", "renorm", "renorm_clipping", "renorm_momentum",
+            # tf.keras 2 only:
+            "virtual_batch_size", "adjustment", "fused"),
     defaults={"axis": -1, "momentum": 0.99, "epsilon": 1e-3, "center": True, "scale": True,
               "beta_initializer": "zeros", "gamma_initializer": "ones",
               "moving_mean_initializer": "zeros", "moving_variance_initializer": "ones",
               "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
               "gamma_constraint": None, "synchronized": False, "renorm": False,
-              "virtual_batch_size": None, "fused": None},
+              "renorm_clipping": None, "renorm_momentum": 0.99,
+              "virtual_batch_size": None, "adjustment": None, "fused": None},
     attrs={
         "axis": Attr("axis"),
         "new_stat_weight": Attr("momentum", one_minus, inverse=lambda v: one_minus(v, {})),
@@ -154,6 +161,7 @@ _BN = LayerSpec(
         "scale": Attr("scale"),
         "renorm": Attr("renorm"),
         "virtual_batch_size": Attr("virtual_batch_size"),
+        "adjustment": Attr("adjustment", lambda v, a: None if v is None else "set"),
     },
     fixed={"track_running_stats": True},
     reference=DOCS + "normalization_layers/batch_normalization/",
@@ -399,6 +407,25 @@ LAYERS: dict[str, LayerSpec] = {
                                   fixed={"scale": True, "center": False},
                                   reference=DOCS + "normalization_layers/rms_normalization/"),
     "SimpleRNN": _rnn("simple"), "LSTM": _rnn("lstm"), "GRU": _rnn("gru"),
+    "MultiHeadAttention": LayerSpec(
+        op="attention",
+        params=("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
+                "attention_axes", "sliding_window", "flash_attention", "kernel_initializer",
+                "bias_initializer", "kernel_regularizer", "bias_regularizer",
+                "activity_regularizer", "kernel_constraint", "bias_constraint", "use_gate",
+                "seed"),
+        defaults={"value_dim": None, "dropout": 0.0, "use_bias": True, "output_shape": None,
+                  "attention_axes": None, "sliding_window": None, "flash_attention": None,
+                  "kernel_initializer": "glorot_uniform", "bias_initializer": "zeros",
+                  "kernel_regularizer": None, "bias_regularizer": None,
+                  "activity_regularizer": None, "kernel_constraint": None,
+                  "bias_constraint": None, "use_gate": False, "seed": None},
+        # key_dim is per head; torch's embed_dim is the total (reference §12)
+        attrs={"num_heads": Attr("num_heads"), "key_dim": Attr("key_dim"),
+               "value_dim": Attr("value_dim"), "bias": Attr("use_bias"),
+               "output_shape": Attr("output_shape"), "use_gate": Attr("use_gate")},
+        fixed={"batch_first": True},
+        reference=DOCS + "attention_layers/multi_head_attention/"),
     # A wrapper: the front end applies the wrapped layer's spec with these attrs on top.
     "Bidirectional": LayerSpec(op="wrapper", params=("layer", "merge_mode", "weights",
                                                      "backward_layer"),
