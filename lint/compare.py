@@ -14,7 +14,7 @@ from .errors import InputError
 from .findings import Finding
 from .frontend import ModelRef, extract
 from .source import read_source
-from .rule import PairContext, Rule
+from .rule import FileContext, FileRule, PairContext, Rule
 from .shapes import FEATURES_LAST_OPS, first_layer_op, infer, to_layout
 
 
@@ -73,7 +73,10 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
         graphs[1 - keras_index] = torch
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
-    findings = run_rules(ctx, selected_rules(options))
+    rules = selected_rules(options)
+    file_contexts = [FileContext(graph, source, options.keras_version)
+                     for graph, source in zip(graphs, sources)]
+    findings = run_rules(ctx, rules, file_contexts)
     return PairResult(refs[0], refs[1], alignment, ctx.port, findings)
 
 
@@ -129,8 +132,11 @@ def selected_rules(options: Options) -> list[Rule]:
     return [r() for r in chosen if not matches(r, options.ignore)]
 
 
-def run_rules(ctx: PairContext, rules: list[Rule]) -> list[Finding]:
+def run_rules(ctx: PairContext, rules: list[Rule],
+              files: Sequence[FileContext] = ()) -> list[Finding]:
     findings = [f for rule in rules for f in rule.check(ctx)]
+    findings += [f for rule in rules if isinstance(rule, FileRule)
+                 for file in files for f in rule.check_file(file)]
     return sorted(findings, key=Finding.sort_key)
 
 

@@ -4,6 +4,7 @@ and its own VALID/INVALID pair examples (which the test suite runs, Fixit-style)
 Rules read an aligned pair through `PairContext` and yield `Finding`s; they never parse
 or import anything. Findings about a pair are located in the port (the second model
 reference given to `compare`) and name the counterpart in the original as `related`.
+`FileRule`s need no partner: they read one model and its source file (`FileContext`).
 """
 
 from __future__ import annotations
@@ -177,3 +178,33 @@ def literal(value: Any) -> str:
     if isinstance(value, float):
         return repr(round(value, 12))
     return repr(value)
+
+
+@dataclass
+class FileContext:
+    """One model and the source file it was extracted from, for rules without a partner."""
+
+    graph: ir.Graph
+    source: Any  # portlint.source.SourceFile
+    keras_version: int = 3
+
+    @property
+    def framework(self) -> str:
+        return self.graph.framework
+
+
+class FileRule(Rule):
+    """A rule over a single file. Its Cases are pairs like every rule's (the test suite runs
+    them through `compare`, which applies file rules to both files), so `line` is in
+    whichever file the finding belongs to."""
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        return ()
+
+    def check_file(self, ctx: FileContext) -> Iterable[Finding]:
+        return ()
+
+    def file_finding(self, message: str, span: Span | None, *, related: list[Related] | None = None,
+                     fix: Fix | None = None, severity: str | None = None) -> Finding:
+        return Finding(code=self.code, rule=self.name, severity=severity or self.severity,
+                       message=message, location=span, related=related or [], fix=fix)
