@@ -6,7 +6,7 @@ from typing import Iterable
 
 from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
 from portlint.findings import Finding
-from portlint.ir import Graph, Node
+from portlint.ir import CHANNELS_FIRST, KERAS, Graph, Node
 from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, set_argument_fix
 
@@ -380,6 +380,26 @@ def softmax_axis(node: Node) -> int | None:
     return axis % rank if isinstance(axis, int) else None
 
 
+def prelu_sharing(node: Node) -> str | None:
+    """How a PReLU shares its slope: "overall", "per channel" or "per element"."""
+    if node.framework != KERAS:
+        size = node.attrs.get("num_parameters", 1)
+        return "overall" if size == 1 else "per channel" if isinstance(size, int) else None
+    shape = node.in_shape
+    if not shape:
+        return None
+    shared = node.attrs.get("shared_axes") or ()
+    shared = set(shared) if isinstance(shared, tuple) else {shared}
+    rank = len(shape)
+    channel = 1 if node.in_layout == CHANNELS_FIRST else rank  # 1-based, batch excluded
+    others = set(range(1, rank + 1)) - {channel}
+    if shared >= set(range(1, rank + 1)):
+        return "overall"
+    if shared >= others:
+        return "per channel"
+    return "per element" if not shared else "per element of the unshared axes"
+
+
 KERAS_ACT = """
 import keras
 from keras import layers
@@ -416,7 +436,9 @@ The same activation on both sides with different effective parameters, defaults 
   torch to 0.01;
 - GELU's tanh approximation on one side only;
 - the softmax axis: Keras normalises the last axis; torch's `nn.Softmax()` without `dim`
-  picks dim 0 (the batch) for 3-D input.
+  picks dim 0 (the batch) for 3-D input;
+- PReLU sharing: Keras learns one slope per element unless `shared_axes` (131,072 for a
+  64x64x32 map), torch one overall (`PReLU()`) or one per channel (`PReLU(C)`).
 
 ## Why it matters
 Different numbers at inference with the same weights: LeakyReLU(0.3) vs 0.01 changes
@@ -445,6 +467,9 @@ Safe for slopes: it copies the original's effective value.
              TORCH_ACT.format(features=16, layer="LeakyReLU(0.3)"), 0),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
              TORCH_ACT.format(features=16, layer="Softmax(dim=-1)"), 0),
+        Case(KERAS_ACT.format(shape="(5, 16)", layer="PReLU(shared_axes=[1])"),
+             TORCH_ACT.format(features=16, layer="PReLU(16)"), 0,
+             note="per-feature slopes on a sequence"),
         Case(KERAS_ACT.format(shape="(16,)", layer='Activation("gelu")'),
              TORCH_ACT.format(features=16, layer="GELU()"), 0, note="exact GELU on both sides"),
     ]
@@ -453,6 +478,9 @@ Safe for slopes: it copies the original's effective value.
              TORCH_ACT.format(features=16, layer="LeakyReLU()"), 1, line=8, message="0.3"),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
              TORCH_ACT.format(features=16, layer="Softmax()"), 1, line=8, message="batch"),
+        Case(KERAS_ACT.format(shape="(5, 16)", layer="PReLU()"),
+             TORCH_ACT.format(features=16, layer="PReLU(16)"), 1, line=8, message="per element",
+             note="Keras PReLU learns one slope per element unless shared_axes"),
         Case(KERAS_ACT.format(shape="(16,)", layer="Activation(keras.ops.gelu)"),
              TORCH_ACT.format(features=16, layer="GELU()"), 1, line=8, message="approximate",
              note="keras.ops.gelu defaults to the tanh approximation"),
@@ -470,6 +498,12 @@ Safe for slopes: it copies the original's effective value.
                 fix = set_argument_fix(port, name, other) if name == "negative_slope" else None
                 yield self.finding(ctx, f"{kind(port)} {name}: the port uses {mine}, {theirs} "
                                         f"{other}", at=port, about=origin, fix=fix)
+            if kind(port) == "prelu":
+                mine, other = prelu_sharing(port), prelu_sharing(origin)
+                if mine is not None and other is not None and mine != other:
+                    yield self.finding(ctx, f"PReLU learns one slope {mine}, {theirs} one slope "
+                                            f"{other}: Keras shared_axes=[1, 2] on images is torch "
+                                            f"PReLU(C); PReLU() shares one slope", at=port, about=origin)
             if kind(port) in ("softmax", "log_softmax") and port.in_shape and origin.in_shape \
                     and len(port.in_shape) <= 2:
                 mine, other = softmax_axis(port), softmax_axis(origin)

@@ -1,4 +1,4 @@
-"""Data layout: flatten order of channels-last vs channels-first maps (PTL2xx)."""
+"""Data layout: flatten order and concatenation axis under NHWC vs NCHW (PTL2xx)."""
 
 from __future__ import annotations
 
@@ -157,4 +157,106 @@ port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
             yield self.finding(ctx, message, at=port, about=origin, prefer_call=True)
 
 
-RULES = [FlattenLayoutMismatch]
+def concat_axis(node: Node) -> str | None:
+    """What a concatenation joins along: "features", "batch" or "axis i" (by meaning)."""
+    from portlint.rules.normalization import _axis_meaning
+
+    shape, layout = node.in_shape, node.in_layout
+    axis = node.attrs.get("axis")
+    if not shape or layout is None or not isinstance(axis, int):
+        return None
+    position = axis % (len(shape) + 1) - 1  # both frameworks count the batch axis
+    if position < 0:
+        return "batch"
+    return _axis_meaning(position, len(shape), layout)
+
+
+KERAS_CONCAT = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    a = layers.Conv2D(4, 1)(inputs)
+    b = layers.Conv2D(6, 1)(inputs)
+    x = layers.Concatenate({args})([a, b])
+    return keras.Model(inputs, x)
+"""
+TORCH_CONCAT = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 4, 1)
+        self.b = nn.Conv2d(3, 6, 1)
+
+    def forward(self, x):
+        return {cat}
+"""
+
+
+class ConcatAxisMismatch(Rule):
+    code = "PTL202"
+    name = "concat-axis-mismatch"
+    severity = "error"
+    summary = "Concatenate axis vs torch.cat dim join different axes under each layout"
+    doc = """
+## What it flags
+A Keras `Concatenate`/`layers.concatenate` and a `torch.cat`/`torch.concat` that join
+along different axes once the layouts are taken into account. Keras's default `axis=-1`
+is the channels of an NHWC map; torch's default `dim=0` is the **batch**, and `dim=-1`
+on NCHW is the width.
+
+## Why it matters
+Along the wrong axis the shapes often still work out later (or fail far from the cause):
+`cat(dim=0)` stacks samples, `cat(dim=-1)` widens the image instead of adding channels
+(reference §5, experiment E08).
+
+## Example
+```python
+# Keras
+x = layers.Concatenate()([a, b])          # channels of NHWC
+# PyTorch port
+x = torch.cat([a, b])                     # dim=0: the batch
+```
+
+## Fix
+```python
+x = torch.cat([a, b], dim=1)              # channels of NCHW
+```
+
+## References
+- `keras/src/layers/merging/concatenate.py` (axis=-1)
+- https://pytorch.org/docs/stable/generated/torch.cat.html (dim=0)
+- port-mismatches reference §5 (Concatenate)
+"""
+    VALID = [
+        Case(KERAS_CONCAT.format(args=""), TORCH_CONCAT.format(cat="torch.cat([self.a(x), self.b(x)], dim=1)"), 0),
+        Case(KERAS_CONCAT.format(args="axis=3"), TORCH_CONCAT.format(cat="torch.concat((self.a(x), self.b(x)), -3)"),
+             0, note="positive Keras axis, negative torch dim, tuple of tensors"),
+    ]
+    INVALID = [
+        Case(KERAS_CONCAT.format(args=""), TORCH_CONCAT.format(cat="torch.cat([self.a(x), self.b(x)])"),
+             1, line=12, message="batch"),
+        Case(KERAS_CONCAT.format(args=""), TORCH_CONCAT.format(cat="torch.cat([self.a(x), self.b(x)], dim=-1)"),
+             1, line=12, message="axis 1"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        theirs = FRAMEWORK_LABEL[ctx.origin]
+        for port, origin, _ in ctx.matched("concat"):
+            if origin.op != "concat":
+                continue
+            mine, other = concat_axis(port), concat_axis(origin)
+            if mine is None or other is None or mine == other:
+                continue
+            param = "dim" if port.framework != KERAS else "axis"
+            yield self.finding(ctx, (
+                f"{describe(port)} joins along {mine} ({param}={port.attrs.get('axis')} on "
+                f"{port.in_layout} {port.in_shape}), {theirs} along {other}"),
+                at=port, about=origin, prefer_call=True)
+
+
+RULES = [FlattenLayoutMismatch, ConcatAxisMismatch]
