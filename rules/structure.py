@@ -47,47 +47,206 @@ model = nn.Sequential(
 )
 """
 
+KERAS_ATTENTION = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(10, 16))
+    x = layers.MultiHeadAttention(num_heads=4, key_dim=4)(inputs, inputs)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dense(2)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_ATTENTION = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attn = nn.MultiheadAttention({args})
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x):
+        x, _ = self.attn(x, x, x)
+        return self.fc(x.mean(1))
+"""
+KERAS_UPSAMPLE = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16, 16, 3))
+    x = layers.Conv2D(8, 3, padding="same")(inputs)
+    x = layers.UpSampling2D(interpolation="bilinear")(x)
+    x = layers.Conv2D(1, 1)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_UPSAMPLE = """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Conv2d(3, 8, 3, padding=1),
+    nn.Upsample({args}),
+    nn.Conv2d(8, 1, 1),
+)
+"""
+TORCH_INTERPOLATE = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 1, 1)
+
+    def forward(self, x):
+        x = self.conv1(x)
+        x = F.interpolate(x, scale_factor=2, mode="bilinear")
+        return self.conv2(x)
+"""
+KERAS_SPATIAL_DROPOUT = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(32, 32, 3))
+    x = layers.Conv2D(16, 3, activation="relu")(inputs)
+    x = layers.SpatialDropout2D(0.2)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(10)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_SPATIAL_DROPOUT = """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Conv2d(3, 16, 3),
+    nn.ReLU(),
+    nn.{dropout}(0.2),
+    nn.AdaptiveAvgPool2d(1),
+    nn.Flatten(),
+    nn.Linear(16, 10),
+)
+"""
+KERAS_EMBEDDING = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(12,), dtype="int32")
+    x = layers.Embedding(1000, 32)(inputs)
+    x = layers.GlobalAveragePooling1D()(x)
+    x = layers.Dense(2)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_EMBEDDING = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(1000, {dim})
+        self.fc = nn.Linear({dim}, 2)
+
+    def forward(self, ids):
+        return self.fc(self.embed(ids).mean(dim=1))
+"""
+
 
 class LayerConfigMismatch(Rule):
     code = "PTL501"
     name = "layer-config-mismatch"
     severity = "error"
-    summary = "Filters/out_channels, kernel, stride, dilation, groups, units, bias, dropout rate differ"
+    summary = ("Plain layer configuration differs: filters/units, kernel, stride, bias, recurrent "
+               "cell, embedding size, attention heads and batch_first, upsampling mode, dropout "
+               "rate and variant")
     doc = """
 ## What it flags
 Aligned layers whose plain configuration differs once both sides are in canonical terms:
-Conv `filters` vs `out_channels`, `kernel_size`, `strides`/`stride`, `dilation_rate`/
-`dilation`, `groups`, `use_bias`/`bias`; Dense `units` vs Linear `out_features`; dropout
-`rate` vs `p`; pooling kind, window and stride (Keras's default pooling stride is the pool
-size, as is torch's).
+- Conv and transposed conv: `filters` vs `out_channels`, `kernel_size`, `strides`/`stride`,
+  `dilation_rate`/`dilation`, `groups`, `use_bias`/`bias`.
+- Dense `units` vs Linear `out_features`, `use_bias`/`bias`.
+- Recurrent layers: the cell (LSTM, GRU, SimpleRNN vs nn.RNN), `units` vs `hidden_size`,
+  `use_bias`/`bias`, and bidirectional (Keras's `Bidirectional` wrapper vs
+  `bidirectional=True`).
+- Embedding `input_dim`/`output_dim` vs `num_embeddings`/`embedding_dim`.
+- Attention: Keras MultiHeadAttention `num_heads` vs torch `num_heads`; its width (Keras
+  projects back to the query's last dimension) vs `embed_dim`; `use_bias`/`bias`; and
+  `batch_first`: Keras is always batch first, nn.MultiheadAttention defaults to
+  `batch_first=False` and then reads `(N, T, E)` as `(T, N, E)`.
+- Upsampling: the scale (`size` vs `scale_factor`), `interpolation` vs `mode`, and
+  `align_corners`: Keras resizes with half-pixel centres, which is torch's
+  `align_corners=False` (nn.UpsamplingBilinear2d is `align_corners=True`).
+- Dropout: `rate` vs `p`, and the variant: Dropout and nn.Dropout drop single elements,
+  SpatialDropout1D/2D/3D and nn.Dropout1d/2d/3d (`F.dropout2d`) whole channels,
+  AlphaDropout and nn.AlphaDropout keep SELU's statistics; GaussianDropout (multiplicative
+  noise) has no torch layer.
+- Pooling kind, window and stride (Keras's default pooling stride is the pool size, as is
+  torch's).
 
 ## Why it matters
 A different configuration is a different model; often weight loading fails, sometimes (a
-stride, a dropout rate) nothing fails and the numbers are just different.
+stride, a dropout rate or variant, `batch_first`, `align_corners`) nothing fails and the
+numbers are just different: a batch-first tensor fed to a time-major attention attends
+across the batch.
 
 ## Example
 ```python
 # Keras
 layers.Conv2D(64, 3, strides=2)
+layers.Embedding(1000, 32)
+layers.MultiHeadAttention(num_heads=4, key_dim=4)      # on (N, 10, 16)
+layers.SpatialDropout2D(0.2)
 # PyTorch port
-nn.Conv2d(32, 64, 3)          # stride 1
+nn.Conv2d(32, 64, 3)                  # stride 1
+nn.Embedding(1000, 64)                # embedding_dim 64, not 32
+nn.MultiheadAttention(16, 4)          # batch_first=False: attends over the batch axis
+nn.Dropout(0.2)                       # drops elements, not channels
 ```
 
 ## Fix
-Copy the value from the original.
+Copy the value from the original: `nn.MultiheadAttention(16, 4, batch_first=True)`,
+`nn.Dropout2d` for SpatialDropout2D, `nn.Upsample(scale_factor=2, mode="bilinear")` (or
+`F.interpolate`) with `align_corners=False`, not nn.UpsamplingBilinear2d, for Keras's
+bilinear UpSampling2D.
 
 ## References
-- port-mismatches reference §3, §4, §8
+- port-mismatches reference §3, §4, §8, §12
+- https://pytorch.org/docs/stable/generated/torch.nn.MultiheadAttention.html (batch_first)
+- https://pytorch.org/docs/stable/generated/torch.nn.Upsample.html (align_corners)
 """
     VALID = [
         Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 0),
         Case(KERAS_MLP.format(units=8, bias=False, rate=0.2), TORCH_MLP.format(units=8, bias=False, rate=0.2), 0),
+        Case(KERAS_ATTENTION,
+             TORCH_ATTENTION.format(args="embed_dim=16, num_heads=4, batch_first=True"), 0,
+             note="keyword arguments, batch_first=True: the Keras layout"),
+        Case(KERAS_UPSAMPLE,
+             TORCH_UPSAMPLE.format(args="scale_factor=2, mode='bilinear', align_corners=False"),
+             0, note="half-pixel bilinear, as Keras"),
+        Case(KERAS_UPSAMPLE, TORCH_INTERPOLATE, 0,
+             note="functional F.interpolate instead of a module (align_corners defaults to False)"),
+        Case(KERAS_SPATIAL_DROPOUT, TORCH_SPATIAL_DROPOUT.format(dropout="Dropout2d"), 0,
+             note="channel dropout on both sides"),
+        Case(KERAS_EMBEDDING, TORCH_EMBEDDING.format(dim=32), 0),
     ]
     INVALID = [
         Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.2), 1,
              line=6, message="rate"),
         Case(KERAS_MLP.format(units=8, bias=False, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 1,
              line=5, message="bias"),
+        Case(KERAS_ATTENTION, TORCH_ATTENTION.format(args="16, 4"), 1, line=7,
+             message="batch_first",
+             note="torch's default batch_first=False on Keras-layout (N, T, E) data"),
+        Case(KERAS_UPSAMPLE,
+             TORCH_UPSAMPLE.format(args="scale_factor=2, mode='bilinear', align_corners=True"),
+             1, line=6, message="align_corners"),
+        Case(KERAS_SPATIAL_DROPOUT, TORCH_SPATIAL_DROPOUT.format(dropout="Dropout"), 1, line=7,
+             message="variant='channels'", note="element dropout for SpatialDropout2D"),
+        Case(KERAS_EMBEDDING, TORCH_EMBEDDING.format(dim=64), 1, line=7,
+             message="embedding_dim=64"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
@@ -104,7 +263,7 @@ Copy the value from the original.
             if not diffs:
                 continue
             label = FRAMEWORK_LABEL[ctx.origin]
-            parts = [f"{_param(port, a)}={fmt(m)} vs {label} {_param(origin, a)}={fmt(t)}"
+            parts = [f"{_setting(port, a, m)} vs {label} {_setting(origin, a, t)}"
                      for a, m, t in diffs]
             yield self.finding(ctx, f"{port.layer_type} configuration differs: " + "; ".join(parts),
                                at=port, about=origin)
@@ -112,6 +271,20 @@ Copy the value from the original.
 
 def _param(node: Node, canonical: str) -> str:
     return source_param(node.framework, node.layer_type, canonical) or canonical
+
+
+# Canonical attributes that some layers have no argument for: where the value comes from.
+IMPLIED_BY = {"embed_dim": "the query's last dimension"}
+
+
+def _setting(node: Node, canonical: str, value: object) -> str:
+    """`param=value`, saying where the value comes from when no argument holds it
+    (Keras UpSampling2D's align_corners, the dropout variant of a layer class)."""
+    param = source_param(node.framework, node.layer_type, canonical)
+    if param is not None:
+        return f"{param}={fmt(value)}"
+    origin = IMPLIED_BY.get(canonical, node.layer_type)
+    return f"{canonical}={fmt(value)} (from {origin})"
 
 
 KERAS_CNN = """
@@ -137,6 +310,56 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.fc(self.flatten(self.conv(x)))
+"""
+
+KERAS_POOLED_CNN = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(16, 3, activation="relu")(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(32, 3, activation="relu")(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(10)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_POOLED_CNN_VIEW = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3)
+        self.conv2 = nn.Conv2d(16, 32, 3)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear({features}, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = self.pool(F.relu(self.conv2(x)))
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+"""
+TORCH_POOLED_CNN_FLATTEN = """
+import torch
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 16, kernel_size=3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, kernel_size=3), nn.ReLU(),
+        )
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.flatten(x.mean((2, 3)), 1)
+        return self.fc(x)
 """
 
 
@@ -172,10 +395,17 @@ Use the inferred size the message gives.
 """
     VALID = [
         Case(KERAS_CNN, TORCH_CNN.format(cin=3, features=576), 0),
+        Case(KERAS_POOLED_CNN, TORCH_POOLED_CNN_VIEW.format(features=32), 0,
+             note="functional pooling and x.view(x.size(0), -1) with the right in_features"),
+        Case(KERAS_POOLED_CNN, TORCH_POOLED_CNN_FLATTEN, 0,
+             note="nn.Sequential feature stack, global mean as x.mean((2, 3)), torch.flatten"),
     ]
     INVALID = [
         Case(KERAS_CNN, TORCH_CNN.format(cin=3, features=1024), 1, line=9, message="576"),
         Case(KERAS_CNN, TORCH_CNN.format(cin=1, features=576), 1, line=7, message="in_channels"),
+        Case(KERAS_POOLED_CNN, TORCH_POOLED_CNN_VIEW.format(features=288), 1, line=11,
+             message="in_features=288 but receives 32",
+             note="in_features computed for a 32x3x3 map, as if the global pooling were not there"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
@@ -239,6 +469,33 @@ def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:
         return [("num_features", inferred_feature_count(node))]
     return []
 
+KERAS_RESIDUAL = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16, 16, 8))
+    y = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    y = layers.Conv2D(8, 3, padding="same")(y)
+    x = layers.add([inputs, y])
+    x = layers.MaxPooling2D()(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_RESIDUAL = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 8, 3, padding=1)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        y = self.conv2(F.relu(self.conv1(x)))
+        return {out}
+"""
+
 
 class MissingLayer(Rule):
     code = "PTL503"
@@ -271,8 +528,14 @@ Add the layer to the port at the place the finding points to.
 """
     VALID = [
         Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.5), 0),
+        Case(KERAS_RESIDUAL, TORCH_RESIDUAL.format(out="F.max_pool2d(x + y, 2)"), 0,
+             note="layers.add as `x + y`, MaxPooling2D as F.max_pool2d: functional, no modules"),
     ]
     INVALID = [
+        Case(KERAS_RESIDUAL, TORCH_RESIDUAL.format(out="x + y"), 1, line=13,
+             message="MaxPooling2D"),
+        Case(KERAS_RESIDUAL, TORCH_RESIDUAL.format(out="F.max_pool2d(y, 2)"), 1, line=12,
+             message="layers.add", note="the residual connection is dropped"),
         Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), """
 import torch.nn as nn
 
