@@ -18,10 +18,11 @@ from .ir import CHANNELS_FIRST, CHANNELS_LAST, FLAT, UNKNOWN, Counts, Graph, Nod
 Shape = tuple  # of int | None
 
 
-# Layers that read features from the last axis in torch too: a sequence (T, F) or a
-# token sequence reaches them unchanged, not moved to channels-first.
+# First steps of a torch model that take the Keras layout unchanged: layers that read
+# features from the last axis (a sequence (T, F), tokens), and an explicit permute or
+# transpose (a port that converts NHWC input itself).
 FEATURES_LAST_OPS = frozenset({"rnn", "dense", "embedding", "layer_norm", "rms_norm",
-                               "attention"})
+                               "attention", "permute", "transpose"})
 
 
 def first_layer_op(graph: Graph) -> str | None:

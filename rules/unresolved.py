@@ -75,7 +75,7 @@ class Net(nn.Module):
     def __init__(self, depth=2):
         super().__init__()
         layers, width = [], 16
-        while len(layers) < 2 * depth:
+        while len(layers) < 2 * depth * self.training_scale:
             layers += [nn.Linear(width, 32), nn.ReLU()]
             width = 32
         self.hidden = nn.Sequential(*layers)
@@ -99,9 +99,9 @@ analysed code), a loop over a value only known at run time, a condition it canno
 decide, an argument computed at run time, tensor indexing it does not model (a boolean
 mask `x[x > 0]`, whose size depends on the data), a tensor method not in its tables. The
 rest of the model is still extracted; the layer at that place becomes an opaque step in
-the alignment. `while` loops are not followed at all: their body is skipped, so layers
-built in one are missing from the extracted model and other findings (missing layer,
-shape, parameter count) may follow from that.
+the alignment. A `while` loop runs while its condition is known; where it is not, the
+loop stops there, so layers built in it may be missing and other findings (missing
+layer, shape, parameter count) may follow from that.
 
 ## Why it matters
 So that silence means "checked", not "not understood". Checks that need the unresolved
@@ -111,15 +111,17 @@ value (a shape, a momentum) are skipped for that layer.
 ```python
 self.act = make_activation(cfg)     # make_activation is defined in another package
 x = x[x > 0]                        # boolean mask: data-dependent size
-while len(layers) < depth: ...      # while loops are not followed
+while len(layers) < self.depth: ... # depth only known at run time
 ```
 
 ## Fix
 None in your code. Pass `--input-shape`, select the model with `PATH::MODEL`, or run
-`portlint verify` for the dynamic check. A `for` loop over a list or `range` is followed
-where a `while` loop is not. Report constructs you think portlint should follow.
+`portlint verify` for the dynamic check. Report constructs you think portlint should
+follow.
 """
     VALID = [
+        Case(KERAS_MLP, TORCH_WHILE.replace(" * self.training_scale", ""), 0,
+             note="a while loop whose condition is known at every step is followed"),
         Case("""
 import keras
 from keras import layers
@@ -160,8 +162,8 @@ class Net(nn.Module):
              note="a helper from a package portlint cannot read"),
         Case(KERAS_MLP, TORCH_HIDDEN.format(header="", body="x = x[x > 0]"), 1, line=14,
              message="tensor indexing", note="a boolean mask: the result's size is data-dependent"),
-        Case(KERAS_MLP, TORCH_WHILE, 1, line=8, message="`while` loop",
-             note="hidden layers built in a while loop"),
+        Case(KERAS_MLP, TORCH_WHILE, 1, line=8, message="`while` condition",
+             note="hidden layers built in a while loop whose condition is not known"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

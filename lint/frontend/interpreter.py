@@ -147,7 +147,7 @@ class Interpreter:
             if stmt.finalbody is not None:
                 self.exec_block(stmt.finalbody.body.body, scope, source)
         elif kind == "While":
-            self.note("`while` loop not followed", source, stmt)
+            self.exec_while(stmt, scope, source)
         else:
             self.note(f"statement `{kind}` not followed", source, stmt)
 
@@ -219,6 +219,29 @@ class Interpreter:
                 return
             except _Continue:
                 continue
+        if stmt.orelse is not None:
+            self.exec_block(stmt.orelse.body.body, scope, source)
+
+    def exec_while(self, stmt: Any, scope: Scope, source: Any) -> None:
+        """A `while` whose condition is known at every step runs (within the iteration
+        budget); an unknown condition stops the model there, reported."""
+        for _ in range(MAX_ITERATIONS):
+            test = self.eval(stmt.test, scope, source)
+            if not is_constant(test):
+                self.note(f"`while` condition not known statically ({_reason(test)})",
+                          source, stmt.test)
+                return
+            if not test:
+                break
+            try:
+                self.exec_block(stmt.body.body, scope, source)
+            except _Break:
+                return
+            except _Continue:
+                continue
+        else:
+            self.note("`while` loop ran past the iteration budget", source, stmt)
+            return
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body.body, scope, source)
 
