@@ -36,6 +36,66 @@ def _pads_text(pads: tuple) -> str:
     return ", ".join(f"({a}, {b})" for a, b in pads)
 
 
+KERAS_CAUSAL = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(20, 4))
+    return keras.Model(inputs, layers.Conv1D(8, 3, padding="causal", dilation_rate=2)(inputs))
+"""
+TORCH_CAUSAL = """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(4, 8, 3, dilation=2)
+
+    def forward(self, x):
+        return self.conv(F.pad(x.transpose(1, 2), ({left}, {right})))
+"""
+TORCH_CONV2D_SAME = """
+import math
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Conv2dSame(nn.Conv2d):
+    def forward(self, x):
+        ih, iw = x.size()[-2:]
+        kh, kw = self.weight.size()[-2:]
+        pad_h = max((math.ceil(ih / self.stride[0]) - 1) * self.stride[0] + (kh - 1) * self.dilation[0] + 1 - ih, 0)
+        pad_w = max((math.ceil(iw / self.stride[1]) - 1) * self.stride[1] + (kw - 1) * self.dilation[1] + 1 - iw, 0)
+        x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = Conv2dSame(3, 8, {k}, stride={s})
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+TORCH_ZERO_PAD = """
+import torch.nn as nn
+
+model = nn.Sequential(nn.ZeroPad2d({pads}), nn.Conv2d(3, 8, 3, stride=2))
+"""
+KERAS_ZERO_PAD = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.ZeroPadding2D(((1, 2), (0, 1)))(inputs)
+    return keras.Model(inputs, layers.Conv2D(8, 3, strides=2)(x))
+"""
+
+
 class SamePaddingMismatch(Rule):
     code = "PTL301"
     name = "same-padding-mismatch"
@@ -49,8 +109,11 @@ floor(P/2) before and the rest after. For stride 1 and odd kernels that is the s
 (k-1)/2 torch writes as `padding=1`; for stride 2 it depends on whether the input size is
 even or odd, and for even kernels it is always asymmetric, which torch's integer padding
 cannot express. portlint resolves both sides from the inferred input sizes and compares
-the (before, after) pairs; an explicit `F.pad` before a `padding=0` convolution is
-recognised as correct emulation.
+the (before, after) pairs. Correct emulation stays silent: an explicit `F.pad` or
+`nn.ZeroPad2d` before a `padding=0` convolution (in torch's (left, right, top, bottom)
+order), torch `padding="same"` at stride 1 (extra pad after, like TF), a timm-style
+`Conv2dSame` that computes the TF padding in `forward`, and causal `Conv1D` as a left pad
+of dilation*(k-1).
 
 Transposed convolutions are compared by what they crop from the full output: Keras
 `'same'` gives H*s, cropping floor((k-s)/2) before and the rest after; torch crops
@@ -91,6 +154,14 @@ x = nn.Conv2d(3, 64, 7, stride=2, padding=0)(x)
         Case(KERAS_CONV.format(size=8, k=4, s=2).replace("Conv2D", "Conv2DTranspose"),
              TORCH_CONV.format(k=4, s=2, p=1, pad="").replace("nn.Conv2d", "nn.ConvTranspose2d"),
              0, note="transposed conv k4 s2: padding=(k-s)/2 is exact"),
+        Case(KERAS_CAUSAL, TORCH_CAUSAL.format(left=4, right=0), 0,
+             note="causal: left-pad dilation*(k-1), then padding=0"),
+        Case(KERAS_CONV.format(size=8, k=4, s=1), TORCH_CONV.format(k=4, s=1, p="'same'", pad=""), 0,
+             note="torch padding='same' puts the extra pad after, as TF does"),
+        Case(KERAS_CONV.format(size=8, k=3, s=2), TORCH_CONV2D_SAME.format(k=3, s=2), 0,
+             note="a timm-style Conv2dSame computing TF padding in forward"),
+        Case(KERAS_ZERO_PAD, TORCH_ZERO_PAD.format(pads="(0, 1, 1, 2)"), 0,
+             note="ZeroPad2d takes (left, right, top, bottom)"),
     ]
     INVALID = [
         Case(KERAS_CONV.format(size=8, k=3, s=2), TORCH_CONV.format(k=3, s=2, p=1, pad=""), 1,
@@ -103,6 +174,10 @@ x = nn.Conv2d(3, 64, 7, stride=2, padding=0)(x)
              note="the common transposed-conv recipe shifts by one pixel"),
         Case(KERAS_CONV.format(size=8, k=3, s=1), TORCH_CONV.format(
             k=3, s=1, p="1, padding_mode='reflect'", pad=""), 1, line=8, message="reflect"),
+        Case(KERAS_ZERO_PAD, TORCH_ZERO_PAD.format(pads="(1, 2, 0, 1)"), 1, line=4,
+             message="(1, 2), (0, 1)", note="Keras order ((top, bottom), (left, right)) copied"),
+        Case(KERAS_CAUSAL, TORCH_CAUSAL.format(left=2, right=2), 1, line=8, message="(4, 0)",
+             note="centred instead of causal"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

@@ -1,4 +1,4 @@
-"""Data layout: flatten order and concatenation axis under NHWC vs NCHW (PTL2xx)."""
+"""Data layout: flatten/reshape order and concatenation axis under NHWC vs NCHW (PTL2xx)."""
 
 from __future__ import annotations
 
@@ -259,4 +259,145 @@ x = torch.cat([a, b], dim=1)              # channels of NCHW
                 at=port, about=origin, prefer_call=True)
 
 
-RULES = [FlattenLayoutMismatch, ConcatAxisMismatch]
+_SPATIAL_CONSUMERS = frozenset({"conv", "depthwise_conv", "conv_transpose", "pool",
+                                "global_pool", "adaptive_pool", "batch_norm", "upsample"})
+
+
+def spatial_consumer(node: Node, graph: Graph) -> Node | None:
+    """The first layer that reads `node`'s output as an image (through activations,
+    dropout and identity), or None when a permute/transpose or anything else comes first."""
+    current = node
+    for _ in range(8):
+        consumers = graph.consumers(current.id)
+        if len(consumers) != 1:
+            return None
+        current = consumers[0]
+        if current.op in _SPATIAL_CONSUMERS:
+            return current
+        if current.op not in _PASS_THROUGH:
+            return None
+    return None
+
+
+def _omits_batch(node: Node) -> bool:
+    """A torch permute/view written with Keras's convention: no index for the batch."""
+    shape = node.in_shape
+    if node.framework == KERAS or not shape or None in shape:
+        return False
+    if node.op == "permute":
+        dims = node.attrs.get("dims")
+        return isinstance(dims, tuple) and len(dims) == len(shape)
+    if node.op == "reshape":
+        target = node.attrs.get("target_shape")
+        if not isinstance(target, tuple) or not all(isinstance(d, int) and d > 0 for d in target):
+            return False
+        return math.prod(target) == math.prod(shape)
+    return False
+
+
+KERAS_UNFLATTEN = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16,))
+    x = layers.Dense(128)(inputs)
+    x = layers.Reshape((4, 4, 8))(x)
+    x = layers.Conv2D(4, 3)(x)
+    return keras.Model(inputs, x)
+"""
+TORCH_UNFLATTEN = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 128)
+        self.conv = nn.Conv2d(8, 4, 3)
+
+    def forward(self, x):
+        x = {reshape}
+        return self.conv(x)
+"""
+
+
+class ReshapeLayoutMismatch(Rule):
+    code = "PTL203"
+    name = "reshape-layout-mismatch"
+    severity = "warning"
+    summary = "Reshape of features into an image in NHWC vs NCHW order, or batch-less torch indices"
+    doc = """
+## What it flags
+- An "unflatten": Keras `Reshape((H, W, C))` of a Dense output read by a convolution,
+  ported as torch `x.view(-1, C, H, W)` before a Conv2d. Both run, but Keras reads the
+  Dense units in (H, W, C) order and torch in (C, H, W) order, so weights copied from the
+  Dense land in the wrong places (the mirror image of flatten-layout-mismatch).
+- A torch `permute`/`view` written with Keras's convention: Keras `Permute` dims are
+  1-based and exclude the batch, `Reshape` target shapes exclude it; torch's include it
+  (`Permute((2, 1))` is `x.permute(0, 2, 1)`).
+
+## Why it matters
+The first is silent: shapes match, values do not (reference §5). The second fails for
+any batch larger than one, or permutes the batch into the data.
+
+## Example
+```python
+# Keras
+x = layers.Reshape((4, 4, 8))(layers.Dense(128)(x))
+# PyTorch port
+x = self.fc(x).view(-1, 8, 4, 4)          # reads the 128 units as (C, H, W)
+```
+
+## Fix
+View in Keras's order and move the channels: `x.view(-1, 4, 4, 8).permute(0, 3, 1, 2)`,
+or permute the copied Dense weights:
+`fc.weight = K.T.reshape(4, 4, 8, -1).permute(2, 0, 1, 3).reshape(128, -1)` (and the bias
+likewise). Give torch `permute`/`view` an index for the batch.
+
+## References
+- port-mismatches reference §5 (Flatten order, Reshape / Permute)
+"""
+    VALID = [
+        Case(KERAS_UNFLATTEN, TORCH_UNFLATTEN.format(reshape="self.fc(x).view(-1, 4, 4, 8).permute(0, 3, 1, 2)"),
+             0, note="view in Keras order, then channels first"),
+        Case(KERAS_UNFLATTEN, TORCH_UNFLATTEN.format(
+            reshape="self.fc(x).reshape(x.size(0), 4, 4, 8).permute(0, 3, 1, 2).contiguous()"), 0,
+             note="reshape with the batch size spelled out"),
+    ]
+    INVALID = [
+        Case(KERAS_UNFLATTEN, TORCH_UNFLATTEN.format(reshape="self.fc(x).view(-1, 8, 4, 4)"), 1,
+             line=11, message="(C, H, W)"),
+        Case(KERAS_UNFLATTEN.replace("x = layers.Conv2D(4, 3)(x)", "x = layers.Permute((3, 1, 2))(x)"),
+             TORCH_UNFLATTEN.format(reshape="self.fc(x).view(-1, 4, 4, 8).permute(3, 1, 2)").replace(
+                 "return self.conv(x)", "return x"), 1, line=11, message="batch"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for node in ctx.port_graph.nodes:
+            if _omits_batch(node):
+                yield self.finding(ctx, (
+                    f"{describe(node)} has one index per sample dimension: torch counts the "
+                    f"batch as dim 0 (Keras Permute/Reshape do not); add it, e.g. "
+                    f"permute(0, ...) / view(-1, ...)"), at=node, prefer_call=True)
+        for port, origin, _ in ctx.matched("reshape"):
+            if origin.op != "reshape":
+                continue
+            keras, torch = (port, origin) if port.framework == KERAS else (origin, port)
+            if not (keras.in_shape and len(keras.in_shape) == 1 and keras.out_shape
+                    and len(keras.out_shape) == 3 and None not in keras.out_shape):
+                continue
+            consumer = spatial_consumer(torch, ctx.alignment.graph(torch.framework))
+            if consumer is None or spatial_consumer(keras, ctx.alignment.graph(KERAS)) is None:
+                continue
+            h, w, c = keras.out_shape
+            if torch.out_shape != (c, h, w):
+                continue  # a different shape is shape-mismatch's
+            yield self.finding(ctx, (
+                f"Keras Reshape reads the {h * w * c} features as (H, W, C) = {(h, w, c)}, the "
+                f"torch view as (C, H, W) = {(c, h, w)} before {describe(consumer)}: shapes agree "
+                f"but the element order does not, so copied Dense weights land in the wrong "
+                f"places; view as ({h}, {w}, {c}) and permute(0, 3, 1, 2)"),
+                at=port, about=origin, prefer_call=True)
+
+
+RULES = [FlattenLayoutMismatch, ConcatAxisMismatch, ReshapeLayoutMismatch]

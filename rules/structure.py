@@ -6,7 +6,7 @@ from typing import Iterable
 
 from portlint.align import KERAS_ONLY, LAYOUT_OPS, TORCH_ONLY
 from portlint.findings import Finding
-from portlint.ir import CHANNELS_FIRST, TORCH, Graph, Node, is_known
+from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Graph, Node, is_known
 from portlint.knowledge import source_param
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, fmt
 from portlint.shapes import channels, inferred_feature_count, to_layout
@@ -155,6 +155,21 @@ class Net(nn.Module):
 """
 
 
+KERAS_DEPTHWISE = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(16, 16, 8))
+    return keras.Model(inputs, layers.DepthwiseConv2D(3, padding="same")(inputs))
+"""
+TORCH_DEPTHWISE = """
+import torch.nn as nn
+
+model = nn.Sequential(nn.Conv2d({args}))
+"""
+
+
 class LayerConfigMismatch(Rule):
     code = "PTL501"
     name = "layer-config-mismatch"
@@ -167,6 +182,8 @@ class LayerConfigMismatch(Rule):
 Aligned layers whose plain configuration differs once both sides are in canonical terms:
 - Conv and transposed conv: `filters` vs `out_channels`, `kernel_size`, `strides`/`stride`,
   `dilation_rate`/`dilation`, `groups`, `use_bias`/`bias`.
+- Keras DepthwiseConv2D vs torch `Conv2d(groups=C)`: kernel, stride, dilation, bias, and
+  `groups` equal to the input channels.
 - Dense `units` vs Linear `out_features`, `use_bias`/`bias`.
 - Recurrent layers: the cell (LSTM, GRU, SimpleRNN vs nn.RNN), `units` vs `hidden_size`,
   `use_bias`/`bias`, and bidirectional (Keras's `Bidirectional` wrapper vs
@@ -231,6 +248,8 @@ bilinear UpSampling2D.
         Case(KERAS_SPATIAL_DROPOUT, TORCH_SPATIAL_DROPOUT.format(dropout="Dropout2d"), 0,
              note="channel dropout on both sides"),
         Case(KERAS_EMBEDDING, TORCH_EMBEDDING.format(dim=32), 0),
+        Case(KERAS_DEPTHWISE, TORCH_DEPTHWISE.format(args="8, 8, kernel_size=3, padding=1, groups=8"), 0,
+             note="DepthwiseConv2D as Conv2d(groups=in_channels)"),
     ]
     INVALID = [
         Case(KERAS_MLP.format(units=8, bias=True, rate=0.5), TORCH_MLP.format(units=8, bias=True, rate=0.2), 1,
@@ -247,14 +266,21 @@ bilinear UpSampling2D.
              message="variant='channels'", note="element dropout for SpatialDropout2D"),
         Case(KERAS_EMBEDDING, TORCH_EMBEDDING.format(dim=64), 1, line=7,
              message="embedding_dim=64"),
+        Case(KERAS_DEPTHWISE, TORCH_DEPTHWISE.format(args="8, 8, 3, padding=1"), 1, line=4,
+             message="groups=1", note="a full convolution where Keras has a depthwise one"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched(*CONFIG_ATTRS):
-            if port.op != origin.op:
+        for port, origin, _ in ctx.matched(*CONFIG_ATTRS, "depthwise_conv"):
+            compared = CONFIG_ATTRS.get(port.op) if port.op == origin.op else \
+                CROSS_OP_ATTRS.get(frozenset({port.op, origin.op}))
+            if compared is None:
                 continue
             diffs = []
-            for attr in CONFIG_ATTRS[port.op]:
+            not_depthwise = _full_conv_for_depthwise(port, origin)
+            if not_depthwise:
+                diffs.append(not_depthwise)
+            for attr in compared:
                 mine, theirs = port.attrs.get(attr), origin.attrs.get(attr)
                 if mine is None or theirs is None or not (is_known(mine) and is_known(theirs)):
                     continue
@@ -267,6 +293,26 @@ bilinear UpSampling2D.
                      for a, m, t in diffs]
             yield self.finding(ctx, f"{port.layer_type} configuration differs: " + "; ".join(parts),
                                at=port, about=origin)
+
+
+# Different ops for the same layer: Keras DepthwiseConv2D vs torch Conv2d(groups=C).
+CROSS_OP_ATTRS: dict[frozenset[str], tuple[str, ...]] = {
+    frozenset({"depthwise_conv", "conv"}): ("kernel", "stride", "dilation", "bias"),
+}
+
+
+def _full_conv_for_depthwise(port: Node, origin: Node) -> tuple | None:
+    """A torch Conv2d aligned with a Keras depthwise convolution must have
+    groups == in_channels; returns a diff entry when it does not."""
+    pair = {port.op: port, origin.op: origin}
+    conv, depthwise = pair.get("conv"), pair.get("depthwise_conv")
+    if conv is None or depthwise is None or conv.framework == depthwise.framework:
+        return None
+    groups = conv.attrs.get("groups")
+    cin = channels(conv.in_shape, CHANNELS_FIRST) if conv.in_shape else None
+    if not isinstance(groups, int) or not isinstance(cin, int) or groups == cin:
+        return None
+    return ("groups", groups, cin) if conv is port else ("groups", cin, groups)
 
 
 def _param(node: Node, canonical: str) -> str:
@@ -584,4 +630,100 @@ class Net(nn.Module):
                                    at=port, severity=severity)
 
 
-RULES = [LayerConfigMismatch, ShapeMismatch, MissingLayer]
+KERAS_EMBED = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(12,), dtype="int32")
+    x = layers.Embedding(1000, 32{args})(inputs)
+    x = layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, layers.Dense(2)(x))
+"""
+TORCH_EMBED = """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding({args})
+        self.head = nn.Linear(32, 2)
+
+    def forward(self, ids):
+        return self.head(self.embed(ids).mean(1))
+"""
+
+
+class EmbeddingPaddingMismatch(Rule):
+    code = "PTL504"
+    name = "embedding-padding-mismatch"
+    severity = "warning"
+    summary = "Keras mask_zero and torch padding_idx are different features"
+    doc = """
+## What it flags
+An aligned Keras `Embedding` and torch `nn.Embedding` where either side treats token 0
+specially: Keras `mask_zero=True` or torch `padding_idx` set. They look alike and are not:
+- Keras `mask_zero=True` leaves row 0 a trained vector and **propagates a mask** to
+  mask-aware layers (RNNs skip the padded steps, losses and pooling ignore them);
+- torch `padding_idx=0` zero-initialises row 0 and **blocks its gradient**, and
+  propagates no mask (RNNs need `pack_padded_sequence`, pooling needs an explicit mask).
+
+## Why it matters
+Padded sequences give different outputs (an RNN runs over the padding in torch and skips
+it in Keras; a mean over time includes it), and row 0 trains differently (reference §9,
+experiment E08: Keras row 0 nonzero, torch row 0 zero).
+
+## Example
+```python
+# Keras
+x = layers.Embedding(1000, 32, mask_zero=True)(ids)
+# PyTorch port
+self.embed = nn.Embedding(1000, 32, padding_idx=0)   # no mask downstream
+```
+
+## Fix
+Keep the features explicit: in torch, build the mask (`ids != 0`) and use it where Keras
+consumed it (`pack_padded_sequence`, masked mean); in Keras, mask and zero the row if
+the torch original relies on `padding_idx`. No automatic fix.
+
+## References
+- https://pytorch.org/docs/stable/generated/torch.nn.Embedding.html (padding_idx)
+- https://keras.io/api/layers/core_layers/embedding/ (mask_zero)
+- port-mismatches reference §9
+"""
+    VALID = [
+        Case(KERAS_EMBED.format(args=""), TORCH_EMBED.format(args="1000, 32"), 0),
+        Case(KERAS_EMBED.format(args=", mask_zero=False"),
+             TORCH_EMBED.format(args="num_embeddings=1000, embedding_dim=32, padding_idx=None"), 0,
+             note="defaults spelled out"),
+    ]
+    INVALID = [
+        Case(KERAS_EMBED.format(args=", mask_zero=True"), TORCH_EMBED.format(args="1000, 32, padding_idx=0"),
+             1, line=7, message="mask"),
+        Case(KERAS_EMBED.format(args=""), TORCH_EMBED.format(args="1000, 32, padding_idx=0"),
+             1, line=7, message="padding_idx=0"),
+        Case(KERAS_EMBED.format(args=", mask_zero=True"), TORCH_EMBED.format(args="1000, 32"),
+             1, line=7, message="mask_zero=True"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for port, origin, _ in ctx.matched("embedding"):
+            if origin.op != "embedding":
+                continue
+            keras, torch = (port, origin) if port.framework == KERAS else (origin, port)
+            masked = keras.attrs.get("mask_zero") is True
+            padding = torch.attrs.get("padding_idx")
+            if not masked and padding is None:
+                continue
+            parts = []
+            if masked:
+                parts.append("Keras mask_zero=True propagates a mask that torch never builds "
+                             "(RNNs and pooling then include the padded steps)")
+            if padding is not None:
+                parts.append(f"torch padding_idx={padding} zero-initialises row {padding} and "
+                             f"blocks its gradient, which Keras does not"
+                             + (" (it is not a mask)" if masked else ""))
+            yield self.finding(ctx, "; ".join(parts), at=port, about=origin)
+
+
+RULES = [LayerConfigMismatch, ShapeMismatch, MissingLayer, EmbeddingPaddingMismatch]

@@ -223,6 +223,8 @@ def reshape(t: ConstTensor, dims: tuple) -> ConstTensor | None:
 
 
 SHAPE_METHODS: dict[str, Callable[..., Any]] = {
+    "size": lambda t, *d: None if t.shape is None else t.shape[d[0]] if d else tuple(t.shape),
+    "dim": lambda t: None if t.shape is None else len(t.shape),
     "contiguous": lambda t: t,
     "clone": lambda t: t,
     "detach": lambda t: t,

@@ -96,4 +96,6 @@ def _resolve_torch(rest: str) -> Resolved:
         return Resolved(TORCH, "tensor_factory", leaf)
     if namespace in ("nn.functional", "") and leaf in T.FUNCTIONS:
         return Resolved(TORCH, "function", leaf, spec=T.FUNCTIONS[leaf])
+    if namespace in ("nn.functional", "") and leaf in T.WEIGHT_CALLS:
+        return Resolved(TORCH, "weight_call", leaf)
     return Resolved(TORCH, "namespace", rest)

@@ -986,6 +986,10 @@ class Interpreter:
             return KerasModel(_tensors_in([inputs]), _tensors_in([outputs]), site)
         if resolved.kind == "function":
             return self.apply_function(resolved, args, kwargs, site, arg_sites)
+        if resolved.kind == "weight_call":
+            applied = self.apply_weight_call(resolved, args, kwargs, site, arg_sites)
+            if applied is not None:
+                return applied
         if resolved.kind == "tensor_factory":
             dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             if resolved.name == "full":
@@ -1111,11 +1115,32 @@ class Interpreter:
         if spec.op == "chunk":
             return self._chunks(resolved.framework, f"torch.{resolved.name}", spec, bound,
                                 bound_sites, tensors, site)
-        prefix = {"keras": "layers.", "torch": "F." if spec.op == "activation" else "torch."}
+        prefix = {"keras": "layers.", "torch": "torch." if resolved.name in T.ROOT_FUNCTIONS else "F."}
         return self.builder.apply_function(resolved.framework,
                                            prefix[resolved.framework] + resolved.name,
                                            spec, bound, bound_sites, tensors, site,
                                            self._path(resolved.name))
+
+    def apply_weight_call(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
+                          site: Site, arg_sites: dict[Any, Site]) -> Any:
+        """`F.conv2d(x, self.weight, self.bias, stride, padding, ...)` with the weights of
+        the module being applied: that module, with the call's stride/padding/... (a
+        Conv2dSame pads in forward and convolves with padding 0). None: not such a call."""
+        bound, _ = bind_arguments(T.WEIGHT_CALLS[resolved.name], args, kwargs, arg_sites)
+        weight, tensors = bound.get("weight"), _tensors_in([bound.get("input")])
+        layer = weight.owner if isinstance(weight, ConstTensor) else None
+        if not isinstance(layer, Layer) or not tensors:
+            return None
+        overrides = {k: v for k, v in bound.items() if k not in ("input", "weight", "bias")}
+        if "bias" in bound and bound["bias"] is None:
+            overrides["bias"] = False
+        applied = dataclasses.replace(
+            layer, args={**layer.args, **overrides},
+            arg_sites={k: v for k, v in layer.arg_sites.items() if k not in overrides})
+        # Its weights are counted on this node, not as the module's own (register_owned).
+        self.builder.owned = [o for o in self.builder.owned if o[2] is not layer.site]
+        path = module_path(self.module_stack[-1]) if self.module_stack else self._path(resolved.name)
+        return self.builder.apply_layer(applied, tensors, site, path)
 
     # --- applying modules to tensors ---------------------------------------------------
 
@@ -1169,10 +1194,16 @@ class Interpreter:
             affine = layer.args.get("affine", spec.default("affine"))
             if flag is False or affine is False:
                 return None
-            return ConstTensor(None)
+            return ConstTensor(_torch_weight_shape(layer, name), owner=layer)
         if name in spec.params or name in spec.defaults:
             value = layer.args.get(name, spec.default(name))
-            return value if value is not REQUIRED else Unknown(f"`{name}` not given", site)
+            if value is REQUIRED:
+                return Unknown(f"`{name}` not given", site)
+            rank = spec.fixed.get("rank")
+            if layer.framework == ir.TORCH and name in T.TUPLE_ATTRIBUTES and isinstance(rank, int) \
+                    and isinstance(value, int) and not isinstance(value, bool):
+                return (value,) * rank  # torch modules store `stride=2` as (2, 2)
+            return value
         if name == "name" and layer.name:
             return layer.name
         return Unknown(f"attribute `{name}` of {layer.type_name}", site)
@@ -1600,3 +1631,23 @@ def wrapped_layer(wrapper: LayerSpec, bound: dict[str, Any], sites: dict[str, Si
                                fixed={**inner.spec.fixed, **wrapper.fixed})
     args = {**inner.args, **{k: v for k, v in bound.items() if k != "layer"}}
     return spec, args, {**inner.arg_sites, **{k: v for k, v in sites.items() if k != "layer"}}
+
+
+def _torch_weight_shape(layer: Layer, name: str) -> tuple | None:
+    """`conv.weight.shape` = (out, in / groups, *kernel); `bias` = (out,)."""
+    if layer.spec.op not in ("conv", "dense"):
+        return None
+    args, spec = layer.args, layer.spec
+    if layer.spec.op == "dense":
+        out, cin = args.get("out_features"), args.get("in_features")
+        shape: tuple = (out,) if name == "bias" else (out, cin)
+    else:
+        out, cin = args.get("out_channels"), args.get("in_channels")
+        groups = args.get("groups", spec.default("groups"))
+        kernel = args.get("kernel_size")
+        rank = spec.fixed.get("rank", 2)
+        kernel = (kernel,) * rank if isinstance(kernel, int) else kernel
+        if not (isinstance(cin, int) and isinstance(groups, int) and isinstance(kernel, tuple)):
+            return None
+        shape = (out,) if name == "bias" else (out, cin // groups, *kernel)
+    return shape if all(isinstance(d, int) for d in shape) else None

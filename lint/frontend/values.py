@@ -217,6 +217,7 @@ class ConstTensor:
     shape: tuple | None
     values: tuple | None = None  # flat values of a 1-D tensor, when known
     dtype: str = "float"  # "int" or "float" (float32 arithmetic)
+    owner: Any = field(default=None, compare=False)  # the Layer whose `.weight` this is
 
 
 @dataclass(eq=False)

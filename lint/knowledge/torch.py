@@ -453,6 +453,20 @@ INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_
 STATIC_CALLS = {"jit.is_scripting": "false", "jit.is_tracing": "false",
                 "jit.annotate": "typing.cast", "_assert": "noop"}
 
+# Functional forms that apply a module's own weights, `F.conv2d(x, self.weight, ...)` in
+# the forward of an nn.Conv2d subclass (timm's Conv2dSame): applied as that module with
+# these call arguments overriding its constructor's.
+WEIGHT_CALLS: dict[str, tuple[str, ...]] = {
+    "conv1d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "conv2d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "conv3d": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+}
+# Module attributes torch stores as tuples even when the constructor got an int.
+TUPLE_ATTRIBUTES = frozenset({"kernel_size", "stride", "padding", "dilation", "output_padding"})
+# Functions that live in the `torch` namespace (messages spell the others `F.`).
+ROOT_FUNCTIONS = frozenset({"flatten", "transpose", "chunk", "cat", "concat", "add", "permute",
+                            "reshape"})
+
 CONTAINERS = frozenset({"Sequential"})
 MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
 MODULE_BASES = frozenset({"Module"})
