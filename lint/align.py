@@ -65,6 +65,10 @@ class Alignment:
     def graph(self, framework: str) -> Graph:
         return self.keras if framework == "keras" else self.torch
 
+    def pairs(self) -> list[tuple[Node, Node]]:
+        """(Keras node, torch node) of every row with both sides."""
+        return [(r.keras, r.torch) for r in self.rows if r.keras is not None and r.torch is not None]
+
     def row_of(self, node: Node) -> Row | None:
         for row in self.rows:
             if row.keras is node or row.torch is node:

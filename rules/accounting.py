@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from portlint.findings import Finding, Related
-from portlint.ir import KERAS, Graph
+from portlint.ir import KERAS, Graph, Node
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 
 
@@ -215,6 +215,9 @@ class InitializerMismatch(Rule):
 Aligned Dense/Linear and Conv layers whose weight initialization differs. Keras defaults
 to `glorot_uniform` kernels (limit sqrt(6 / (fan_in + fan_out))) and zero biases; torch to
 `kaiming_uniform_(a=sqrt(5))`, i.e. U(+-1/sqrt(fan_in)), for weights and biases alike.
+Also embeddings (Keras U(-0.05, 0.05), torch N(0, 1)) and recurrent layers (Keras
+glorot/orthogonal kernels and, for LSTM, a forget-gate bias of 1; torch
+U(+-1/sqrt(hidden_size)) everywhere).
 The rule stays silent when the torch model calls `torch.nn.init` itself, since it cannot
 see which layers that reaches.
 
@@ -282,6 +285,23 @@ model = nn.Sequential(nn.Linear(16, 4))
 """, 1, line=4, message="glorot_uniform"),
         Case(KERAS_SEQ.format(bias=True), TORCH_SEQ.format(bias=True), 1, line=4,
              message="2 layer pairs"),
+        Case("""
+import keras
+from keras import layers
+
+model = keras.Sequential([keras.Input(shape=(20, 8)), layers.LSTM(16)])
+""", """
+import torch.nn as nn
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(8, 16, batch_first=True)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return out[:, -1]
+""", 1, line=4, message="forget-gate bias 1"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
@@ -295,16 +315,41 @@ model = nn.Sequential(nn.Linear(16, 4))
             if k.attrs.get("kernel_init") != t.attrs.get("kernel_init") or (
                     k.attrs.get("bias") and k.attrs.get("bias_init") != t.attrs.get("bias_init")):
                 pairs.append((k, t))
-        if not pairs:
+        others = [(k, t) for k, t in ctx.alignment.pairs() if k.op == t.op and k.op in OTHER_INITS
+                  and OTHER_INITS[k.op](k) is not None]
+        if not pairs and not others:
             return
-        inits = {(k.attrs.get("kernel_init"), k.attrs.get("bias_init")) for k, _ in pairs}
-        keras_inits = ", ".join(f"kernel {a}, bias {b}" for a, b in sorted(inits, key=str))
-        names = ", ".join(f"{k.name}/{t.name}" for k, t in pairs[:6])
-        message = (f"initializers differ for {len(pairs)} layer pair{'s' if len(pairs) != 1 else ''} "
-                   f"({names}): Keras {keras_inits}; torch kaiming_uniform(a=sqrt(5)) weights "
-                   f"and uniform(+-1/sqrt(fan_in)) biases. Matters only when training from "
-                   f"scratch")
+        parts = []
+        if pairs:
+            inits = {(k.attrs.get("kernel_init"), k.attrs.get("bias_init")) for k, _ in pairs}
+            keras_inits = ", ".join(f"kernel {a}, bias {b}" for a, b in sorted(inits, key=str))
+            names = ", ".join(f"{k.name}/{t.name}" for k, t in pairs[:6])
+            parts.append(f"{len(pairs)} layer pair{'s' if len(pairs) != 1 else ''} ({names}): "
+                         f"Keras {keras_inits}; torch kaiming_uniform(a=sqrt(5)) weights and "
+                         f"uniform(+-1/sqrt(fan_in)) biases")
+        for k, t in others:
+            parts.append(f"{k.name}/{t.name}: {OTHER_INITS[k.op](k)}")
+        count = len(pairs) + len(others)
+        message = (f"initializers differ for {count} layer pair{'s' if count != 1 else ''}: "
+                   + "; ".join(parts) + ". Matters only when training from scratch")
         yield _model_finding(self, ctx, message)
+
+
+def _embedding_init(keras: Node) -> str | None:
+    init = keras.attrs.get("embedding_init")
+    if init == "normal(0, 1)":
+        return None
+    return f"Keras embeddings {init} (uniform is U(-0.05, 0.05)), torch N(0, 1)"
+
+
+def _rnn_init(keras: Node) -> str:
+    forget = ", forget-gate bias 1 (unit_forget_bias)" if keras.attrs.get("cell") == "lstm" else ""
+    return (f"Keras {keras.layer_type} kernel glorot_uniform, recurrent kernel orthogonal, "
+            f"bias zeros{forget}; torch U(+-1/sqrt(hidden_size)) for every weight and bias")
+
+
+# Layers whose Keras and torch default initializers differ beyond Dense/Conv (reference §7).
+OTHER_INITS = {"embedding": _embedding_init, "rnn": _rnn_init}
 
 
 RULES = [ParamCountMismatch, BufferAccounting, InitializerMismatch]

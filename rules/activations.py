@@ -225,6 +225,19 @@ Apply the activation where the original does: `nn.Conv2d(...), nn.ReLU(), nn.Bat
              TORCH_ORDER.format(first="nn.ReLU(),", second="nn.BatchNorm2d(4),"), 0),
         Case(KERAS_ORDER.format(act="None", after="x = layers.ReLU()(x)"),
              TORCH_ORDER.format(first="nn.BatchNorm2d(4),", second="nn.ReLU(),"), 0),
+        Case(KERAS_ORDER.format(act='"relu"', after=""), """
+import torch.nn as nn
+import torch.nn.functional as F
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.bn = nn.BatchNorm2d(4)
+
+    def forward(self, x):
+        return self.bn(F.relu(self.conv(x)))
+""", 0, note="fused Keras activation as F.relu in forward, before the BN module"),
     ]
     INVALID = [
         Case(KERAS_ORDER.format(act='"relu"', after=""),

@@ -497,6 +497,9 @@ self.norm = nn.RMSNorm(16, eps=1e-6)           # set eps: torch's None means 1.1
              TORCH_RMS.format(module="RMSNorm(16, eps=1e-6)"), 0),
         Case(KERAS_RMS.format(layer="LayerNormalization(epsilon=1e-5)"),
              TORCH_RMS.format(module="LayerNorm(16)"), 0),
+        Case(KERAS_RMS.format(layer="RMSNormalization(axis=-1, epsilon=1e-6)"),
+             TORCH_RMS.format(module="RMSNorm([16], eps=1e-6, elementwise_affine=True)"), 0,
+             note="normalized_shape as a list, defaults spelled out"),
     ]
     INVALID = [
         Case(KERAS_RMS.format(layer="LayerNormalization(rms_scaling=True, epsilon=1e-6)"),

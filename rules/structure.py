@@ -268,6 +268,9 @@ bilinear UpSampling2D.
              message="embedding_dim=64"),
         Case(KERAS_DEPTHWISE, TORCH_DEPTHWISE.format(args="8, 8, 3, padding=1"), 1, line=4,
              message="groups=1", note="a full convolution where Keras has a depthwise one"),
+        Case(KERAS_DEPTHWISE.replace("DepthwiseConv2D(3,", "DepthwiseConv2D(3, depth_multiplier=2,"),
+             TORCH_DEPTHWISE.format(args="8, 8, 3, padding=1, groups=8"), 1, line=4,
+             message="out_channels=8", note="depth_multiplier=2 needs out_channels=16"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
@@ -277,9 +280,7 @@ bilinear UpSampling2D.
             if compared is None:
                 continue
             diffs = []
-            not_depthwise = _full_conv_for_depthwise(port, origin)
-            if not_depthwise:
-                diffs.append(not_depthwise)
+            diffs += _depthwise_as_conv(port, origin)
             for attr in compared:
                 mine, theirs = port.attrs.get(attr), origin.attrs.get(attr)
                 if mine is None or theirs is None or not (is_known(mine) and is_known(theirs)):
@@ -301,18 +302,24 @@ CROSS_OP_ATTRS: dict[frozenset[str], tuple[str, ...]] = {
 }
 
 
-def _full_conv_for_depthwise(port: Node, origin: Node) -> tuple | None:
+def _depthwise_as_conv(port: Node, origin: Node) -> list[tuple]:
     """A torch Conv2d aligned with a Keras depthwise convolution must have
-    groups == in_channels; returns a diff entry when it does not."""
+    groups == in_channels and out_channels == in_channels * depth_multiplier."""
     pair = {port.op: port, origin.op: origin}
     conv, depthwise = pair.get("conv"), pair.get("depthwise_conv")
     if conv is None or depthwise is None or conv.framework == depthwise.framework:
-        return None
-    groups = conv.attrs.get("groups")
+        return []
     cin = channels(conv.in_shape, CHANNELS_FIRST) if conv.in_shape else None
-    if not isinstance(groups, int) or not isinstance(cin, int) or groups == cin:
-        return None
-    return ("groups", groups, cin) if conv is port else ("groups", cin, groups)
+    multiplier = depthwise.attrs.get("depth_multiplier", 1)
+    if not isinstance(cin, int) or not isinstance(multiplier, int):
+        return []
+    expected = {"groups": cin, "filters": cin * multiplier}
+    diffs = []
+    for attr, want in expected.items():
+        have = conv.attrs.get(attr)
+        if isinstance(have, int) and have != want:
+            diffs.append((attr, have, want) if conv is port else (attr, want, have))
+    return diffs
 
 
 def _param(node: Node, canonical: str) -> str:

@@ -52,7 +52,10 @@ def test_rule_is_documented_and_exemplified(rule):
     assert rule.severity in ("info", "warning", "error")
     for section in ("## What it flags", "## Why it matters", "## Example", "## Fix"):
         assert section in rule.doc, f"{rule.name} doc lacks {section}"
-    assert len(rule.VALID) >= 1 and len(rule.INVALID) >= 1
+    # Issue 4's bar: two of each, one VALID a correct port spelled differently.
+    assert len(rule.VALID) >= 2 and len(rule.INVALID) >= 2
+    assert any(case.note for case in rule.VALID), (
+        f"{rule.name}: say (in a note) which VALID case is a correct port spelled differently")
 
 
 def test_codes_and_names_are_unique():
