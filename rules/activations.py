@@ -393,6 +393,20 @@ def softmax_axis(node: Node) -> int | None:
     return axis % rank if isinstance(axis, int) else None
 
 
+def _feature_dim(port: Node, origin: Node) -> int | None:
+    """The torch `dim` that is the original's softmax axis, when that axis is the
+    features (channels) axis: -1 for features-last data, 1 for channels-first maps."""
+    from portlint.ir import CHANNELS_LAST, FLAT
+
+    axis = softmax_axis(origin)
+    shape, layout = origin.in_shape, origin.in_layout
+    if axis is None or not shape or axis - 1 != (0 if layout == CHANNELS_FIRST else len(shape) - 1):
+        return None
+    if port.in_layout in (CHANNELS_LAST, FLAT) or (port.in_shape and len(port.in_shape) == 1):
+        return -1
+    return 1 if port.in_layout == CHANNELS_FIRST else None
+
+
 def prelu_sharing(node: Node) -> str | None:
     """How a PReLU shares its slope: "overall", "per channel" or "per element"."""
     if node.framework != KERAS:
@@ -522,9 +536,12 @@ Safe for slopes: it copies the original's effective value.
                 mine, other = softmax_axis(port), softmax_axis(origin)
                 if mine is not None and other is not None and mine != other:
                     where = "the batch axis" if mine == 0 else f"axis {mine}"
+                    dim = _feature_dim(port, origin)
+                    fix = set_argument_fix(port, "axis", dim) if dim is not None and \
+                        port.framework != KERAS else None
                     yield self.finding(ctx, f"{kind(port)} over {where} of a {len(port.in_shape) + 1}-D "
                                             f"tensor; {theirs} normalises axis {other}",
-                                       at=port, about=origin)
+                                       at=port, about=origin, fix=fix)
 
 
 RULES = [ActivationMismatch, ActivationOrderMismatch, ActivationDefaultMismatch,
