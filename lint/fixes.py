@@ -95,6 +95,11 @@ def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False) -> FixRepo
         if finding.location is None or not fix.edits:
             report.refused.append(Refusal(finding, "the fix has no location or no edits"))
             continue
+        if finding.location.cell is not None or finding.location.path.endswith(".ipynb"):
+            # Edits count lines of the joined code cells; writing them back into the
+            # notebook's JSON is not implemented.
+            report.refused.append(Refusal(finding, "fixes are not applied to notebooks"))
+            continue
         home = _real(finding.location.path)
         if any(_real(edit.span.path) != home for edit in fix.edits):
             report.refused.append(Refusal(

@@ -50,15 +50,29 @@ class Span:
     column: int
     end_line: int
     end_column: int
+    # In a notebook, `line` counts the joined code cells; these say where it is shown.
+    cell: int | None = None
+    cell_line: int | None = None
+    cell_end_line: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "path": self.path,
             "line": self.line,
             "column": self.column,
             "end_line": self.end_line,
             "end_column": self.end_column,
         }
+        if self.cell is not None:
+            out.update(cell=self.cell, cell_line=self.cell_line, cell_end_line=self.cell_end_line)
+        return out
+
+    @property
+    def shown(self) -> str:
+        """`path:line:column`, or `path:cell 3:line:column` in a notebook."""
+        if self.cell is not None:
+            return f"{self.path}:cell {self.cell}:{self.cell_line}:{self.column}"
+        return f"{self.path}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ lazily, only when something asks for a node's span.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,12 @@ class SourceFile:
     path: str  # as given by the user, for messages
     text: str
     module: Any  # libcst.Module
+    cells: Any = None  # notebook.CellMap for a Jupyter notebook
     _positions: Any = field(default=None, repr=False)
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.cells is not None
 
     @property
     def lines(self) -> list[str]:
@@ -46,11 +51,32 @@ class SourceFile:
         pos = self._positions.get(node)
         if pos is None:
             return None
-        return Span(self.path, pos.start.line, pos.start.column + 1,
+        span = Span(self.path, pos.start.line, pos.start.column + 1,
                     pos.end.line, pos.end.column + 1)
+        if self.cells is None:
+            return span
+        cell, line = self.cells.locate(span.line)
+        end_cell, end_line = self.cells.locate(span.end_line)
+        return dataclasses.replace(span, cell=cell, cell_line=line,
+                                   cell_end_line=end_line if end_cell == cell else line)
 
 
 _PARSED: dict[tuple[str, int, int], SourceFile] = {}  # (path, mtime_ns, size) -> parsed file
+
+
+_OVERLAYS: dict[str, str] = {}  # real path -> unsaved editor text (the language server)
+_OVERLAY_PARSED: dict[tuple[str, int], SourceFile] = {}
+
+
+def set_overlay(path: str, text: str | None) -> None:
+    """Read `path` as `text` instead of its content on disk (None: the disk again)."""
+    real = os.path.realpath(path)
+    if text is None:
+        _OVERLAYS.pop(real, None)
+    else:
+        _OVERLAYS[real] = text
+    for key in [k for k in _OVERLAY_PARSED if k[0] == real]:
+        del _OVERLAY_PARSED[key]
 
 
 def forget(path: str) -> None:
@@ -64,6 +90,16 @@ def forget(path: str) -> None:
 def read_source(path: str) -> SourceFile:
     """Read and parse `path`, once per version of the file; every failure becomes an
     `InputError` with one line."""
+    if _OVERLAYS:
+        real = os.path.realpath(path)
+        if real in _OVERLAYS:
+            text = _OVERLAYS[real]
+            key = (real, hash(text))
+            if key not in _OVERLAY_PARSED:
+                for stale in [k for k in _OVERLAY_PARSED if k[0] == real]:
+                    del _OVERLAY_PARSED[stale]  # one version per open document
+                _OVERLAY_PARSED[key] = _parse_decoded(path, text)
+            return _OVERLAY_PARSED[key]
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file")
@@ -90,19 +126,50 @@ def _read_and_parse(p: Path, path: str) -> SourceFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    return _parse_decoded(path, text)
+
+
+def _parse_decoded(path: str, text: str) -> SourceFile:
+    if path.endswith(".ipynb"):
+        from .notebook import NotebookError, read_notebook
+
+        try:
+            code, cells = read_notebook(text)
+        except NotebookError as exc:
+            raise InputError(f"{path}: {exc}") from None
+        source = parse_text(path, code, cells)
+        return source
     return parse_text(path, text)
 
 
-def parse_text(path: str, text: str) -> SourceFile:
+def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     import libcst as cst
 
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
-        raise InputError(_syntax_error_message(path, text, exc)) from None
+        message = _syntax_error_message(path, text, exc)
+        line = _syntax_error_line(text, exc)
+        if cells is not None and line is not None:  # say which cell: `nb.ipynb:cell 3:2: ...`
+            cell, in_cell = cells.locate(line)
+            message = message.replace(f"{path}:{line}:", f"{path}:cell {cell}:{in_cell}:", 1)
+        raise InputError(message) from None
     except RecursionError:
         raise InputError(f"{path}: expression nesting too deep to parse") from None
-    return SourceFile(path=path, text=text, module=module)
+    return SourceFile(path=path, text=text, module=module, cells=cells)
+
+
+def _syntax_error_line(text: str, exc: Exception) -> int | None:
+    import ast
+
+    try:
+        ast.parse(text)
+    except SyntaxError as err:
+        return err.lineno
+    except (ValueError, RecursionError, MemoryError):
+        pass
+    line = getattr(exc, "raw_line", None)
+    return line if isinstance(line, int) else None
 
 
 def _syntax_error_message(path: str, text: str, exc: Exception) -> str:

@@ -324,9 +324,8 @@ class Net(nn.Module):
             inits = {(k.attrs.get("kernel_init"), k.attrs.get("bias_init")) for k, _ in pairs}
             keras_inits = ", ".join(f"kernel {a}, bias {b}" for a, b in sorted(inits, key=str))
             names = ", ".join(f"{k.name}/{t.name}" for k, t in pairs[:6])
-            parts.append(f"{len(pairs)} layer pair{'s' if len(pairs) != 1 else ''} ({names}): "
-                         f"Keras {keras_inits}; torch kaiming_uniform(a=sqrt(5)) weights and "
-                         f"uniform(+-1/sqrt(fan_in)) biases")
+            parts.append(f"{names}: Keras {keras_inits}; torch kaiming_uniform(a=sqrt(5)) "
+                         f"weights and uniform(+-1/sqrt(fan_in)) biases")
         for k, t in others:
             parts.append(f"{k.name}/{t.name}: {OTHER_INITS[k.op](k)}")
         count = len(pairs) + len(others)
