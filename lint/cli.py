@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -15,6 +15,7 @@ from . import __version__
 
 if TYPE_CHECKING:  # the command imports them when it runs, to keep startup fast
     from .compare import Options, PairResult
+    from .config import Settings
     from .findings import Finding
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -24,7 +25,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 class Format(str, Enum):
     text = "text"
+    concise = "concise"
     json = "json"
+    sarif = "sarif"
+    github = "github"
+    rdjson = "rdjson"
 
 
 def _version(value: bool) -> None:
@@ -72,30 +77,32 @@ def compare(
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
-    keras_version: Annotated[int, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3.")] = 3,
+    keras_version: Annotated[int | None, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3 (default: the configuration's, else 3).", show_default=False)] = None,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1.")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
     output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes to the port (atomically; the result must parse), then report what remains.")] = False,
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
+    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a \\[tool.portlint] table, or portlint.toml, above the port).")] = None,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
 
     Findings are located in the second model (the port) and name their counterpart in the
     first. Exit code 1 when a warning or error remains, 2 on bad input.
     """
-    from .compare import Options
     from .findings import FAILING
     from .report import renderer
 
-    if keras_version not in (2, 3):
+    if keras_version is not None and keras_version not in (2, 3):
         fail(f"--keras-version {keras_version}: expected 2 or 3")
-    options = Options(keras_version=keras_version, input_shape=parse_shape(input_shape),
-                      select=_split(select), ignore=_split(ignore))
-    result = _run_compare(original, port, options)
+    settings = _settings(config, port.partition("::")[0], select, ignore, keras_version)
+    options = settings.options(parse_shape(input_shape))
+    result = _run_compare(original, port, options, settings)
     fix_summary = None
     if fix:
-        result, fix_summary = _fix(original, port, options, result, unsafe=unsafe_fixes)
+        result, fix_summary = _fix(port, result,
+                                   lambda: _run_compare(original, port, options, settings),
+                                   unsafe=unsafe_fixes)
     report = renderer(format.value)(result.findings, [result])
     if format is Format.text and not fix:
         report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
@@ -106,12 +113,34 @@ def compare(
     raise typer.Exit(1 if failing and not exit_zero else 0)
 
 
-def _run_compare(original: str, port: str, options: Options) -> PairResult:
+def _settings(config: str | None, start: str | None, select: list[str] | None,
+              ignore: list[str] | None, keras_version: int | None,
+              report_unused: bool = False) -> Settings:
+    """The configuration (`--config`, else the closest to `start`) and the command line."""
+    from .config import Settings, discover
+    from .errors import InputError
+
+    try:
+        return Settings.make(discover(start, config), select=_split(select),
+                             ignore=_split(ignore), keras_version=keras_version,
+                             report_unused_suppressions=report_unused)
+    except InputError as exc:
+        fail(str(exc))
+
+
+def _run_compare(original: str, port: str, options: Options,
+                 settings: Settings | None = None) -> PairResult:
     from .compare import compare as run_compare
     from .errors import InputError
 
     try:
-        return run_compare(original, port, options)
+        result = run_compare(original, port, options)
+        if settings is not None:  # configuration and suppression comments
+            from .check import finalize, pair_coverage
+
+            result.findings = finalize(result.findings, settings,
+                                       pair_coverage(result, settings))
+        return result
     except InputError as exc:
         fail(str(exc))
     except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
@@ -122,14 +151,150 @@ def _run_compare(original: str, port: str, options: Options) -> PairResult:
              f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
 
 
+@app.command()
+def check(
+    paths: Annotated[list[str] | None, typer.Argument(help="Python files or directories; none: every configured pair.", show_default=False)] = None,
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes); replaces the configured select.")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (added to the configured ignore).")] = None,
+    keras_version: Annotated[int | None, typer.Option("--keras-version", help="Keras major version of the Keras models: 2 or 3 (default: the configuration's, else 3).", show_default=False)] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a \\[tool.portlint] table, or portlint.toml, above the first path, else above the current directory).")] = None,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
+    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes (atomically; the result must parse), then report what remains.")] = False,
+    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
+    report_unused_suppressions: Annotated[bool, typer.Option("--report-unused-suppressions", help="Report `# noqa: PTL...` / `# portlint: ignore[...]` comments that suppress nothing (PTL902).")] = False,
+) -> None:
+    """Lint mode for pre-commit and CI: single-file rules on the given files, `compare` on
+    every configured or `# portlint: port-of` pair that touches one of them.
+
+    No paths: every configured pair. Exit code 1 when a warning or error remains, 2 on bad
+    input or a bad configuration; 0 when no Python file was given.
+    """
+    from .findings import FAILING
+    from .report import renderer
+
+    if keras_version is not None and keras_version not in (2, 3):
+        fail(f"--keras-version {keras_version}: expected 2 or 3")
+    paths = list(paths or [])
+    settings = _settings(config, paths[0] if paths else None, select, ignore, keras_version,
+                         report_unused_suppressions)
+    result = _run_check(paths, settings)
+    for warning in result.warnings:
+        typer.echo(warning, err=True)
+    if not result.files and not result.pairs:
+        if not paths:
+            typer.echo("portlint: warning: nothing to check: no paths given and no pairs "
+                       "configured", err=True)
+        if format is Format.text:
+            raise typer.Exit(0)  # e.g. pre-commit handed over no Python file: no output
+    fix_summary = None
+    if fix:
+        result, fix_summary = _fix("the checked files", result,
+                                   lambda: _run_check(paths, settings), unsafe=unsafe_fixes)
+    # The text report of `check` leaves out the aligned tables: findings and the summary.
+    pairs = [] if format is Format.text else result.pairs
+    report = renderer(format.value)(result.findings, pairs)
+    if format is Format.text and not fix:
+        report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
+    _emit(report, output_file)
+    if fix_summary:
+        typer.echo(fix_summary, err=True)
+    failing = any(f.severity in FAILING for f in result.findings)
+    raise typer.Exit(1 if failing and not exit_zero else 0)
+
+
+def _run_check(paths: list[str], settings: Settings):
+    from .check import check as run_check
+    from .errors import InputError
+
+    try:
+        return run_check(paths, settings)
+    except InputError as exc:
+        fail(str(exc))
+    except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
+        if os.environ.get("PORTLINT_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        fail(f"internal error while checking: {type(exc).__name__}: {detail} "
+             f"(please report; PORTLINT_DEBUG=1 shows details)")
+
+
+@app.command()
+def verify(
+    original: Annotated[str, typer.Argument(help="The original model: PATH[::MODEL].")],
+    port: Annotated[str, typer.Argument(help="The port (static findings point here): PATH[::MODEL].")],
+    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes).")] = None,
+    ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
+    keras_version: Annotated[int, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3.")] = 3,
+    input_shape: Annotated[str | None, typer.Option("--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1.")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds each model's code may run (after the framework is imported).")] = 300.0,
+    memory_limit: Annotated[int, typer.Option("--memory-limit", help="Megabytes of address space each model's code may add to the imported framework (RLIMIT_AS); 0: no limit.")] = 8192,
+    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
+    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+) -> None:
+    """Build both models in isolated subprocesses and check the counts.
+
+    Runs `compare`, then imports each model's file in a worker subprocess (timeout,
+    memory limit; torch on the meta device, Keras 3 without allocating weights), counts
+    parameters and buffers per layer, and reconciles them with the static extraction
+    (PTL704 static-dynamic-count-mismatch) and across the frameworks. Exit code 1 when a
+    warning or error remains, 2 on bad input or when a model cannot be built.
+    """
+    from .dynamic.verify import VerifyOptions
+    from .findings import FAILING
+
+    if keras_version not in (2, 3):
+        fail(f"--keras-version {keras_version}: expected 2 or 3")
+    if not timeout > 0:
+        fail(f"--timeout {timeout:g}: expected a positive number of seconds")
+    if memory_limit < 0:
+        fail(f"--memory-limit {memory_limit}: expected megabytes (0 for no limit)")
+    options = VerifyOptions(keras_version=keras_version, input_shape=parse_shape(input_shape),
+                            select=_split(select), ignore=_split(ignore), timeout=timeout,
+                            memory_limit_mb=memory_limit or None)
+    result = _run_verify(original, port, options)
+    from .dynamic.report import render_json, render_text
+
+    if format is Format.json:
+        report = render_json(result)
+    elif format is Format.text:
+        report = render_text(result)
+    else:  # formats that describe findings only (PTL704 included)
+        from .report import renderer
+
+        report = renderer(format.value)(result.findings, [result.pair])
+    _emit(report, output_file)
+    failing = any(f.severity in FAILING for f in result.findings)
+    raise typer.Exit(1 if failing and not exit_zero else 0)
+
+
+def _run_verify(original: str, port: str, options):
+    from .dynamic.verify import verify as run_verify
+    from .errors import InputError
+
+    try:
+        return run_verify(original, port, options)
+    except InputError as exc:
+        fail(str(exc))
+    except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
+        if os.environ.get("PORTLINT_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        fail(f"internal error while verifying {original} and {port}: "
+             f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
+
+
 MAX_FIX_PASSES = 10  # a fix skipped for overlapping another is retried on the next pass
+_R = TypeVar("_R")  # a result with `.findings`: PairResult, CheckResult
 
 
-def _fix(original: str, port: str, options: Options, result: PairResult, *,
-         unsafe: bool) -> tuple[PairResult, str]:
-    """`--fix`: apply fixes, analyse again, repeat while fixes apply (an overlapping fix
-    waits for the next pass). Returns the last result and the one-line summary; a file
-    that cannot be written ends the run with exit 2."""
+def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tuple[_R, str]:
+    """`--fix`: apply the fixes of `result.findings`, analyse again with `rerun`, repeat
+    while fixes apply (an overlapping fix waits for the next pass). Returns the last
+    result and the one-line summary; a file that cannot be written ends the run with
+    exit 2. `what` names what is fixed in an internal-error message."""
     from .fixes import apply_fixes, is_applicable
 
     fixed = 0
@@ -143,7 +308,7 @@ def _fix(original: str, port: str, options: Options, result: PairResult, *,
             if os.environ.get("PORTLINT_DEBUG"):
                 raise
             detail = str(exc).splitlines()[0] if str(exc) else ""
-            fail(f"internal error while fixing {port}: {type(exc).__name__}: {detail} "
+            fail(f"internal error while fixing {what}: {type(exc).__name__}: {detail} "
                  f"(please report; PORTLINT_DEBUG=1 shows details)")
         for refusal in outcome.refused:
             f, loc = refusal.finding, refusal.finding.location
@@ -162,7 +327,7 @@ def _fix(original: str, port: str, options: Options, result: PairResult, *,
             break
         fixed += sum(outcome.files.values())
         files.update(outcome.files)
-        result = _run_compare(original, port, options)
+        result = rerun()
 
     remaining = [f for f in result.findings if is_applicable(f.fix, unsafe=unsafe)]
     hidden = [f for f in result.findings
@@ -234,18 +399,30 @@ def _emit(report: str, output_file: str | None) -> None:
 def rule(name: Annotated[str | None, typer.Argument(help="Rule name or code; none lists all rules.")] = None,
          ) -> None:
     """Print a rule's documentation, or list all rules."""
-    from .rules import ALL_RULES
+    from .config import catalogue as all_rules
 
+    catalogue = sorted(all_rules(), key=lambda r: r.code)
     if name is None:
-        for r in ALL_RULES:
+        for r in catalogue:
             typer.echo(f"{r.code}  {r.name:<30} {r.severity:<8} {r.summary}")
         return
-    for r in ALL_RULES:
+    for r in catalogue:
         if name in (r.name, r.code) or name.upper() == r.code:
             typer.echo(f"# {r.name} ({r.code})\n\nDefault severity: {r.severity}. {r.summary}.\n"
                        f"{r.doc}")
             return
     fail(f"unknown rule {name!r}; `portlint rule` lists them")
+
+
+@app.command()
+def server() -> None:
+    """Run the language server over stdio (diagnostics and quick fixes in editors)."""
+    try:
+        from .server import main as serve
+    except ImportError as exc:
+        fail(f"the language server needs pygls ({exc.name} is missing): "
+             f"pip install 'portlint[server]'")
+    serve()
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ class SourceFile:
 
     @property
     def lines(self) -> list[str]:
-        return self.text.splitlines()
+        # Lines as libcst and editors count them: str.splitlines would also split at
+        # form feeds and other separators Python source treats as ordinary characters.
+        return re.split(r"\r\n|\r|\n", self.text)
 
     def line(self, number: int) -> str:
         lines = self.lines

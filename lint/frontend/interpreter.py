@@ -106,7 +106,11 @@ class Interpreter:
         scope = Scope()
         scope.vars["__name__"] = "portlint_analysed"
         self.module_scopes[source.path] = scope
-        self.exec_block(source.module.body, scope, source)
+        try:
+            self.exec_block(source.module.body, scope, source)
+        except (_Stop, _Return, _Break, _Continue):
+            # A module-level `raise` (or a stray return): what ran so far is defined.
+            self.note("module-level `raise` stops the module here", source, source.module)
         return scope
 
     # --- statements --------------------------------------------------------------------

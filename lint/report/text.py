@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
 
 from .. import ir
 from ..align import Row
@@ -13,12 +13,21 @@ from ..findings import Finding
 from ..ir import Node, Span
 from ..rule import FRAMEWORK_LABEL
 from . import summary_line
+from .positions import split_lines
 
 
 @lru_cache(maxsize=32)
 def _lines(path: str) -> tuple[str, ...]:
+    if path.endswith(".ipynb"):  # lines of the joined code cells, as spans count them
+        from ..errors import InputError
+        from ..source import read_source
+
+        try:
+            return tuple(split_lines(read_source(path).text))
+        except InputError:
+            return ()
     try:
-        return tuple(Path(path).read_text(encoding="utf-8-sig").splitlines())
+        return tuple(split_lines(Path(path).read_bytes().decode("utf-8-sig")))
     except (OSError, UnicodeDecodeError):
         return ()
 
@@ -28,7 +37,7 @@ def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[s
     if not 0 < span.line <= len(lines):
         return []
     text = lines[span.line - 1].rstrip()
-    number = str(span.line)
+    number = str(span.cell_line if span.cell_line is not None else span.line)
     out = [f"{indent}{number} | {text}"]
     if caret:
         end = span.end_column if span.end_line == span.line else len(text) + 1
@@ -38,12 +47,12 @@ def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[s
 
 
 def _where(span: Span | None) -> str:
-    return f"{span.path}:{span.line}:{span.column}" if span else "<unknown>"
+    return span.shown if span else "<unknown>"
 
 
 def render_finding(finding: Finding) -> list[str]:
-    out = [f"{_where(finding.location)}: {finding.code} {finding.severity} "
-           f"[{finding.rule}] {finding.message}"]
+    out = [(f"{_where(finding.location)}: {finding.code} {finding.severity} "
+            f"[{finding.rule}] {finding.message}")]
     if finding.location is not None:
         out += _source_line(finding.location)
     for related in finding.related:
@@ -88,8 +97,8 @@ def render_table(pair: PairResult) -> list[str]:
     a = pair.alignment
     left, right = a.graph(pair.origin_framework), a.graph(pair.port_framework)
     head = {ir.KERAS: ("trainable", "non-train"), ir.TORCH: ("params", "buffers")}
-    out = [f"Aligned layers: {left.path}::{left.model} ({FRAMEWORK_LABEL[left.framework]}) "
-           f"<-> {right.path}::{right.model} ({FRAMEWORK_LABEL[right.framework]})"]
+    out = [(f"Aligned layers: {left.path}::{left.model} ({FRAMEWORK_LABEL[left.framework]}) "
+            f"<-> {right.path}::{right.model} ({FRAMEWORK_LABEL[right.framework]})")]
     lw, sw, cw = 30, 14, 11
     lh, rh = head[left.framework], head[right.framework]
     out.append(f"  {'#':>2}  {'layer':<{lw}} {'output':<{sw}} {lh[0]:>{cw}} {lh[1]:>{cw - 2}} | "

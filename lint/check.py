@@ -1,0 +1,341 @@
+"""`portlint check [PATHS...]`: lint mode for pre-commit, CI and editors.
+
+For the Python files among PATHS (directories are walked for `*.py`; `exclude` applies to
+both):
+
+- every configured pair (`[tool.portlint] pairs`) that has a side among the files, and
+  every pair a given file declares with `# portlint: port-of PATH[::MODEL]` (the file is
+  the port, PATH is relative to it), is compared; the other side is read from disk;
+- the single-file rules run on every model of the files that no compared pair covers.
+
+No PATHS: every configured pair. A given file that is not Python (a README handed over
+by pre-commit) is skipped; a Python file that does not parse is an input error (exit 2);
+a Python file without a model is fine. `finalize` then merges the findings of all pairs
+and files (the same finding once) and applies the selection, `per-file-ignores`, the
+`severity` overrides and the suppression comments; `compare` uses it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ir
+from .compare import PairResult, compare, declared_input
+from .config import DEFAULT_EXCLUDE_DIRS, Settings, rule_for
+from .errors import InputError
+from .findings import Finding
+from .frontend import ModelRef, extract
+from .rule import FileContext, FileRule
+from .shapes import infer
+from .source import SourceFile, read_source
+from .suppress import UnusedSuppression, apply_suppressions, comments
+
+PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
+_PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
+_SEVERAL = re.compile(r"several models; choose one of (?P<names>.*)$")
+_NO_MODEL = re.compile(r"no Keras or PyTorch model found")
+# A file whose text names no framework holds no model the single-file rules can check
+# (a model built only from another file's classes is checked in that file).
+_FRAMEWORK = re.compile(r"\b(?:torch|keras|tensorflow)\b")
+
+
+@dataclass(frozen=True)
+class PairJob:
+    """A pair to compare: model references (paths as shown) and where it was declared."""
+
+    origin: str
+    port: str
+    input_shape: tuple[int, ...] | None = None
+    declared: str = ""  # `pyproject.toml: [tool.portlint] pairs[0]` or `port.py:3`
+
+    def key(self) -> tuple:
+        refs = [ModelRef.parse(self.origin), ModelRef.parse(self.port)]
+        return (*((os.path.realpath(r.path), r.model, r.call) for r in refs), self.input_shape)
+
+
+@dataclass
+class CheckResult:
+    findings: list[Finding] = field(default_factory=list)
+    pairs: list[PairResult] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # the Python files checked, as shown
+    warnings: list[str] = field(default_factory=list)  # one line each, for stderr
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """How a path is shown: relative to the current directory when below it."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return absolute
+    return absolute if relative.startswith("..") else relative
+
+
+def _shown_ref(ref: str, base: Path | None = None) -> str:
+    parsed = ModelRef.parse(ref)
+    path = Path(parsed.path)
+    if base is not None and not path.is_absolute():
+        path = base / path
+    return str(dataclasses.replace(parsed, path=display_path(path)))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
+    """The Python files among `paths` (directories walked), minus `exclude`; as shown."""
+    out: list[str] = []
+    seen: set[str] = set()
+
+    def add(path: str) -> None:
+        real = os.path.realpath(path)
+        if real not in seen and not settings.excluded(path):
+            seen.add(real)
+            out.append(display_path(path))
+
+    for path in paths:
+        if os.path.isdir(path):
+            if settings.excluded(path):
+                continue
+            for directory, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDE_DIRS
+                                 and not settings.excluded(os.path.join(directory, d)))
+                for name in sorted(files):
+                    if name.endswith(PYTHON_SUFFIXES):
+                        add(os.path.join(directory, name))
+        elif os.path.exists(path):
+            if path.endswith(PYTHON_SUFFIXES):
+                add(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return out
+
+
+def inline_pairs(source: SourceFile) -> list[PairJob]:
+    """The pairs a port declares with `# portlint: port-of PATH[::MODEL]`."""
+    out = []
+    base = Path(source.path).parent
+    for line, column, text in comments(source.text):
+        match = _PORT_OF.search(text)
+        if match is None:
+            continue
+        where = f"{source.path}:{line}:{column + 1 + match.start()}"
+        ref = match.group("ref")
+        try:
+            origin = _shown_ref(ref, base)
+        except InputError as exc:
+            raise InputError(f"{where}: portlint: port-of {ref}: {exc}") from None
+        if not os.path.isfile(ModelRef.parse(origin).path):
+            raise InputError(f"{where}: portlint: port-of {ref}: no such file "
+                             f"({ModelRef.parse(origin).path}; the path is relative to the "
+                             f"port's directory)")
+        out.append(PairJob(origin, source.path, None, where))
+    return out
+
+
+def configured_pairs(settings: Settings) -> list[PairJob]:
+    config = settings.config
+    label = display_path(config.path) if config.path else "configuration"
+    prefix = "[tool.portlint] " if config.path and config.path.name == "pyproject.toml" else ""
+    return [PairJob(_shown_ref(spec.origin_ref), _shown_ref(spec.port_ref), spec.input_shape,
+                    f"{label}: {prefix}pairs[{index}]")
+            for index, spec in enumerate(config.pairs)]
+
+
+def _touches(job: PairJob, files: set[str]) -> bool:
+    return any(os.path.realpath(ModelRef.parse(ref).path) in files
+               for ref in (job.origin, job.port))
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def check(paths: Sequence[str], settings: Settings) -> CheckResult:
+    """Check `paths` (none: every configured pair). Raises InputError on bad input."""
+    result = CheckResult()
+    files = python_files(paths, settings)
+    result.files = files
+    if paths and not files:
+        return result
+    sources = [read_source(path) for path in files]  # a syntax error is an input error
+    real_files = {os.path.realpath(path) for path in files}
+
+    jobs: list[PairJob] = []
+    if paths:
+        jobs += [job for job in configured_pairs(settings) if _touches(job, real_files)]
+        for source in sources:
+            jobs += inline_pairs(source)
+    else:
+        jobs += configured_pairs(settings)
+
+    coverage: dict[str, set[str]] = {}
+    covered: set[tuple[str, str | None]] = set()  # (real path, model) compared in a pair
+    findings: list[Finding] = []
+    seen: set[tuple] = set()
+    for job in jobs:
+        if job.key() in seen:
+            continue
+        seen.add(job.key())
+        pair = _compare(job, settings)
+        result.pairs.append(pair)
+        findings += pair.findings
+        for path, codes in pair_coverage(pair, settings).items():
+            coverage.setdefault(path, set()).update(codes)
+        for graph in (pair.alignment.keras, pair.alignment.torch):
+            covered.add((os.path.realpath(graph.path), graph.model))
+        for ref in (pair.origin, pair.port):
+            if ref.model is None:  # the file's one obvious model: nothing else to check
+                covered.add((os.path.realpath(ref.path), None))
+
+    file_rules = [rule() for rule in _rules() if issubclass(rule, FileRule)
+                  and settings.selected(rule)]
+    for source in sources:
+        if not file_rules:
+            break
+        real = os.path.realpath(source.path)
+        if (real, None) in covered or not _FRAMEWORK.search(source.text):
+            continue  # compared already, or no model can be here (a cheap text test)
+        for graph in _models(source, settings, result.warnings):
+            if (real, graph.model) in covered:
+                continue
+            context = FileContext(graph, source, settings.keras_version)
+            for rule in file_rules:
+                findings += rule.check_file(context)
+            coverage.setdefault(source.path, set()).update(r.code for r in file_rules)
+
+    result.findings = finalize(findings, settings, coverage)
+    return result
+
+
+def _rules() -> list[type]:
+    from .rules import ALL_RULES
+
+    return list(ALL_RULES)
+
+
+def pair_coverage(pair: PairResult, settings: Settings) -> dict[str, set[str]]:
+    """The rules that ran on each file of a compared pair: every selected rule on the port
+    (pair findings are located there), the single-file rules on both."""
+    selected = [r for r in _rules() if settings.selected(r)]
+    return {pair.origin.path: {r.code for r in selected if issubclass(r, FileRule)},
+            pair.port.path: {r.code for r in selected}}
+
+
+def _compare(job: PairJob, settings: Settings) -> PairResult:
+    try:
+        return compare(job.origin, job.port, settings.options(job.input_shape))
+    except InputError as exc:
+        raise InputError(f"{job.declared}: {exc}") from None
+
+
+def _models(source: SourceFile, settings: Settings, warnings: list[str]) -> list[ir.Graph]:
+    """Every model of a file, with shapes inferred; none when it has no model (that is
+    not an error in check mode) or when the analysis fails (a warning)."""
+    kv = settings.keras_version
+    try:
+        graphs = _extract_all(source, kv, warnings)
+    except Exception as exc:  # never a traceback; PORTLINT_DEBUG=1 shows it
+        if os.environ.get("PORTLINT_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        warnings.append(f"portlint: warning: {source.path}: internal error while reading its "
+                        f"models, single-file rules skipped: {type(exc).__name__}: {detail}")
+        return []
+    for graph in graphs:
+        if graph.framework == ir.KERAS:
+            infer(graph, graph.input_shape)
+        else:
+            infer(graph, graph.input_shape or declared_input(graph))
+    return graphs
+
+
+def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) -> list[ir.Graph]:
+    """The file's obvious model, or each of its models when it has several."""
+    try:
+        return [extract(ModelRef(source.path), keras_version, source)]
+    except InputError as exc:
+        match = _SEVERAL.search(str(exc))
+        if match is None:
+            _not_followed(exc, warnings)
+            return []
+        names = [ref.rpartition("::")[2] for ref in match.group("names").split(", ")]
+    graphs = []
+    for name in names:
+        try:
+            graphs.append(extract(ModelRef(source.path, name), keras_version, source))
+        except InputError as exc:
+            _not_followed(exc, warnings)
+    return graphs
+
+
+def _not_followed(exc: InputError, warnings: list[str]) -> None:
+    """A file without a model is fine in check mode; a model that could not be followed is
+    said (on stderr), since its single-file rules did not run."""
+    if not _NO_MODEL.search(str(exc)):
+        warnings.append(f"portlint: warning: {exc}; single-file rules skipped")
+
+
+# --------------------------------------------------------------------------- findings
+
+
+def _dedupe_key(finding: Finding) -> tuple:
+    loc = finding.location
+    where = (os.path.realpath(loc.path), loc.line, loc.column, loc.end_line,
+             loc.end_column) if loc else None
+    return (finding.code, finding.message, where)
+
+
+def finalize(findings: Iterable[Finding], settings: Settings,
+             coverage: Mapping[str, Iterable[str]] | None = None) -> list[Finding]:
+    """Merge (the same finding once), select, apply `per-file-ignores`, `severity`
+    overrides and suppression comments, report unused suppressions when asked, sort.
+    `coverage` maps each file to the codes of the rules that ran on it."""
+    unique: list[Finding] = []
+    seen: set[tuple] = set()
+    for finding in findings:
+        key = _dedupe_key(finding)
+        if key not in seen:
+            seen.add(key)
+            unique.append(finding)
+
+    kept = _configured(unique, settings)
+    report_unused = settings.selected(UnusedSuppression)
+    ran: dict[str, set[str]] = {}
+    if report_unused:
+        for path, codes in (coverage or {}).items():
+            ran[path] = {code for code in codes if _active(settings, path, code)}
+    outcome = apply_suppressions(kept, coverage=ran, report_unused=report_unused)
+    out = outcome.kept + _configured(outcome.unused, settings)
+    return sorted(out, key=Finding.sort_key)
+
+
+def _active(settings: Settings, path: str, code: str) -> bool:
+    rule = rule_for(code)
+    if rule is None:
+        return False
+    return (settings.selected(rule) and not settings.ignored_in(path, code, rule.name)
+            and settings.severity_of(code, rule.name, rule.severity) != "off")
+
+
+def _configured(findings: Iterable[Finding], settings: Settings) -> list[Finding]:
+    """Selection, per-file-ignores and severity overrides."""
+    out = []
+    for finding in findings:
+        rule = rule_for(finding.code)
+        if rule is not None and not settings.selected(rule):
+            continue
+        if finding.location is not None and settings.ignored_in(finding.location.path,
+                                                                finding.code, finding.rule):
+            continue
+        level = settings.severity_of(finding.code, finding.rule, finding.severity)
+        if level == "off":
+            continue
+        if level != finding.severity:
+            finding = dataclasses.replace(finding, severity=level)
+        out.append(finding)
+    return out

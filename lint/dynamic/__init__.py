@@ -1,0 +1,16 @@
+"""`portlint verify`: the dynamic check (docs/verify.md).
+
+Modules:
+
+* `verify`    -- `verify(origin, port, VerifyOptions) -> VerifyResult`: compare, build both
+                 models in workers, reconcile. Raises InputError / VerifyError (exit 2).
+* `runner`    -- parent side: `run_worker(request, timeout=...)`, `run_workers(...)`.
+                 Never imports a framework.
+* `worker`    -- child side, `python -m portlint.dynamic.worker`: imports the framework and
+                 the user's code, builds, runs the request's steps (`STEPS`).
+* `protocol`  -- the request/response format shared by both sides.
+* `reconcile` -- static vs built counts per framework (PTL704) and across frameworks.
+* `report`    -- text and JSON output.
+
+Importing this package imports nothing heavy; only the worker process imports torch/keras.
+"""

@@ -1,0 +1,116 @@
+"""The verify worker protocol, shared by the parent (`runner`) and the child (`worker`).
+
+Pure standard library: the parent imports this module and must never import a framework.
+
+One worker process serves one request:
+
+* the parent starts ``python -m portlint.dynamic.worker`` in a new session (process group),
+  writes ONE JSON object (the request) to its stdin and closes stdin;
+* the worker writes JSON *lines* (events) to its stdout. It moves its own fd 1 onto fd 2 at
+  start-up, so anything the user's code prints lands on stderr and cannot corrupt the
+  channel. Events, in order:
+
+  - ``{"event": "ready", ...}`` once the frameworks are imported and the memory limit is
+    set, just before the user's code runs: the parent starts the ``--timeout`` clock here;
+  - ``{"event": "progress", "step": ..., ...}`` (optional, any number; ignored by verify);
+  - ``{"event": "result", "ok": true|false, ...}`` exactly once, last. The worker then
+    exits at once (``os._exit``) so framework teardown cannot hang the parent.
+
+Request (``"protocol": PROTOCOL``)::
+
+    {"protocol": "portlint-worker/1",
+     "models": [{"framework": "keras"|"torch",
+                 "path": "/abs/path/model.py",      # the file to import
+                 "display_path": "model.py",        # how the user wrote it (messages, spans)
+                 "name": "build_model",             # module attribute (the static graph.model)
+                 "call": "num_classes=10"|null,     # ARGS text of PATH::NAME(ARGS)
+                 "input_shape": [64, 64, 1]|null,   # one sample, the model's own layout
+                 "keras_version": 3}],
+     "lazy": true,                 # torch: meta device; Keras 3: stateless scope (no weights)
+     "memory_limit_mb": 8192|null, # RLIMIT_AS on top of the imported frameworks
+     "steps": ["count"],           # run after every model is built, in this order
+     "numeric": null}              # reserved for `verify --numeric` (see worker.STEPS)
+
+Result (success)::
+
+    {"event": "result", "ok": true, "protocol": ...,
+     "frameworks": {"torch": "2.13.0", ...},
+     "models": [{"framework", "name", "type", "mode": "meta"|"cpu"|"stateless"|"eager",
+                 "notes": [...], "seconds": float}],          # one per request model
+     "steps": {"count": {"models": [COUNTS, ...]}, ...},     # one entry per step
+     "peak_rss_kb": int, "memory_limit_bytes": int|null, "seconds": float}
+
+    COUNTS = {"framework": ..., "root": name,
+              "total": {...},                                # framework convention, below
+              "layers": [{"name", "parent", "type", "counts": {...},
+                          "tensors": {tensor name: numel},   # own, counted here
+                          "tied": {tensor name: path of its first owner},
+                          "sites": [SPAN, ...],              # creation, innermost user frame first
+                          "class_site": {"path", "line"}|null}, ...]}  # class in user code
+    torch counts: {"parameters", "buffers", "running_stats", "num_batches_tracked",
+                   "folded_bias"};  Keras counts: {"trainable", "non_trainable"}
+
+Result (failure)::
+
+    {"event": "result", "ok": false,
+     "error": {"kind": KIND, "framework": ..., "message": "one line",
+               "exception": "ValueError"|null, "location": SPAN|null,
+               "traceback": "..." (only with PORTLINT_DEBUG)}}
+
+    KIND: "framework" (import of torch/keras failed), "import" (the user's file raised),
+    "resolve" (NAME missing or not a model), "arguments" (ARGS raised), "build" (the
+    constructor/builder raised, or a Keras model could not be built), "memory" (the
+    memory limit was hit), "step" (a step raised), "protocol" (bad request),
+    "internal" (a portlint bug). The parent adds "timeout", "crash" and "cancelled".
+
+SPAN = {"path", "line", "column", "end_line", "end_column"} (1-based, like findings).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PROTOCOL = "portlint-worker/1"
+WORKER_MODULE = "portlint.dynamic.worker"
+
+KERAS = "keras"
+TORCH = "torch"
+LABEL = {KERAS: "Keras", TORCH: "PyTorch"}
+INSTALL_HINT = {KERAS: "pip install keras tensorflow", TORCH: "pip install torch"}
+
+ERROR_KINDS = ("framework", "import", "resolve", "arguments", "build", "memory", "step",
+               "protocol", "internal", "timeout", "crash", "cancelled")
+
+# Messages of allocation failures across Python, numpy, torch and TensorFlow.
+MEMORY_PATTERN = re.compile(
+    r"can't allocate memory|cannot allocate memory|out of memory|std::bad_alloc|bad_alloc"
+    r"|failed to allocate|unable to allocate|ResourceExhausted|\bOOM\b|MemoryError",
+    re.IGNORECASE)
+
+
+def request(models: list[dict[str, Any]], *, lazy: bool = True,
+            memory_limit_mb: int | None = None, steps: tuple[str, ...] = ("count",),
+            numeric: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A request document (see the module docstring)."""
+    return {"protocol": PROTOCOL, "models": models, "lazy": lazy,
+            "memory_limit_mb": memory_limit_mb, "steps": list(steps), "numeric": numeric}
+
+
+def model_spec(framework: str, path: str, name: str, *, display_path: str | None = None,
+               call: str | None = None, input_shape: tuple | list | None = None,
+               keras_version: int = 3) -> dict[str, Any]:
+    """One entry of a request's "models"."""
+    return {"framework": framework, "path": path, "display_path": display_path or path,
+            "name": name, "call": call,
+            "input_shape": list(input_shape) if input_shape is not None else None,
+            "keras_version": keras_version}
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """The first non-empty line of `text`, shortened: messages stay one line."""
+    for line in str(text).splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= limit else line[: limit - 3] + "..."
+    return ""

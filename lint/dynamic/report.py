@@ -1,0 +1,100 @@
+"""Output of `portlint verify`: compare's report plus the dynamic counts.
+
+Text: compare's findings and aligned table, then a "Dynamic counts" section (like
+compare's "Totals") before the closing summary line. JSON: the `portlint/1` document of
+compare with a "dynamic" object in each pair (SPEC "JSON output").
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import ir
+from ..report import text as text_report
+from ..report.json import SCHEMA
+from .reconcile import compared, static_as_dynamic
+from .verify import VerifyResult
+
+
+def n(value: int) -> str:
+    return f"{value:,}"
+
+
+MODE_TEXT = {
+    "meta": "on the meta device (no weights allocated)",
+    "cpu": "on the CPU (weights allocated)",
+    "stateless": "without allocating weights (stateless scope)",
+    "eager": "with allocated weights",
+}
+
+
+def render_json(result: VerifyResult) -> str:
+    document = {"schema": SCHEMA,
+                "findings": [f.to_json() for f in result.findings],
+                "pairs": [result.to_json()]}
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+def render_text(result: VerifyResult) -> str:
+    report = text_report.render(result.findings, [result.pair])
+    body, newline, last = report.rstrip("\n").rpartition("\n")
+    section = "\n".join(dynamic_section(result))
+    if not newline:
+        return f"{section}\n\n{report}"
+    return f"{body}\n{section}\n\n{last}\n"
+
+
+def _static_note(result: VerifyResult, framework: str) -> str:
+    side = result.side(framework)
+    graph = side.graph
+    if not graph.counts_known():
+        return "static: unknown"
+    static = static_as_dynamic(framework, graph.total_counts())
+    if compared(framework, static) == compared(framework, side.total):
+        return "static: same"
+    if framework == ir.KERAS:
+        return f"static: {n(static['trainable'])} trainable + {n(static['non_trainable'])} non-trainable"
+    return f"static: {n(static['parameters'])} parameters + {n(static['buffers'])} buffer elements"
+
+
+def _build_text(record: dict[str, Any], framework: str) -> str:
+    model = record["models"][0]
+    version = record["frameworks"].get(framework, "?")
+    label = "Keras" if framework == ir.KERAS else "PyTorch"
+    peak = record.get("peak_rss_kb")
+    memory = f", peak RSS {peak / 1024:,.0f} MB" if peak else ""
+    return (f"{label} {version} {MODE_TEXT.get(model['mode'], model['mode'])} in "
+            f"{model['seconds']:.2f} s{memory}")
+
+
+def dynamic_section(result: VerifyResult) -> list[str]:
+    k, t = result.keras.total, result.torch.total
+    out = ["Dynamic counts (the models built by the verify worker)"]
+    out.append(f"  Keras    total {n(k['trainable'] + k['non_trainable'])} = {n(k['trainable'])} "
+               f"trainable + {n(k['non_trainable'])} non-trainable  [{_static_note(result, ir.KERAS)}]")
+    out.append(f"  PyTorch  {n(t['parameters'])} parameters + {n(t['buffers'])} buffer elements "
+               f"({n(t['running_stats'])} running statistics + {n(t['num_batches_tracked'])} "
+               f"num_batches_tracked)  [{_static_note(result, ir.TORCH)}]")
+    folded = t["folded_bias"]
+    same_trainable, same_state = result.across["trainable"], result.across["non_trainable"]
+    out.append(f"  Reconciled: Keras trainable {n(k['trainable'])} "
+               f"{'=' if same_trainable else '!='} torch parameters {n(t['parameters'])}"
+               + (f" - {n(folded)} second RNN biases (bias_hh, which Keras sums into one)"
+                  if folded else "") + "; "
+               f"Keras non-trainable {n(k['non_trainable'])} {'=' if same_state else '!='} torch "
+               f"running statistics {n(t['running_stats'])}; num_batches_tracked "
+               f"({n(t['num_batches_tracked'])}) has no Keras counterpart"
+               + ("" if same_trainable and same_state else "  -> counts differ"))
+    parts = []
+    for side, noun in ((result.keras, "weighted layers"), (result.torch, "weighted modules")):
+        label = "Keras" if side.framework == ir.KERAS else "PyTorch"
+        differ = len(side.mismatches)
+        parts.append(f"{label} {side.agreeing} of {side.weighted} {noun} agree"
+                     + (f", {differ} differ{'s' if differ == 1 else ''} (PTL704)" if differ else ""))
+    out.append("  Static extraction: " + "; ".join(parts))
+    out.append("  Built: " + "; ".join(_build_text(result.workers[f], f)
+                                       for f in (ir.KERAS, ir.TORCH)))
+    for note in result.notes:
+        out.append(f"  Note: {note}")
+    return out

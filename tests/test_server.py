@@ -1,0 +1,210 @@
+"""`portlint server` driven by a real LSP client (pygls's) over stdio: diagnostics on
+open and change, the partner file re-published, quick fixes, UTF-16 positions."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pygls")
+from lsprotocol import types  # noqa: E402
+from pygls.lsp.client import LanguageClient  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "examples" / "seed"
+TIMEOUT = 60
+
+
+class Client:
+    """A pygls client with the diagnostics it received, per uri."""
+
+    def __init__(self) -> None:
+        self.lsp = LanguageClient("portlint-test", "1")
+        self.diagnostics: dict[str, list[types.Diagnostic]] = {}
+        self.updates = asyncio.Queue()
+
+        @self.lsp.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        def published(params: types.PublishDiagnosticsParams) -> None:
+            self.diagnostics[params.uri] = params.diagnostics
+            self.updates.put_nowait(params.uri)
+
+    async def start(self, root: Path) -> None:
+        await self.lsp.start_io(sys.executable, "-m", "portlint", "server", cwd=str(root))
+        await asyncio.wait_for(self.lsp.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), root_uri=root.as_uri())), TIMEOUT)
+        self.lsp.initialized(types.InitializedParams())
+
+    async def wait_for(self, uri: str, predicate=lambda d: True) -> list[types.Diagnostic]:
+        async def loop():
+            while True:
+                if uri in self.diagnostics and predicate(self.diagnostics[uri]):
+                    return self.diagnostics[uri]
+                await self.updates.get()
+        return await asyncio.wait_for(loop(), TIMEOUT)
+
+    def open(self, path: Path, text: str | None = None, version: int = 1) -> str:
+        uri = path.as_uri()
+        self.lsp.text_document_did_open(types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version,
+                                                 text=path.read_text() if text is None else text)))
+        return uri
+
+    def change(self, uri: str, text: str, version: int) -> None:
+        self.lsp.text_document_did_change(types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+
+    async def stop(self) -> None:
+        await asyncio.wait_for(self.lsp.shutdown_async(None), TIMEOUT)
+        self.lsp.exit(None)
+        await self.lsp.stop()
+
+
+def project(tmp_path: Path, torch_text: str | None = None) -> tuple[Path, Path]:
+    """The seed pair in a project whose pyproject.toml declares it."""
+    shutil.copy(SEED / "keras_model.py", tmp_path / "keras_model.py")
+    port = tmp_path / "torch_model.py"
+    port.write_text(torch_text if torch_text is not None else (SEED / "torch_model.py").read_text())
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.portlint]\npairs = [{keras = "keras_model.py", torch = "torch_model.py"}]\n')
+    return tmp_path / "keras_model.py", port
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines()) if needle in line)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_diagnostics_on_open_point_at_the_right_lines(tmp_path):
+    keras_file, port = project(tmp_path)
+    text = port.read_text()
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        uri = client.open(port)
+        found = await client.wait_for(uri, lambda d: len(d) > 0)
+        await client.stop()
+        return found
+
+    found = run(scenario())
+    by_code = {d.code: d for d in found}
+    assert {"PTL101", "PTL102", "PTL201", "PTL401", "PTL404"} <= set(by_code)
+    assert by_code["PTL101"].range.start.line == line_of(text, "nn.BatchNorm2d")
+    assert by_code["PTL101"].severity == types.DiagnosticSeverity.Error
+    assert by_code["PTL101"].source == "portlint"
+    related = by_code["PTL101"].related_information
+    assert related and related[0].location.uri == keras_file.as_uri()
+
+
+def test_code_action_fixes_the_momentum(tmp_path):
+    _, port = project(tmp_path)
+    text = port.read_text()
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        uri = client.open(port)
+        found = await client.wait_for(uri, lambda d: any(x.code == "PTL101" for x in d))
+        momentum = next(d for d in found if d.code == "PTL101")
+        actions = await asyncio.wait_for(client.lsp.text_document_code_action_async(
+            types.CodeActionParams(text_document=types.TextDocumentIdentifier(uri=uri),
+                                   range=momentum.range,
+                                   context=types.CodeActionContext(diagnostics=[momentum]))), TIMEOUT)
+        # Apply the edit the way an editor would, and send the new text.
+        action = next(a for a in actions if "PTL101" in a.title)
+        new_text = apply_edits(text, action.edit.changes[uri])
+        client.change(uri, new_text, 2)
+        after = await client.wait_for(uri, lambda d: not any(x.code == "PTL101" for x in d))
+        await client.stop()
+        return new_text, after
+
+    new_text, after = run(scenario())
+    assert "momentum=0.85" in new_text
+    assert not any(d.code == "PTL101" for d in after)
+    assert port.read_text() == text  # the server never writes files
+
+
+def test_editing_the_original_republishes_the_port(tmp_path):
+    keras_file, port = project(tmp_path)
+    keras_text = keras_file.read_text()
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        port_uri = client.open(port)
+        await client.wait_for(port_uri, lambda d: any(x.code == "PTL101" for x in d))
+        keras_uri = client.open(keras_file)
+        # Make the Keras momentum torch's default equivalent: the port's PTL101 goes away.
+        client.change(keras_uri, keras_text.replace("momentum=0.15", "momentum=0.9"), 2)
+        after = await client.wait_for(port_uri, lambda d: not any(x.code == "PTL101" for x in d))
+        await client.stop()
+        return after
+
+    after = run(scenario())
+    assert any(d.code == "PTL102" for d in after)  # the epsilon is still wrong
+
+
+def test_columns_are_utf16_code_units_on_non_ascii_lines(tmp_path):
+    text = (SEED / "torch_model.py").read_text()
+    anchor = "            nn.BatchNorm2d(num_features=32),"
+    assert anchor in text
+    # A string with an astral character (two UTF-16 units) before the layer on its line.
+    text = text.replace(anchor, '            ("é😀", None)[1] or nn.BatchNorm2d(num_features=32),')
+    _, port = project(tmp_path, text)
+    line = text.splitlines()[line_of(text, "nn.BatchNorm2d")]
+    code_points = line.index("nn.BatchNorm2d")
+    utf16 = len(line[:code_points].encode("utf-16-le")) // 2
+    assert utf16 == code_points + 1
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        uri = client.open(port)
+        found = await client.wait_for(uri, lambda d: any(x.code == "PTL101" for x in d))
+        await client.stop()
+        return found
+
+    momentum = next(d for d in run(scenario()) if d.code == "PTL101")
+    assert momentum.range.start.character == utf16
+
+
+def test_syntax_error_while_typing_is_one_diagnostic(tmp_path):
+    _, port = project(tmp_path)
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        uri = client.open(port, port.read_text().replace("def forward(self, x):", "def forward(self, x:"))
+        found = await client.wait_for(uri, lambda d: len(d) > 0)
+        await client.stop()
+        return found
+
+    found = run(scenario())
+    assert len(found) == 1 and "syntax error" in found[0].message
+
+
+def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
+    """Apply LSP edits (UTF-16 positions) to `text`, last first."""
+    lines = text.splitlines(keepends=True)
+
+    def offset(position: types.Position) -> int:
+        line = lines[position.line]
+        units, index = 0, 0
+        while units < position.character and index < len(line):
+            units += len(line[index].encode("utf-16-le")) // 2
+            index += 1
+        return sum(len(x) for x in lines[:position.line]) + index
+
+    for edit in sorted(edits, key=lambda e: (e.range.start.line, e.range.start.character), reverse=True):
+        start, end = offset(edit.range.start), offset(edit.range.end)
+        text = text[:start] + edit.new_text + text[end:]
+        lines = text.splitlines(keepends=True)
+    return text
