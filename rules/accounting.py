@@ -112,9 +112,15 @@ Make the differing layers agree; the per-layer list says where.
                 name = describe(a) if a is not None else f"(none; {describe(b)})"
                 differing.append(f"{name}: {n(ca)} vs {n(cb)}")
         label = FRAMEWORK_LABEL[ctx.origin]
+        if differing:
+            where = (f"per layer, port vs {label}: " + "; ".join(differing[:6])
+                     + (" ..." if len(differing) > 6 else ""))
+        else:
+            where = ("no aligned layer differs: the difference is in weights outside the "
+                     "layer sequence (modules registered but unused in forward, or weights a "
+                     "module owns directly)")
         message = (f"trainable parameters differ: the port has {n(mine)}, {label} {n(theirs)} "
-                   f"(difference {n(mine - theirs)}); per layer, port vs {label}: "
-                   + "; ".join(differing[:6]) + (" ..." if len(differing) > 6 else ""))
+                   f"(difference {n(mine - theirs)}); " + where)
         yield _model_finding(self, ctx, message)
 
 

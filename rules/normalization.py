@@ -91,6 +91,9 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
              note="converted momentum"),
         Case(KERAS_BN_15.format(args="momentum=0.9"), TORCH_BN.format(args="4"), 0,
              note="Keras 0.9 is torch's default 0.1"),
+        Case(KERAS_BN_15.format(args="momentum=0.15"), TORCH_BN.format(args="4").replace(
+            "self.bn = nn.BatchNorm2d(4)", "self.bn = nn.BatchNorm2d(4)\n        self.bn.momentum = 0.85"),
+             0, note="momentum set on the module after construction"),
     ]
     INVALID = [
         Case(KERAS_BN_15.format(args="momentum=0.15"), TORCH_BN.format(args="4"), 1, line=8,

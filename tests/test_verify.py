@@ -145,10 +145,10 @@ def build_model():
 
 
 def test_fooled_extraction_is_reported_in_the_right_file(tmp_path):
-    """`layer.bias = None` and `layer.trainable = False` after construction: the static
+    """`register_parameter("bias", None)` and `trainable = False` after construction: the static
     extraction still counts a bias and trainable weights; the built models do not."""
     keras_file = write(tmp_path / "frozen_keras.py", FROZEN_KERAS)
-    port = seed_port_with(tmp_path / "port.py", init="self.fc2.bias = None")
+    port = seed_port_with(tmp_path / "port.py", init="self.fc2.register_parameter(\"bias\", None)")
     result = portlint("verify", keras_file, port, "--format", "json")
     assert result.returncode == 1, result.stderr
     document = json.loads(result.stdout)

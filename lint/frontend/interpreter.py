@@ -425,6 +425,8 @@ class Interpreter:
             if isinstance(obj, Instance):
                 attach(value, obj, name)
                 obj.attrs[name] = value
+            elif isinstance(obj, Layer):
+                self.set_layer_attribute(obj, name, value, Site(source, target))
         elif kind == "Subscript":
             obj = self.eval(target.value, scope, source)
             index = self.subscript_index(target, scope, source)
@@ -1189,6 +1191,21 @@ class Interpreter:
         tensors = _tensors_in(args)
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")
+
+    def set_layer_attribute(self, layer: Layer, name: str, value: Any, site: Site) -> None:
+        """`self.bn.momentum = 0.01` after construction: the layer is applied with it.
+        `self.fc.bias = None` drops the bias; replacing or tying a weight, or freezing a
+        Keras layer, is reported as not followed (the counts would be wrong)."""
+        if layer.framework == ir.TORCH and name == "bias" and value is None:
+            layer.args["bias"] = False
+            return
+        if name in layer.spec.params and name not in ("weight", "bias"):
+            layer.args[name] = value
+            layer.arg_sites[name] = site
+            return
+        self.builder.note_unresolved(
+            f"`{layer.type_name}.{name}` set after construction is not followed "
+            f"(weights tied, replaced or frozen: counts may differ)", site)
 
     def layer_attribute(self, layer: Layer, name: str, site: Site) -> Any:
         """`conv.out_channels`, `bn.eps`, `linear.bias`: from the constructor arguments."""
