@@ -4,7 +4,7 @@
   paths normalised; `PORTLINT_UPDATE_SNAPSHOTS=1 pytest tests/test_formats.py` rewrites
   them after an intended change) and cross-checked against `--format json`, so a
   renderer can never drop or reorder a finding.
-- SARIF validates against ../shared/schemas/sarif-schema-2.1.0.json (draft-04, as its
+- SARIF validates against tests/schemas/sarif-schema-2.1.0.json (= ../shared/schemas/...) (draft-04, as its
   `$schema` says): seed both ways round, no findings, a non-ASCII port, a port outside
   the working directory; rules carry the catalogue; fingerprints survive lines inserted
   above; columns are UTF-16 code units.
@@ -36,7 +36,10 @@ ROOT = Path(__file__).resolve().parents[1]
 KERAS = "examples/seed/keras_model.py"
 TORCH = "examples/seed/torch_model.py"
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "formats"
-SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
+# The OASIS SARIF 2.1.0 schema, vendored so that a clean checkout can validate; the
+# project's shared copy (../shared/schemas) must be the same file when it is present.
+SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
+SHARED_SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 UPDATE = os.environ.get("PORTLINT_UPDATE_SNAPSHOTS") == "1"
 EXTENSION = {"concise": "txt", "github": "txt", "rdjson": "json", "sarif": "json"}
 
@@ -70,7 +73,9 @@ def seed_findings() -> list[dict]:
 
 
 def sarif_validator():
-    assert SARIF_SCHEMA.exists(), f"{SARIF_SCHEMA} not found: the shared folder lies beside the repository"
+    assert SARIF_SCHEMA.exists(), f"{SARIF_SCHEMA} not found"
+    if SHARED_SARIF_SCHEMA.exists():
+        assert SHARED_SARIF_SCHEMA.read_bytes() == SARIF_SCHEMA.read_bytes()
     schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
     assert schema["$schema"] == "http://json-schema.org/draft-04/schema#"
     jsonschema.Draft4Validator.check_schema(schema)
