@@ -217,14 +217,20 @@ class Interpreter:
             return
         for item in items:
             self.assign(stmt.target, item, scope, source)
-            try:
-                self.exec_block(stmt.body.body, scope, source)
-            except _Break:
+            if not self._loop_body(stmt, scope, source):
                 return
-            except _Continue:
-                continue
         if stmt.orelse is not None:
             self.exec_block(stmt.orelse.body.body, scope, source)
+
+    def _loop_body(self, stmt: Any, scope: Scope, source: Any) -> bool:
+        """One iteration of a `for`/`while` body; False when it breaks out of the loop."""
+        try:
+            self.exec_block(stmt.body.body, scope, source)
+        except _Break:
+            return False
+        except _Continue:
+            pass
+        return True
 
     def exec_while(self, stmt: Any, scope: Scope, source: Any) -> None:
         """A `while` whose condition is known at every step runs (within the iteration
@@ -237,12 +243,8 @@ class Interpreter:
                 return
             if not test:
                 break
-            try:
-                self.exec_block(stmt.body.body, scope, source)
-            except _Break:
+            if not self._loop_body(stmt, scope, source):
                 return
-            except _Continue:
-                continue
         else:
             self.note("`while` loop ran past the iteration budget", source, stmt)
             return
