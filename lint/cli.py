@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from enum import Enum
+from functools import partial
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
@@ -128,12 +129,31 @@ def _settings(config: str | None, start: str | None, select: list[str] | None,
         fail(str(exc))
 
 
-def _run_compare(original: str, port: str, options: Options,
-                 settings: Settings | None = None) -> PairResult:
-    from .compare import compare as run_compare
+_R = TypeVar("_R")  # what a command computes: PairResult, CheckResult, VerifyResult
+
+
+def _guarded(what: str, action: Callable[[], _R]) -> _R:
+    """Run `action`: an input error is one line and exit 2; anything else is reported as
+    an internal error, never a traceback (PORTLINT_DEBUG=1 shows it)."""
     from .errors import InputError
 
     try:
+        return action()
+    except InputError as exc:
+        fail(str(exc))
+    except Exception as exc:
+        if os.environ.get("PORTLINT_DEBUG"):
+            raise
+        detail = str(exc).splitlines()[0] if str(exc) else ""
+        fail(f"internal error while {what}: {type(exc).__name__}: {detail} "
+             f"(please report; PORTLINT_DEBUG=1 shows details)")
+
+
+def _run_compare(original: str, port: str, options: Options,
+                 settings: Settings | None = None) -> PairResult:
+    from .compare import compare as run_compare
+
+    def run() -> PairResult:
         result = run_compare(original, port, options)
         if settings is not None:  # configuration and suppression comments
             from .check import finalize, pair_coverage
@@ -141,14 +161,8 @@ def _run_compare(original: str, port: str, options: Options,
             result.findings = finalize(result.findings, settings,
                                        pair_coverage(result, settings))
         return result
-    except InputError as exc:
-        fail(str(exc))
-    except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
-        if os.environ.get("PORTLINT_DEBUG"):
-            raise
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        fail(f"internal error while comparing {original} and {port}: "
-             f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
+
+    return _guarded(f"comparing {original} and {port}", run)
 
 
 @app.command()
@@ -206,18 +220,8 @@ def check(
 
 def _run_check(paths: list[str], settings: Settings):
     from .check import check as run_check
-    from .errors import InputError
 
-    try:
-        return run_check(paths, settings)
-    except InputError as exc:
-        fail(str(exc))
-    except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
-        if os.environ.get("PORTLINT_DEBUG"):
-            raise
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        fail(f"internal error while checking: {type(exc).__name__}: {detail} "
-             f"(please report; PORTLINT_DEBUG=1 shows details)")
+    return _guarded("checking", lambda: run_check(paths, settings))
 
 
 @app.command()
@@ -233,14 +237,22 @@ def verify(
     memory_limit: Annotated[int, typer.Option("--memory-limit", help="Megabytes of address space each model's code may add to the imported framework (RLIMIT_AS); 0: no limit.")] = 8192,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
     output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    numeric: Annotated[bool, typer.Option("--numeric", help="Also copy the original's weights into the port along the alignment and compare the outputs layer by layer (both models built with real weights).")] = False,
+    tolerance: Annotated[float, typer.Option("--tolerance", help="--numeric: absolute tolerance; outputs agree when |port - original| <= tolerance + rtol * |original|.")] = 1e-5,
+    rtol: Annotated[float, typer.Option("--rtol", help="--numeric: relative tolerance.")] = 1e-4,
+    seed: Annotated[int, typer.Option("--seed", help="--numeric: seed of the weight initialisation, the randomised biases and statistics, and the input.")] = 0,
+    emit_mapping: Annotated[str | None, typer.Option("--emit-mapping", metavar="FILE", help="Write the weight mapping --numeric used as a standalone Python script (implies --numeric).")] = None,
 ) -> None:
     """Build both models in isolated subprocesses and check the counts.
 
     Runs `compare`, then imports each model's file in a worker subprocess (timeout,
     memory limit; torch on the meta device, Keras 3 without allocating weights), counts
     parameters and buffers per layer, and reconciles them with the static extraction
-    (PTL704 static-dynamic-count-mismatch) and across the frameworks. Exit code 1 when a
-    warning or error remains, 2 on bad input or when a model cannot be built.
+    (PTL704 static-dynamic-count-mismatch) and across the frameworks. With --numeric,
+    both models are built with real weights in one worker, the original's weights are
+    copied into the port and the outputs compared layer by layer. Exit code 1 when a
+    warning or error remains or --numeric finds the outputs different, 2 on bad input or
+    when a model cannot be built.
     """
     from .dynamic.verify import VerifyOptions
     from .findings import FAILING
@@ -251,10 +263,26 @@ def verify(
         fail(f"--timeout {timeout:g}: expected a positive number of seconds")
     if memory_limit < 0:
         fail(f"--memory-limit {memory_limit}: expected megabytes (0 for no limit)")
+    if not tolerance >= 0 or not rtol >= 0:
+        fail(f"--tolerance {tolerance:g} / --rtol {rtol:g}: expected numbers >= 0")
+    if emit_mapping is not None:
+        target = os.path.dirname(os.path.abspath(emit_mapping))
+        if not os.path.isdir(target):
+            fail(f"--emit-mapping {emit_mapping}: the directory {target} does not exist")
+        numeric = True
     options = VerifyOptions(keras_version=keras_version, input_shape=parse_shape(input_shape),
                             select=_split(select), ignore=_split(ignore), timeout=timeout,
-                            memory_limit_mb=memory_limit or None)
+                            memory_limit_mb=memory_limit or None, numeric=numeric,
+                            atol=tolerance, rtol=rtol, seed=seed)
     result = _run_verify(original, port, options)
+    if emit_mapping is not None:
+        from .dynamic.verify import write_mapping
+        from .errors import InputError
+
+        try:
+            write_mapping(result, emit_mapping)
+        except InputError as exc:
+            fail(str(exc))
     from .dynamic.report import render_json, render_text
 
     if format is Format.json:
@@ -266,28 +294,18 @@ def verify(
 
         report = renderer(format.value)(result.findings, [result.pair])
     _emit(report, output_file)
-    failing = any(f.severity in FAILING for f in result.findings)
+    failing = any(f.severity in FAILING for f in result.findings) or result.failing
     raise typer.Exit(1 if failing and not exit_zero else 0)
 
 
 def _run_verify(original: str, port: str, options):
     from .dynamic.verify import verify as run_verify
-    from .errors import InputError
 
-    try:
-        return run_verify(original, port, options)
-    except InputError as exc:
-        fail(str(exc))
-    except Exception as exc:  # never show users a traceback; PORTLINT_DEBUG=1 does
-        if os.environ.get("PORTLINT_DEBUG"):
-            raise
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        fail(f"internal error while verifying {original} and {port}: "
-             f"{type(exc).__name__}: {detail} (please report; PORTLINT_DEBUG=1 shows details)")
+    return _guarded(f"verifying {original} and {port}",
+                    lambda: run_verify(original, port, options))
 
 
 MAX_FIX_PASSES = 10  # a fix skipped for overlapping another is retried on the next pass
-_R = TypeVar("_R")  # a result with `.findings`: PairResult, CheckResult
 
 
 def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tuple[_R, str]:
@@ -302,14 +320,8 @@ def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tup
     warned: set[str] = set()
     exhausted = True
     for _ in range(MAX_FIX_PASSES):
-        try:
-            outcome = apply_fixes(result.findings, unsafe=unsafe)
-        except Exception as exc:  # never a traceback; files are unchanged or fully written
-            if os.environ.get("PORTLINT_DEBUG"):
-                raise
-            detail = str(exc).splitlines()[0] if str(exc) else ""
-            fail(f"internal error while fixing {what}: {type(exc).__name__}: {detail} "
-                 f"(please report; PORTLINT_DEBUG=1 shows details)")
+        # Files are unchanged or fully written whatever happens.
+        outcome = _guarded(f"fixing {what}", partial(apply_fixes, result.findings, unsafe=unsafe))
         for refusal in outcome.refused:
             f, loc = refusal.finding, refusal.finding.location
             where = f"{loc.path}:{loc.line}:{loc.column}" if loc else "?"

@@ -29,7 +29,45 @@ Request (``"protocol": PROTOCOL``)::
      "lazy": true,                 # torch: meta device; Keras 3: stateless scope (no weights)
      "memory_limit_mb": 8192|null, # RLIMIT_AS on top of the imported frameworks
      "steps": ["count"],           # run after every model is built, in this order
-     "numeric": null}              # reserved for `verify --numeric` (see worker.STEPS)
+     "numeric": null}              # `verify --numeric`: the "numeric" step's parameters
+
+`verify --numeric` sends ONE request with both models, ``"lazy": false`` (real weights),
+``"steps": ["count", "numeric"]`` and (built by `portlint.dynamic.plan`; the frameworks'
+weight initialisation is seeded with its "seed" before building)::
+
+    "numeric": {"origin": "keras"|"torch",         # weights are copied from this model
+                "seed": 0, "atol": 1e-5, "rtol": 1e-4, "batch": 2,
+                "input": {"keras": [8, 8, 3],        # one sample, Keras layout
+                          "torch": [3, 8, 8], "to_torch": [2, 0, 1],  # axis order of the port
+                          "dtype": "float"|"int", "high": 50}|null,   # int: token ids < high
+                "input_problem": null|"why no input can be made",
+                "keras_names": [every static Keras layer name],
+                "layers": [{"row", "op", "part": null|"depthwise"|"pointwise",
+                            "keras": {"name", "type"}, "torch": {"name", "type"},
+                            "flatten": {"spatial": [4, 4], "channels": 16}|absent,
+                            "cell", "bidirectional", "num_layers", "proj_size" (RNN),
+                            "problem": null|"why it cannot be mapped"}, ...],
+                "compare": [{"row", "rnn": bool, "note",
+                             "keras": {"name", "type", "occurrence", "layout"},
+                             "torch": {"name", "type", "occurrence", "layout",
+                                       "capture": {...}|absent,  # record at this module
+                                       "apply": {"kind", ...}|absent}}, ...],  # F.relu(...)
+                "outputs": {"keras_layout", "torch_layout"}}
+
+and its result, ``steps["numeric"]`` (see `portlint.dynamic.numeric`)::
+
+    {"origin", "direction": "keras_to_torch"|"torch_to_keras", "seed", "atol", "rtol",
+     "input", "equivalent": bool, "reason": null|str,
+     "mapping": [{"row", "keras", "torch", "op", "status": "mapped"|"unmapped", "reason",
+                  "comment": {direction: str}, "statements": {direction: [python, ...]},
+                  "problems": {direction: [str, ...]}}, ...],
+     "randomised": int, "renamed": {static Keras name: built name},
+     "layers": [{"row", "keras", "torch", "status": "agrees"|"diverges"|"skipped",
+                 "max_abs_error", "max_rel_error", "within_tolerance", "keras_shape",
+                 "torch_shape", "reason", "note"}, ...],
+     "output": {"max_abs_error", "max_rel_error", "within_tolerance", ...}|null,
+     "first_divergence": {one of "layers", or "keras": "(output)" ...}|null,
+     "seconds": float}
 
 Result (success)::
 

@@ -1,8 +1,9 @@
 """Output of `portlint verify`: compare's report plus the dynamic counts.
 
 Text: compare's findings and aligned table, then a "Dynamic counts" section (like
-compare's "Totals") before the closing summary line. JSON: the `portlint/1` document of
-compare with a "dynamic" object in each pair (SPEC "JSON output").
+compare's "Totals") and, with --numeric, a "Numeric check" section, before the closing
+summary line. JSON: the `portlint/1` document of compare with a "dynamic" object (and
+with --numeric a "numeric" object) in each pair (SPEC "JSON output").
 """
 
 from __future__ import annotations
@@ -39,7 +40,10 @@ def render_json(result: VerifyResult) -> str:
 def render_text(result: VerifyResult) -> str:
     report = text_report.render(result.findings, [result.pair])
     body, newline, last = report.rstrip("\n").rpartition("\n")
-    section = "\n".join(dynamic_section(result))
+    lines = dynamic_section(result)
+    if result.numeric is not None:
+        lines += ["", *numeric_section(result.numeric)]
+    section = "\n".join(lines)
     if not newline:
         return f"{section}\n\n{report}"
     return f"{body}\n{section}\n\n{last}\n"
@@ -97,4 +101,75 @@ def dynamic_section(result: VerifyResult) -> list[str]:
                                        for f in (ir.KERAS, ir.TORCH)))
     for note in result.notes:
         out.append(f"  Note: {note}")
+    return out
+
+
+def e(value: float | None) -> str:
+    """An error for the text report."""
+    if value is None:
+        return "n/a"
+    return "0" if value == 0 else f"{value:.1e}"
+
+
+DIRECTION_TEXT = {"keras_to_torch": "Keras -> PyTorch", "torch_to_keras": "PyTorch -> Keras"}
+
+
+def numeric_section(numeric: dict[str, Any]) -> list[str]:
+    """The "Numeric check" section: the transfer, each compared layer, the verdict."""
+    tol = numeric["tolerance"]
+    direction = DIRECTION_TEXT.get(numeric["direction"], "?")
+    title = (f"Numeric check (weights copied {direction} along the alignment; inference on a "
+             f"random batch, seed {numeric['seed']})")
+    out = [title]
+    shape = numeric.get("input")
+    if shape:
+        what = "token ids" if shape.get("dtype") == "int" else "input"
+        layout = (f", PyTorch layout {tuple(shape['torch'])}" if shape["torch"] != shape["keras"]
+                  else "")
+        out.append(f"  {what.capitalize()} {tuple(shape['keras'])}{layout}; "
+                   f"{numeric['transferred']} layer pair{'s' if numeric['transferred'] != 1 else ''} "
+                   f"transferred (the original's biases, norm scales and running statistics "
+                   f"randomised first, so that defaults cannot hide a difference)")
+    for miss in numeric.get("unmapped") or []:
+        out.append(f"  Not mapped: {miss['keras'] or '-'} / {miss['torch'] or '-'}: {miss['reason']}")
+    layers = numeric.get("layers") or []
+    if layers:
+        width = max(len(f"{c['keras']} / {c['torch']}") for c in layers)
+        for c in layers:
+            label = f"{c['keras']} / {c['torch']}".ljust(width)
+            if c["status"] == "skipped":
+                out.append(f"  {label}  not compared: {c.get('reason')}")
+                continue
+            verdict = "ok" if c["status"] == "agrees" else "DIFFERS"
+            line = (f"  {label}  max abs {e(c.get('max_abs_error')):>7}  rel "
+                    f"{e(c.get('max_rel_error')):>7}  {verdict}")
+            if c.get("reason"):
+                line += f" ({c['reason']})"
+            out.append(line)
+            if c.get("note") and c["status"] != "agrees":
+                out.append(f"    {c['note']}")
+    tolerance = f"tolerance {tol['atol']:g} + {tol['rtol']:g}*|original|"
+    if numeric["equivalent"]:
+        out.append(f"  Equivalent: the final outputs agree within {tolerance} (max abs error "
+                   f"{e(numeric['max_abs_error'])}, relative {e(numeric.get('max_rel_error'))})")
+    elif numeric.get("max_abs_error") is not None or numeric.get("first_divergence"):
+        out.append(f"  NOT equivalent: the final outputs differ by up to "
+                   f"{e(numeric['max_abs_error'])} (relative {e(numeric.get('max_rel_error'))}; "
+                   f"{tolerance})")
+    else:
+        out.append(f"  NOT checked: {numeric.get('reason')}")
+    first = numeric.get("first_divergence")
+    if first is not None:
+        where = ("the final output" if first["keras"] == "(output)" else
+                 f"Keras `{first['keras']}` / PyTorch `{first['torch']}`")
+        detail = first.get("reason") or (f"max abs error {e(first.get('max_abs_error'))}, "
+                                         f"max rel error {e(first.get('max_rel_error'))}")
+        out.append(f"  First divergence: {where}: {detail}")
+        if first.get("note"):
+            out.append(f"    {first['note']}")
+        if first.get("unmatched_rows"):
+            out.append("    Unmatched since the last agreeing layer: "
+                       + ", ".join(first["unmatched_rows"]))
+        if first.get("static_findings"):
+            out.append("    Static findings there: " + ", ".join(first["static_findings"]))
     return out

@@ -18,6 +18,7 @@ from ..errors import InputError
 from ..findings import Finding
 from ..frontend import ModelRef
 from . import protocol
+from .plan import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, interpret, numeric_request
 from .reconcile import SideResult, across, findings, layer_rows, reconcile_side
 from .runner import run_workers
 
@@ -34,6 +35,10 @@ class VerifyOptions:
     timeout: float = DEFAULT_TIMEOUT  # seconds of the user's code, per model
     memory_limit_mb: int | None = DEFAULT_MEMORY_LIMIT_MB  # on top of the framework; None: none
     lazy: bool = True  # meta device / Keras stateless scope
+    numeric: bool = False  # transfer the weights and compare the outputs (one worker)
+    atol: float = DEFAULT_ATOL
+    rtol: float = DEFAULT_RTOL
+    seed: int = DEFAULT_SEED
 
 
 class VerifyError(InputError):
@@ -52,6 +57,9 @@ class VerifyResult:
     across: dict[str, Any]
     workers: dict[str, dict[str, Any]]  # framework -> the worker's result record
     notes: list[str] = field(default_factory=list)
+    numeric: dict[str, Any] | None = None  # SPEC "numeric" (verify --numeric)
+    numeric_answer: dict[str, Any] | None = None  # the worker's numeric step result
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)  # framework -> model spec
 
     @property
     def findings(self) -> list[Finding]:
@@ -77,7 +85,15 @@ class VerifyResult:
                 "notes": list(self.notes)}
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.pair.to_json(), "dynamic": self.dynamic_json()}
+        out = {**self.pair.to_json(), "dynamic": self.dynamic_json()}
+        if self.numeric is not None:
+            out["numeric"] = self.numeric
+        return out
+
+    @property
+    def failing(self) -> bool:
+        """`--numeric` found the models not equivalent (exit code 1)."""
+        return self.numeric is not None and not self.numeric["equivalent"]
 
 
 def static_agrees(side: SideResult) -> bool:
@@ -141,17 +157,33 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
                                          input_shape=options.input_shape))
     refs = {pair.port_framework: pair.port, pair.origin_framework: pair.origin}
     order = [pair.origin_framework, pair.port_framework]  # argument order
-    requests = [protocol.request([model_spec(pair.alignment.graph(f), refs[f], options)],
-                                 lazy=options.lazy, memory_limit_mb=options.memory_limit_mb)
-                for f in order]
-    records = dict(zip(order, run_workers(requests, timeout=options.timeout), strict=True))
-    failed = [f for f in order if not records[f].get("ok")
-              and records[f]["error"].get("kind") != "cancelled"]
-    if failed:
-        framework = failed[0]
-        error = records[framework]["error"]
-        raise VerifyError(error_message(refs[framework], framework, error, records[framework],
-                                        options), error.get("kind", "internal"), framework)
+    specs = {f: model_spec(pair.alignment.graph(f), refs[f], options) for f in order}
+    params = None
+    if options.numeric:
+        # Both models built for real in ONE worker, so that the numeric step sees both.
+        params = numeric_request(pair.alignment, pair.origin_framework, seed=options.seed,
+                                 atol=options.atol, rtol=options.rtol)
+        request = protocol.request([specs[ir.KERAS], specs[ir.TORCH]], lazy=False,
+                                   memory_limit_mb=options.memory_limit_mb,
+                                   steps=("count", "numeric"), numeric=params)
+        [record] = run_workers([request], timeout=options.timeout * 2)
+        if not record.get("ok"):
+            error = record["error"]
+            framework = error.get("framework") or pair.port_framework
+            raise VerifyError(error_message(refs[framework], framework, error, record, options),
+                              error.get("kind", "internal"), framework)
+        records = {f: per_framework(record, f) for f in order}
+    else:
+        requests = [protocol.request([specs[f]], lazy=options.lazy,
+                                     memory_limit_mb=options.memory_limit_mb) for f in order]
+        records = dict(zip(order, run_workers(requests, timeout=options.timeout), strict=True))
+        failed = [f for f in order if not records[f].get("ok")
+                  and records[f]["error"].get("kind") != "cancelled"]
+        if failed:
+            framework = failed[0]
+            error = records[framework]["error"]
+            raise VerifyError(error_message(refs[framework], framework, error, records[framework],
+                                            options), error.get("kind", "internal"), framework)
 
     sides = {}
     for framework in order:
@@ -172,7 +204,14 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
         label = protocol.LABEL[framework]
         notes += [f"{label}: {note}" for note in records[framework]["models"][0]["notes"]]
         notes += sides[framework].notes
-    result = VerifyResult(pair, keras, torch, across(keras.total, torch.total), records, notes)
+    result = VerifyResult(pair, keras, torch, across(keras.total, torch.total), records, notes,
+                          specs=specs)
+    if params is not None:
+        answer = records[pair.port_framework]["steps"]["numeric"]
+        result.numeric_answer = answer
+        result.numeric = interpret(pair.alignment, pair.findings, params, answer)
+        notes.append("--numeric: both models were built with real weights in one worker "
+                     "(its peak RSS is shown for each)")
     if not result.across["reconciled"]:
         from ..compare import totals
 
@@ -184,6 +223,57 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
             notes.append("the built models' counts do not reconcile under the conventions, as "
                          "the static analysis found (param-count-mismatch, missing-layer)")
     return result
+
+
+def per_framework(record: dict[str, Any], framework: str) -> dict[str, Any]:
+    """One framework's view of a worker record that built both models (verify --numeric):
+    shaped like the record of a worker that built only that model."""
+    models = [m for m in record["models"] if m["framework"] == framework]
+    counts = [c for c in record["steps"]["count"]["models"] if c["framework"] == framework]
+    return {**record, "models": models,
+            "steps": {**record["steps"], "count": {"models": counts}}}
+
+
+def write_mapping(result: VerifyResult, path: str) -> None:
+    """`--emit-mapping`: the weight mapping `--numeric` used, as a standalone script,
+    written atomically (a temporary file in the same directory, then os.replace)."""
+    import tempfile
+
+    from .. import __version__
+    from .mapping import render_script
+
+    if result.numeric_answer is None:
+        raise InputError("--emit-mapping needs the numeric step's mapping (--numeric)")
+    sides = {}
+    for framework in (ir.KERAS, ir.TORCH):
+        spec = result.specs[framework]
+        sides[framework] = {"path": spec["path"], "shown": spec["display_path"],
+                            "name": spec["name"], "call": spec.get("call"),
+                            "input_shape": spec.get("input_shape")}
+    text = render_script(result.numeric_answer, sides[ir.KERAS], sides[ir.TORCH],
+                         result.pair.origin_framework, __version__)
+    target = os.path.abspath(path)
+    directory = os.path.dirname(target)
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
+                                       suffix=".portlint-tmp", dir=directory)
+    except OSError as exc:
+        raise InputError(f"--emit-mapping {path}: {exc.strerror}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise InputError(f"--emit-mapping {path}: {exc.strerror}") from None
 
 
 def model_spec(graph: ir.Graph, ref: ModelRef, options: VerifyOptions) -> dict[str, Any]:

@@ -16,8 +16,8 @@ What it does for each model of the request:
    again the ordinary way, with a note;
 4. run the requested steps (`STEPS`) over the built models, then report.
 
-Extension point for ``verify --numeric``: a step is a function ``step(ctx) -> dict``
-registered in `STEPS` under the name the request lists in "steps"; it receives the
+Steps: a step is a function ``step(ctx) -> dict`` registered in `STEPS` under the name
+the request lists in "steps" ("count", and "numeric" for ``verify --numeric``); it receives the
 `WorkerContext` (the request, the built models with their live objects and framework
 modules, `emit` for progress events) after every model is built. A numeric step needs
 real weights: send ``"lazy": false`` (or materialise: ``model.to_empty(device="cpu")`` for
@@ -741,8 +741,38 @@ def count_step(ctx: WorkerContext) -> dict[str, Any]:
     return {"models": [COUNTERS[m.framework](m, ctx.sites) for m in ctx.models]}
 
 
-# name -> step(ctx) -> JSON-able dict; `verify --numeric` adds "numeric" here.
-STEPS: dict[str, Callable[[WorkerContext], dict[str, Any]]] = {"count": count_step}
+def numeric_step(ctx: WorkerContext) -> dict[str, Any]:
+    """`verify --numeric`: copy the original's weights into the port along the alignment
+    and compare the outputs layer by layer (`portlint.dynamic.numeric`)."""
+    missing = [f for f in (KERAS, TORCH) if f not in ctx.frameworks]
+    if missing or any(m.mode in ("meta", "stateless") for m in ctx.models):
+        raise Failure("protocol", "the numeric step needs a Keras and a torch model built with "
+                                  "real weights in one request (\"lazy\": false)")
+    from .numeric import numeric_step as run
+
+    return run(ctx, locate=lambda exc: innermost_user_frame(ctx.sites.files, exc))
+
+
+# name -> step(ctx) -> JSON-able dict, run in the order the request lists them.
+STEPS: dict[str, Callable[[WorkerContext], dict[str, Any]]] = {"count": count_step,
+                                                               "numeric": numeric_step}
+
+
+def seed_frameworks(frameworks: dict[str, ModuleType], seed: int) -> None:
+    """Seed the weight initialisation (a numeric request: reproducible errors)."""
+    import random
+
+    random.seed(seed)
+    try:
+        import numpy
+
+        numpy.random.seed(seed)
+    except ImportError:
+        pass
+    if TORCH in frameworks:
+        frameworks[TORCH].manual_seed(seed)
+    if KERAS in frameworks:
+        frameworks[KERAS].utils.set_random_seed(seed)
 
 
 # --------------------------------------------------------------------------- main
@@ -828,6 +858,8 @@ def serve(req: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[s
           "memory_limit_bytes": limit, "rss_kb": peak_rss_kb()})
     ctx = WorkerContext(req, frameworks, [], sites, emit)
     lazy = bool(req.get("lazy", True))
+    if isinstance(req.get("numeric"), dict):
+        seed_frameworks(frameworks, int(req["numeric"].get("seed", 0)))
     for spec in req["models"]:
         ctx.models.append(BUILDERS[spec["framework"]](spec, ctx, lazy))
     steps: dict[str, Any] = {}
