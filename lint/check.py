@@ -23,6 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import ir
 from .compare import PairResult, compare, declared_input
@@ -32,7 +33,9 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .rule import FileContext, FileRule
 from .shapes import infer
-from .source import SourceFile, read_source
+from .cache import ResultCache, finding_data, finding_from
+from .source import SourceFile, display_path, read_source, recording_reads, scan_source
+from .workers import run_tasks
 from .suppress import UnusedSuppression, apply_suppressions, comments
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
@@ -52,6 +55,7 @@ class PairJob:
     port: str
     input_shape: tuple[int, ...] | None = None
     declared: str = ""  # `pyproject.toml: [tool.portlint] pairs[0]` or `port.py:3`
+    written: str = ""  # a `# portlint: port-of` reference as written
 
     def key(self) -> tuple:
         refs = [ModelRef.parse(self.origin), ModelRef.parse(self.port)]
@@ -64,16 +68,6 @@ class CheckResult:
     pairs: list[PairResult] = field(default_factory=list)
     files: list[str] = field(default_factory=list)  # the Python files checked, as shown
     warnings: list[str] = field(default_factory=list)  # one line each, for stderr
-
-
-def display_path(path: str | os.PathLike) -> str:
-    """How a path is shown: relative to the current directory when below it."""
-    absolute = os.path.abspath(path)
-    try:
-        relative = os.path.relpath(absolute)
-    except ValueError:  # another drive (Windows)
-        return absolute
-    return absolute if relative.startswith("..") else relative
 
 
 def _shown_ref(ref: str, base: Path | None = None) -> str:
@@ -130,11 +124,7 @@ def inline_pairs(source: SourceFile) -> list[PairJob]:
             origin = _shown_ref(ref, base)
         except InputError as exc:
             raise InputError(f"{where}: portlint: port-of {ref}: {exc}") from None
-        if not os.path.isfile(ModelRef.parse(origin).path):
-            raise InputError(f"{where}: portlint: port-of {ref}: no such file "
-                             f"({ModelRef.parse(origin).path}; the path is relative to the "
-                             f"port's directory)")
-        out.append(PairJob(origin, source.path, None, where))
+        out.append(PairJob(origin, source.path, None, where, ref))
     return out
 
 
@@ -155,61 +145,155 @@ def _touches(job: PairJob, files: set[str]) -> bool:
 # --------------------------------------------------------------------------- the run
 
 
-def check(paths: Sequence[str], settings: Settings) -> CheckResult:
-    """Check `paths` (none: every configured pair). Raises InputError on bad input."""
+def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
+          cache: ResultCache | None = None) -> CheckResult:
+    """Check `paths` (none: every configured pair). Raises InputError on bad input.
+
+    Each file is analysed on its own (`analyse_file`): by `jobs` worker processes when
+    there are many files to analyse, and not at all when `cache` holds its result."""
     result = CheckResult()
     files = python_files(paths, settings)
     result.files = files
     if paths and not files:
         return result
-    sources = [read_source(path) for path in files]  # a syntax error is an input error
+    codes = tuple(rule.code for rule in _rules()
+                  if issubclass(rule, FileRule) and settings.selected(rule))
+    outcomes = analyse_files(files, settings.keras_version, codes, jobs, cache)
+    for path in files:  # the first bad file, in the order given, stops the run
+        if outcomes[path].error:
+            raise InputError(outcomes[path].error)
     real_files = {os.path.realpath(path) for path in files}
 
-    jobs: list[PairJob] = []
+    jobs_: list[PairJob] = []
     if paths:
-        jobs += [job for job in configured_pairs(settings) if _touches(job, real_files)]
-        for source in sources:
-            jobs += inline_pairs(source)
+        jobs_ += [job for job in configured_pairs(settings) if _touches(job, real_files)]
+        for path in files:
+            jobs_ += [_existing(job) for job in outcomes[path].pairs]
     else:
-        jobs += configured_pairs(settings)
+        jobs_ += configured_pairs(settings)
 
     coverage: dict[str, set[str]] = {}
     covered: set[tuple[str, str | None]] = set()  # (real path, model) compared in a pair
     findings: list[Finding] = []
     seen: set[tuple] = set()
-    for job in jobs:
+    for job in jobs_:
         if job.key() in seen:
             continue
         seen.add(job.key())
         pair = _compare(job, settings)
         result.pairs.append(pair)
         findings += pair.findings
-        for path, codes in pair_coverage(pair, settings).items():
-            coverage.setdefault(path, set()).update(codes)
+        for path, pair_codes in pair_coverage(pair, settings).items():
+            coverage.setdefault(path, set()).update(pair_codes)
         for graph in (pair.alignment.keras, pair.alignment.torch):
             covered.add((os.path.realpath(graph.path), graph.model))
         for ref in (pair.origin, pair.port):
             if ref.model is None:  # the file's one obvious model: nothing else to check
                 covered.add((os.path.realpath(ref.path), None))
 
-    file_rules = [rule() for rule in _rules() if issubclass(rule, FileRule)
-                  and settings.selected(rule)]
-    for source in sources:
-        if not file_rules:
-            break
-        real = os.path.realpath(source.path)
-        if (real, None) in covered or not _FRAMEWORK.search(source.text):
-            continue  # compared already, or no model can be here (a cheap text test)
-        for graph in _models(source, settings, result.warnings):
-            if (real, graph.model) in covered:
+    for path in files:
+        outcome = outcomes[path]
+        result.warnings += outcome.warnings
+        real = os.path.realpath(path)
+        if (real, None) in covered:
+            continue
+        for model, model_findings in outcome.models:
+            if (real, model) in covered:
                 continue
-            context = FileContext(graph, source, settings.keras_version)
-            for rule in file_rules:
-                findings += rule.check_file(context)
-            coverage.setdefault(source.path, set()).update(r.code for r in file_rules)
+            findings += model_findings
+            coverage.setdefault(path, set()).update(codes)
 
     result.findings = finalize(findings, settings, coverage)
     return result
+
+
+def _existing(job: PairJob) -> PairJob:
+    """A `# portlint: port-of` pair, once its original is known to exist (checked on each
+    run: the file's cached outcome cannot know)."""
+    path = ModelRef.parse(job.origin).path
+    if not os.path.isfile(path):
+        raise InputError(f"{job.declared}: portlint: port-of {job.written}: no such file "
+                         f"({path}; the path is relative to the port's directory)")
+    return job
+
+
+# --------------------------------------------------------------------------- one file
+
+
+@dataclass
+class FileOutcome:
+    """What analysing one file on its own gives: the pairs it declares, and the findings
+    of the single-file rules for each of its models (dropped later for models that a
+    compared pair covers), or the input error that makes the run exit 2."""
+
+    error: str = ""
+    pairs: list[PairJob] = field(default_factory=list)
+    models: list[tuple[str | None, list[Finding]]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_data(self) -> dict[str, Any]:
+        return {"error": self.error,
+                "pairs": [[p.origin, p.port, p.input_shape, p.declared, p.written]
+                          for p in self.pairs],
+                "models": [[model, [finding_data(f) for f in found]]
+                           for model, found in self.models],
+                "warnings": self.warnings}
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> FileOutcome:
+        return cls(data["error"],
+                   [PairJob(o, p, tuple(shape) if shape else None, d, w)
+                    for o, p, shape, d, w in data["pairs"]],
+                   [(model, [finding_from(f) for f in found]) for model, found in data["models"]],
+                   data["warnings"])
+
+
+def analyse_file(path: str, keras_version: int,
+                 codes: tuple[str, ...]) -> tuple[FileOutcome, dict[str, str]]:
+    """Analyse one file (as shown): its outcome, and the files read (real path ->
+    digest) for the cache."""
+    outcome = FileOutcome()
+    with recording_reads() as reads:
+        try:
+            text, digest = scan_source(path)
+            reads[os.path.realpath(path)] = digest
+            if "port-of" in text or _FRAMEWORK.search(text):
+                source = read_source(path)
+                outcome.pairs = inline_pairs(source)
+                if codes and _FRAMEWORK.search(text):
+                    outcome.models = _checked_models(source, keras_version, codes,
+                                                     outcome.warnings)
+        except InputError as exc:
+            outcome = FileOutcome(error=str(exc))
+        return outcome, dict(reads)
+
+
+def _checked_models(source: SourceFile, keras_version: int, codes: tuple[str, ...],
+                    warnings: list[str]) -> list[tuple[str | None, list[Finding]]]:
+    rules = [rule() for rule in _rules() if rule.code in codes]
+    out = []
+    for graph in _models(source, keras_version, warnings):
+        context = FileContext(graph, source, keras_version)
+        out.append((graph.model, [f for rule in rules for f in rule.check_file(context)]))
+    return out
+
+
+def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ...],
+                  jobs: int = 1, cache: ResultCache | None = None) -> dict[str, FileOutcome]:
+    """`analyse_file` for each file, from the cache where it holds a valid result."""
+    outcomes: dict[str, FileOutcome] = {}
+    todo: list[str] = []
+    for path in files:
+        data = cache.get(path) if cache is not None else None
+        if data is not None:
+            outcomes[path] = FileOutcome.from_data(data)
+        else:
+            todo.append(path)
+    for path, (outcome, reads) in run_tasks(analyse_file, todo, (keras_version, codes), jobs):
+        outcomes[path] = outcome
+        if cache is not None:
+            cache.put(path, reads, outcome.to_data())
+    return outcomes
 
 
 def _rules() -> list[type]:
@@ -233,12 +317,11 @@ def _compare(job: PairJob, settings: Settings) -> PairResult:
         raise InputError(f"{job.declared}: {exc}") from None
 
 
-def _models(source: SourceFile, settings: Settings, warnings: list[str]) -> list[ir.Graph]:
+def _models(source: SourceFile, keras_version: int, warnings: list[str]) -> list[ir.Graph]:
     """Every model of a file, with shapes inferred; none when it has no model (that is
     not an error in check mode) or when the analysis fails (a warning)."""
-    kv = settings.keras_version
     try:
-        graphs = _extract_all(source, kv, warnings)
+        graphs = _extract_all(source, keras_version, warnings)
     except Exception as exc:  # never a traceback; PORTLINT_DEBUG=1 shows it
         if os.environ.get("PORTLINT_DEBUG"):
             raise

@@ -6,9 +6,12 @@ lazily, only when something asks for a node's span.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,10 @@ from .errors import InputError
 from .ir import Span
 
 MAX_BYTES = 20 * 1024 * 1024
-MAX_CACHED = 1024
+# Parsed files are kept for reuse (a module imported by many files is parsed once) up to
+# this much source text: a libcst tree takes about 180 bytes of memory per byte of
+# source, and a worker should stay within 150 MiB (issue 7).
+MAX_CACHED_BYTES = 256 * 1024
 
 
 @dataclass
@@ -26,7 +32,10 @@ class SourceFile:
     text: str
     module: Any  # libcst.Module
     cells: Any = None  # notebook.CellMap for a Jupyter notebook
+    digest: str = ""  # SHA-1 of the bytes read (the result cache's key)
     _positions: Any = field(default=None, repr=False)
+    # Facts derived from the text once and reused by every model extracted from the file.
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def is_notebook(self) -> bool:
@@ -41,6 +50,15 @@ class SourceFile:
     def line(self, number: int) -> str:
         lines = self.lines
         return lines[number - 1] if 0 < number <= len(lines) else ""
+
+    def lazy_span(self, node: Any) -> Span | None:
+        """The span of `node`, computed only when read (see `LazySpan`). A node that
+        is not part of this module (the parsed `::MODEL(ARGS)` text) reads as 1:1."""
+        if node is None:
+            return None
+        if self._positions is not None:
+            return self.span(node)
+        return LazySpan(resolve=lambda: self.span(node))
 
     def span(self, node: Any) -> Span | None:
         if node is None:
@@ -64,7 +82,60 @@ class SourceFile:
                                    cell_end_line=end_line if end_cell == cell else line)
 
 
+class LazySpan(Span):
+    """A `Span` whose position is computed when it is first read.
+
+    Resolving positions runs libcst's code generator over the whole module, which costs
+    about as much as parsing it, and the front end records a span for every layer and
+    call although only the few that end up in a finding are ever read. Pickling gives a
+    plain `Span` (results cross process boundaries and go into the cache resolved)."""
+
+    def __init__(self, *args: Any, resolve: Any = None, **kwargs: Any) -> None:
+        if resolve is None:
+            Span.__init__(self, *args, **kwargs)
+        else:
+            object.__setattr__(self, "_resolve", resolve)
+
+    def __getattribute__(self, name: str) -> Any:
+        if name in _SPAN_FIELDS:
+            state = object.__getattribute__(self, "__dict__")
+            if "_resolve" in state:
+                span = state.pop("_resolve")() or Span("", 1, 1, 1, 1)
+                for field_name in _SPAN_FIELDS:
+                    object.__setattr__(self, field_name, getattr(span, field_name))
+        return object.__getattribute__(self, name)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Span):
+            return NotImplemented
+        return _fields_of(self) == _fields_of(other)
+
+    def __hash__(self) -> int:
+        return hash(_fields_of(self))
+
+    def __reduce__(self) -> tuple:
+        return (Span, _fields_of(self))
+
+
+_SPAN_FIELDS = tuple(f.name for f in dataclasses.fields(Span))
+
+
+def _fields_of(span: Span) -> tuple:
+    return tuple(getattr(span, name) for name in _SPAN_FIELDS)
+
+
 _PARSED: dict[tuple[str, int, int], SourceFile] = {}  # (path, mtime_ns, size) -> parsed file
+
+
+def evict_oldest(cache: dict[Any, Any], limit: int = MAX_CACHED_BYTES) -> None:
+    """Drop the oldest entries of `cache` (values: SourceFile, or tuples starting with
+    one) until their source text is within `limit`; the newest entry always stays."""
+    def size(value: Any) -> int:
+        return len((value[0] if isinstance(value, tuple) else value).text)
+
+    total = sum(size(v) for v in cache.values())
+    while total > limit and len(cache) > 1:
+        total -= size(cache.pop(next(iter(cache))))
 
 
 _OVERLAYS: dict[str, str] = {}  # real path -> unsaved editor text (the language server)
@@ -90,9 +161,48 @@ def forget(path: str) -> None:
         del _PARSED[key]
 
 
+# Files read while `recording_reads` is active: real path -> digest. The result cache
+# stores them as what a file's result depends on (the file and the modules it imports).
+_READ_LOG: list[dict[str, str]] = []
+
+
+@contextlib.contextmanager
+def recording_reads() -> Iterator[dict[str, str]]:
+    log: dict[str, str] = {}
+    _READ_LOG.append(log)
+    try:
+        yield log
+    finally:
+        _READ_LOG.remove(log)
+
+
+def _record(source: SourceFile) -> SourceFile:
+    for log in _READ_LOG:
+        log[os.path.realpath(source.path)] = source.digest
+    return source
+
+
+def digest_of(data: bytes) -> str:
+    return hashlib.sha1(data).hexdigest()
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """How a path is shown: relative to the current directory when below it."""
+    absolute = os.path.abspath(path)
+    try:
+        relative = os.path.relpath(absolute)
+    except ValueError:  # another drive (Windows)
+        return absolute
+    return absolute if relative.startswith("..") else relative
+
+
 def read_source(path: str) -> SourceFile:
     """Read and parse `path`, once per version of the file; every failure becomes an
     `InputError` with one line."""
+    return _record(_read_source(path))
+
+
+def _read_source(path: str) -> SourceFile:
     if _OVERLAYS:
         real = os.path.realpath(path)
         if real in _OVERLAYS:
@@ -102,6 +212,7 @@ def read_source(path: str) -> SourceFile:
                 for stale in [k for k in _OVERLAY_PARSED if k[0] == real]:
                     del _OVERLAY_PARSED[stale]  # one version per open document
                 _OVERLAY_PARSED[key] = _parse_decoded(path, text)
+                _OVERLAY_PARSED[key].digest = digest_of(text.encode("utf-8", "surrogatepass"))
             return _OVERLAY_PARSED[key]
     p = Path(path)
     if not p.exists():
@@ -109,18 +220,27 @@ def read_source(path: str) -> SourceFile:
     if p.is_file():
         stat = p.stat()
         key = (path, stat.st_mtime_ns, stat.st_size)
-        if key not in _PARSED:
-            if len(_PARSED) >= MAX_CACHED:
-                del _PARSED[next(iter(_PARSED))]  # the oldest
-            _PARSED[key] = _read_and_parse(p, path)
-        return _PARSED[key]
+        source = _PARSED.pop(key, None) or _read_and_parse(p, path)
+        _PARSED[key] = source  # the most recently used last
+        evict_oldest(_PARSED)
+        return source
     return _read_and_parse(p, path)
 
 
 def _read_and_parse(p: Path, path: str) -> SourceFile:
+    data, text = _read_text(p, path)
+    source = _parse_decoded(path, text)
+    source.digest = digest_of(data)
+    return source
+
+
+def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a Python file")
-    data = p.read_bytes()
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(data) > MAX_BYTES:
         raise InputError(f"{path}: file too large ({len(data)} bytes)")
     if b"\x00" in data:
@@ -129,7 +249,26 @@ def _read_and_parse(p: Path, path: str) -> SourceFile:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return _parse_decoded(path, text)
+    return data, text
+
+
+def scan_source(path: str) -> tuple[str, str]:
+    """The text and digest of `path`, checked to be Python that parses, without building
+    a libcst tree: for files that hold no model, where only a syntax error matters. The
+    stdlib parser is about ten times faster than libcst's; where it rejects the text,
+    libcst decides (`read_source`), so the outcome is the same. InputError as
+    `read_source`."""
+    import ast
+
+    if path.endswith(".ipynb") or not os.path.isfile(path):
+        source = read_source(path)
+        return source.text, source.digest
+    data, text = _read_text(Path(path), path)
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        read_source(path)  # raises the InputError if libcst rejects the text too
+    return text, digest_of(data)
 
 
 def _parse_decoded(path: str, text: str) -> SourceFile:

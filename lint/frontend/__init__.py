@@ -16,6 +16,7 @@ from ..source import SourceFile, read_source
 from .builder import GraphBuilder
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
+from .outline import Chain, Definition, calls_in, mentions, outline
 from .values import (Class, FrameworkRef, Function, Instance, KerasModel, Sequential, Site,
                      Tensor, Unknown)
 
@@ -99,19 +100,10 @@ def _framework_of_class(cls: Class) -> str | None:
     return None
 
 
-def _mentions(node: Any, names: set[str]) -> set[str]:
-    """Names from `names` used anywhere inside `node` (a cheap syntactic scan)."""
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        kind = type(current).__name__
-        if kind == "Name" and current.value in names:
-            found.add(current.value)
-        elif kind == "Attribute" and current.attr.value in names:
-            found.add(current.attr.value)
-        stack.extend(current.children)
-    return found
+def _outline(source: SourceFile) -> dict[str, Definition]:
+    if "outline" not in source.memo:  # once per file, for all its extractions
+        source.memo["outline"] = outline(source.text) or {}
+    return source.memo["outline"]
 
 
 def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
@@ -123,7 +115,7 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
         elif isinstance(value, Function) and value.source is source:
-            framework = _framework_built_by(value, scope)
+            framework = _framework_built_by(value, scope, source)
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
         elif isinstance(value, (KerasModel, Sequential, Instance)) and name in assigns:
@@ -137,36 +129,32 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
     return found
 
 
-def _framework_built_by(fn: Function, scope: Any) -> str | None:
+def _framework_built_by(fn: Function, scope: Any, source: SourceFile) -> str | None:
     """The framework of the model a function builds: it calls a model or Sequential
     class, or a model class of this file (a cheap syntactic scan, resolved by scope)."""
-    stack = [fn.node]
-    while stack:
-        current = stack.pop()
-        if type(current).__name__ == "Call":
-            value = _static_value(current.func, scope)
-            if isinstance(value, FrameworkRef):
-                resolved = resolve(value.path)
-                if resolved.kind in ("model", "sequential"):
-                    return resolved.framework
-            elif isinstance(value, Class):
-                framework = _framework_of_class(value)
-                if framework:
-                    return framework
-        stack.extend(reversed(current.children))
+    definition = _outline(source).get(fn.name)
+    calls = definition.calls if definition is not None else calls_in(fn.node)
+    for chain in calls:
+        value = _static_value(chain, scope)
+        if isinstance(value, FrameworkRef):
+            resolved = resolve(value.path)
+            if resolved.kind in ("model", "sequential"):
+                return resolved.framework
+        elif isinstance(value, Class):
+            framework = _framework_of_class(value)
+            if framework:
+                return framework
     return None
 
 
-def _static_value(expr: Any, scope: Any) -> Any:
-    """What a name or dotted attribute refers to in the module scope, without evaluating."""
-    kind = type(expr).__name__
-    if kind == "Name":
-        return scope.vars.get(expr.value)
-    if kind == "Attribute":
-        base = _static_value(expr.value, scope)
-        if isinstance(base, FrameworkRef):
-            return base.child(expr.attr.value)
-    return None
+def _static_value(chain: Chain, scope: Any) -> Any:
+    """What a dotted name refers to in the module scope, without evaluating."""
+    value = scope.vars.get(chain[0])
+    for part in chain[1:]:
+        if not isinstance(value, FrameworkRef):
+            return None
+        value = value.child(part)
+    return value
 
 
 def _imported_roots(scope: Any) -> set[str]:
@@ -205,10 +193,14 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
             return _Candidate(ref.model, value, framework, value.node)
         raise InputError(f"{ref}: `{ref.model}` is not a model, a model class or a function "
                          f"that builds one")
-    names = {c.name for c in candidates}
-    roots = [c for c in candidates
-             if not any(c.name in _mentions(other.node, names - {other.name})
-                        for other in candidates if other is not c)]
+    # The file's model is the candidate no other candidate uses (a builder function
+    # calling a model class, a model class holding blocks).
+    definitions = _outline(source)
+    used: set[str] = set()
+    for other in candidates:
+        definition = definitions.get(other.name)
+        used.update((definition.names if definition else mentions(other.node)) - {other.name})
+    roots = [c for c in candidates if c.name not in used]
     if len(roots) == 1:
         return roots[0]
     if not roots:

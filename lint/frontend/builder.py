@@ -16,6 +16,7 @@ from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
 from ..shapes import infer_node
+from ..source import LazySpan
 from .frameworks import resolve
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
 
@@ -277,29 +278,28 @@ class GraphBuilder:
 
 
 def _insertion_point(site: Site | None) -> tuple[ir.Span | None, str]:
-    """Where a keyword argument can be added to the call at `site`."""
+    """Where a keyword argument can be added to the call at `site` (computed lazily: it
+    is read only when a fix is made)."""
     if site is None or type(site.node).__name__ != "Call":
         return None, ", "
-    call = site.node
-    if call.args:
-        last = site.source.span(call.args[-1].value)
-        if last is None:
-            return None, ", "
-        point = (last.end_line, last.end_column)
-        prefix = ", "
-    else:
-        whole = site.source.span(call)
-        if whole is None:
-            return None, ""
-        point = (whole.end_line, whole.end_column - 1)  # just before ")"
-        prefix = ""
-    return ir.Span(site.source.path, point[0], point[1], point[0], point[1]), prefix
+    call, source = site.node, site.source
+
+    def point() -> ir.Span | None:
+        if call.args:
+            last = source.span(call.args[-1].value)
+            return last and ir.Span(source.path, last.end_line, last.end_column,
+                                    last.end_line, last.end_column)
+        whole = source.span(call)  # just before ")"
+        return whole and ir.Span(source.path, whole.end_line, whole.end_column - 1,
+                                 whole.end_line, whole.end_column - 1)
+
+    return LazySpan(resolve=point), ", " if call.args else ""
 
 
 def _span(site: Site | None) -> ir.Span | None:
     if site is None or site.node is None:
         return None
-    return site.source.span(site.node)
+    return site.source.lazy_span(site.node)
 
 
 def separable_pointwise(attrs: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import math
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,11 +30,14 @@ from .python import (BINARY_OPS, BUILTINS, COMPARE_OPS, CONSTANT_METHODS, PURE_B
                      PYTHON_TYPES, STDLIB_BUILTINS, annotated_fields, bind_arguments, dotted,
                      hashable, import_names, is_constant, is_dataclass, method_kind, raises)
 from .frameworks import Resolved, is_framework_module, resolve
+from ..errors import InputError
+from ..source import display_path, evict_oldest, read_source, recording_reads
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
                      Function, Instance, KerasModel, Layer, Module, Partial, Sequential, Site,
                      SuperProxy, Tensor, Unknown, Weight, module_path)
 
 MISSING = object()
+_MODEL_VALUES = (Instance, Layer, Sequential, KerasModel, Tensor, Weight)
 MAX_DEPTH = 60
 MAX_STEPS = 500_000
 MAX_ITERATIONS = 20_000
@@ -60,6 +64,32 @@ class _Break(Exception):
 
 class _Continue(Exception):
     pass
+
+
+# Literal values by their source text: `ast.literal_eval` compiles each time, and the
+# same literals recur throughout model code. The values (numbers, str, bytes) are immutable.
+_literal = functools.lru_cache(maxsize=16384)(ast.literal_eval)
+
+
+# Module scopes that only define classes, functions and constants, shared by every
+# extraction of one run: `check` extracts each model of each file with a fresh
+# interpreter, and most files import the same package modules (timm's `_builder`,
+# transformers' `modeling_utils`). Keyed by the parsed file (a new version of the file is
+# a new SourceFile) and by what decides how its imports resolve.
+_SHARED_MODULES: dict[tuple, tuple[Any, Scope, dict[str, str]]] = {}
+
+
+def _unchanged(reads: dict[str, str]) -> bool:
+    """Whether the modules a shared scope imported still read as they did (a stat each,
+    since files are parsed once per version; also an editor's unsaved text). Reading
+    them again also records them for the result cache."""
+    for path, digest in reads.items():
+        try:
+            if read_source(display_path(path)).digest != digest:
+                return False
+        except InputError:
+            return False
+    return True
 
 
 class BudgetExceeded(Exception):
@@ -103,15 +133,35 @@ class Interpreter:
     def load_module(self, source: Any) -> Scope:
         if source.path in self.module_scopes:
             return self.module_scopes[source.path]
+        key = (id(source), tuple(self.roots), self.package, self.builder.keras_version)
+        shared = _SHARED_MODULES.get(key)
+        if shared is not None and shared[0] is source and _unchanged(shared[2]):
+            _SHARED_MODULES[key] = _SHARED_MODULES.pop(key)  # the most recently used last
+            self.module_scopes[source.path] = shared[1]
+            return shared[1]
         scope = Scope()
         scope.vars["__name__"] = "portlint_analysed"
         self.module_scopes[source.path] = scope
-        try:
-            self.exec_block(source.module.body, scope, source)
-        except (_Stop, _Return, _Break, _Continue):
-            # A module-level `raise` (or a stray return): what ran so far is defined.
-            self.note("module-level `raise` stops the module here", source, source.module)
+        before = self._model_state()
+        with recording_reads() as reads:
+            try:
+                self.exec_block(source.module.body, scope, source)
+            except (_Stop, _Return, _Break, _Continue):
+                # A module-level `raise` (or a stray return): what ran so far is defined.
+                self.note("module-level `raise` stops the module here", source, source.module)
+                return scope
+        if self._model_state() == before and not any(
+                isinstance(v, _MODEL_VALUES) for v in scope.vars.values()):
+            _SHARED_MODULES[key] = (source, scope, reads)
+            evict_oldest(_SHARED_MODULES)
         return scope
+
+    def _model_state(self) -> tuple:
+        """What executing code can add to the model being built; a module whose top level
+        changed none of it only defines things, and its scope can be shared."""
+        builder = self.builder
+        return (len(builder.drafts), len(builder.unresolved), len(builder.owned),
+                builder.custom_init, sum(builder._auto_names.values()), self.layer_keys)
 
     # --- statements --------------------------------------------------------------------
 
@@ -333,11 +383,8 @@ class Interpreter:
             return None
         if path in self.modules:
             return self.modules[path]
-        from ..errors import InputError
-        from ..source import read_source
-
         try:
-            imported = read_source(path)
+            imported = read_source(display_path(path))  # findings there show it so
         except InputError as exc:
             self.builder.note_unresolved(f"import of `{dotted}`: {exc}", site)
             return Unknown(f"`{dotted}` could not be read", site)
@@ -448,14 +495,14 @@ class Interpreter:
         return method(node, scope, source)
 
     def _eval_Integer(self, node: Any, scope: Scope, source: Any) -> Any:
-        return ast.literal_eval(node.value)
+        return _literal(node.value)
 
     _eval_Float = _eval_Integer
     _eval_Imaginary = _eval_Integer
 
     def _eval_SimpleString(self, node: Any, scope: Scope, source: Any) -> Any:
         try:
-            return ast.literal_eval(node.value)
+            return _literal(node.value)
         except (ValueError, SyntaxError):
             return Unknown("string literal", Site(source, node))
 
