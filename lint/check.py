@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import ir
 from .compare import PairResult, compare, declared_input
@@ -33,10 +33,14 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .rule import FileContext, FileRule
 from .shapes import infer
-from .cache import ResultCache, finding_data, finding_from
-from .source import SourceFile, display_path, read_source, recording_reads, scan_source
+from .ir import Span
+from .source import (MAX_BYTES, SourceFile, display_path, read_source, recording_reads,
+                     scan_source, too_large)
 from .workers import run_tasks
 from .suppress import UnusedSuppression, apply_suppressions, comments
+
+if TYPE_CHECKING:  # `compare` imports this module for `finalize`; the cache is for `check`
+    from .cache import ResultCache
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
@@ -232,6 +236,8 @@ class FileOutcome:
     warnings: list[str] = field(default_factory=list)
 
     def to_data(self) -> dict[str, Any]:
+        from .cache import finding_data
+
         return {"error": self.error,
                 "pairs": [[p.origin, p.port, p.input_shape, p.declared, p.written]
                           for p in self.pairs],
@@ -241,6 +247,8 @@ class FileOutcome:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> FileOutcome:
+        from .cache import finding_from
+
         return cls(data["error"],
                    [PairJob(o, p, tuple(shape) if shape else None, d, w)
                     for o, p, shape, d, w in data["pairs"]],
@@ -255,6 +263,8 @@ def analyse_file(path: str, keras_version: int,
     outcome = FileOutcome()
     with recording_reads() as reads:
         try:
+            if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
+                return _too_large(path), {}
             text, digest = scan_source(path)
             reads[os.path.realpath(path)] = digest
             if "port-of" in text or _FRAMEWORK.search(text):
@@ -266,6 +276,23 @@ def analyse_file(path: str, keras_version: int,
         except InputError as exc:
             outcome = FileOutcome(error=str(exc))
         return outcome, dict(reads)
+
+
+def _too_large(path: str) -> FileOutcome:
+    """A file too large to parse: an unresolved-construct finding when it names a
+    framework (it may hold a model portlint did not check), else nothing (it holds no
+    model; it is not parsed, so a syntax error there goes unseen)."""
+    with open(path, "rb") as handle:
+        names_framework = _FRAMEWORK.search(handle.read().decode("utf-8", "replace"))
+    if not names_framework:
+        return FileOutcome()
+    from .rules.unresolved import UnresolvedConstruct
+
+    finding = Finding(UnresolvedConstruct.code, UnresolvedConstruct.name,
+                      UnresolvedConstruct.severity,
+                      f"this file is {too_large(os.path.getsize(path))}; its models are not checked",
+                      Span(path, 1, 1, 1, 1))
+    return FileOutcome(models=[(None, [finding])])
 
 
 def _checked_models(source: SourceFile, keras_version: int, codes: tuple[str, ...],

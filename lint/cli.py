@@ -1,8 +1,19 @@
 """The `portlint` command line (typer). Heavy imports happen inside the commands, so that
-`--help`, `--version` and `rule` start fast."""
+`--help`, `--version` and `rule` start fast (issue 7; tests/test_startup.py checks what each
+command imports):
+
+- typer's plain help (`rich_markup_mode=None`), not its Rich help: with Rich installed,
+  typer's default renders help through rich, markdown_it and pygments (~0.15 s);
+- values are converted without pydantic (`_cli_params.install()`; typer 0.29 would import
+  pydantic for every command given a value);
+- `rule` reads the rule catalogue (`portlint.rules.CATALOGUE`), not the rule modules;
+- typer builds only the command being run (`_app_for`);
+- each command imports the analysis (libcst and the rest) only when it runs.
+"""
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -12,7 +23,9 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 
-from . import __version__
+from . import __version__, _cli_params
+
+_cli_params.install()
 
 if TYPE_CHECKING:  # the command imports them when it runs, to keep startup fast
     from .compare import Options, PairResult
@@ -21,7 +34,8 @@ if TYPE_CHECKING:  # the command imports them when it runs, to keep startup fast
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Static analysis for Keras <-> PyTorch model ports.",
-                  context_settings={"help_option_names": ["-h", "--help"]})
+                  context_settings={"help_option_names": ["-h", "--help"]},
+                  rich_markup_mode=None, pretty_exceptions_enable=False)
 
 
 class Format(str, Enum):
@@ -84,7 +98,7 @@ def compare(
     output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes to the port (atomically; the result must parse), then report what remains.")] = False,
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
-    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a \\[tool.portlint] table, or portlint.toml, above the port).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the port).")] = None,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
 
@@ -165,19 +179,26 @@ def _run_compare(original: str, port: str, options: Options,
     return _guarded(f"comparing {original} and {port}", run)
 
 
-@app.command()
+# short_help: the first paragraph of the docstring, which click would cut at ~45 columns
+# in `portlint --help` (typer's Rich help printed it whole).
+@app.command(short_help="Lint mode for pre-commit and CI: single-file rules on the given "
+                        "files, `compare` on every configured or `# portlint: port-of` pair "
+                        "that touches one of them.")
 def check(
     paths: Annotated[list[str] | None, typer.Argument(help="Python files or directories; none: every configured pair.", show_default=False)] = None,
     format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes); replaces the configured select.")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (added to the configured ignore).")] = None,
     keras_version: Annotated[int | None, typer.Option("--keras-version", help="Keras major version of the Keras models: 2 or 3 (default: the configuration's, else 3).", show_default=False)] = None,
-    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a \\[tool.portlint] table, or portlint.toml, above the first path, else above the current directory).")] = None,
+    config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the first path, else above the current directory).")] = None,
     exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
     output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes (atomically; the result must parse), then report what remains.")] = False,
     unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
     report_unused_suppressions: Annotated[bool, typer.Option("--report-unused-suppressions", help="Report `# noqa: PTL...` / `# portlint: ignore[...]` comments that suppress nothing (PTL902).")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for many files (0: one per usable core; 1: none).", min=0)] = 0,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse every file again; do not read or write the result cache.")] = False,
+    cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Result cache folder (default: .portlint_cache beside the configuration file, else in the current directory; env PORTLINT_CACHE_DIR).", show_default=False)] = None,
 ) -> None:
     """Lint mode for pre-commit and CI: single-file rules on the given files, `compare` on
     every configured or `# portlint: port-of` pair that touches one of them.
@@ -193,7 +214,8 @@ def check(
     paths = list(paths or [])
     settings = _settings(config, paths[0] if paths else None, select, ignore, keras_version,
                          report_unused_suppressions)
-    result = _run_check(paths, settings)
+    cache = None if no_cache else _result_cache(settings, cache_dir)
+    result = _run_check(paths, settings, jobs, cache)
     for warning in result.warnings:
         typer.echo(warning, err=True)
     if not result.files and not result.pairs:
@@ -205,7 +227,10 @@ def check(
     fix_summary = None
     if fix:
         result, fix_summary = _fix("the checked files", result,
-                                   lambda: _run_check(paths, settings), unsafe=unsafe_fixes)
+                                   # a new cache: it remembers the files' digests
+                                   lambda: _run_check(paths, settings, jobs, None if no_cache
+                                                      else _result_cache(settings, cache_dir)),
+                                   unsafe=unsafe_fixes)
     # The text report of `check` leaves out the aligned tables: findings and the summary.
     pairs = [] if format is Format.text else result.pairs
     report = renderer(format.value)(result.findings, pairs)
@@ -218,10 +243,24 @@ def check(
     raise typer.Exit(1 if failing and not exit_zero else 0)
 
 
-def _run_check(paths: list[str], settings: Settings):
+def _run_check(paths: list[str], settings: Settings, jobs: int = 1, cache=None):
     from .check import check as run_check
 
-    return _guarded("checking", lambda: run_check(paths, settings))
+    return _guarded("checking", lambda: run_check(paths, settings, jobs, cache))
+
+
+def _result_cache(settings: Settings, folder: str | None):
+    """`.portlint_cache` beside the configuration file (the project's root), else in the
+    current directory; `--cache-dir` or PORTLINT_CACHE_DIR choose another folder."""
+    from pathlib import Path
+
+    from .cache import CACHE_DIR_NAME, ResultCache, settings_key
+
+    folder = folder or os.environ.get("PORTLINT_CACHE_DIR")
+    if not folder:
+        root = settings.config.path.parent if settings.config.path else Path.cwd()
+        folder = str(root / CACHE_DIR_NAME)
+    return ResultCache(folder, settings_key(settings))
 
 
 @app.command()
@@ -411,14 +450,15 @@ def _emit(report: str, output_file: str | None) -> None:
 def rule(name: Annotated[str | None, typer.Argument(help="Rule name or code; none lists all rules.")] = None,
          ) -> None:
     """Print a rule's documentation, or list all rules."""
-    from .config import catalogue as all_rules
+    # The catalogue, not the rule classes: listing imports no rule module, and a rule's
+    # documentation imports the one module that defines it (`r.doc`).
+    from .rules import CATALOGUE
 
-    catalogue = sorted(all_rules(), key=lambda r: r.code)
     if name is None:
-        for r in catalogue:
+        for r in CATALOGUE:
             typer.echo(f"{r.code}  {r.name:<30} {r.severity:<8} {r.summary}")
         return
-    for r in catalogue:
+    for r in CATALOGUE:
         if name in (r.name, r.code) or name.upper() == r.code:
             typer.echo(f"# {r.name} ({r.code})\n\nDefault severity: {r.severity}. {r.summary}.\n"
                        f"{r.doc}")
@@ -426,7 +466,8 @@ def rule(name: Annotated[str | None, typer.Argument(help="Rule name or code; non
     fail(f"unknown rule {name!r}; `portlint rule` lists them")
 
 
-@app.command()
+@app.command(short_help="Run the language server over stdio (diagnostics and quick fixes in "
+                        "editors).")
 def server() -> None:
     """Run the language server over stdio (diagnostics and quick fixes in editors)."""
     try:
@@ -437,12 +478,29 @@ def server() -> None:
     serve()
 
 
+def _app_for(args: Sequence[str]) -> typer.Typer:
+    """`app`, or when `args` start with a command's name, `app` with that command only:
+    typer builds the click command of every registered command, their parameters and
+    converters included, on each run (~10 ms that `portlint compare` does not need)."""
+    if args:
+        chosen = [c for c in app.registered_commands if args[0] == (
+            c.name or getattr(c.callback, "__name__", "").replace("_", "-"))]
+        if chosen:
+            only = copy.copy(app)
+            only.registered_commands = chosen
+            return only
+    return app
+
+
 def main() -> None:
     """Entry point: usage errors (click's, inside typer) become one line and exit 2."""
     try:
-        code = app(prog_name="portlint", standalone_mode=False)
+        code = _app_for(sys.argv[1:])(prog_name="portlint", standalone_mode=False)
     except Exception as exc:
         # Duck-typed: typer may vendor click, so its exception classes vary by version.
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `portlint` alone: the help, exit 2
+            typer.echo(exc.format_message())
+            sys.exit(2)
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message().splitlines()
             typer.echo(f"portlint: {message[0] if message else type(exc).__name__}", err=True)

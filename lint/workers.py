@@ -10,11 +10,9 @@ files: files of one folder import the same modules, which a worker then reads on
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
@@ -48,6 +46,9 @@ def run_tasks(task: Callable[..., Result], items: Sequence[Item], args: tuple,
         for item in items:
             yield item, task(item, *args)
         return
+    import multiprocessing  # here: a few files, the usual pre-commit run, never need it
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
     method = "fork" if threading.active_count() == 1 and _can("fork") else (
         "forkserver" if _can("forkserver") else "spawn")
     size = max(1, min(MAX_CHUNK, len(items) // (workers * 4)))
@@ -69,4 +70,6 @@ def _run_chunk(task: Callable[..., Any], chunk: Sequence[Any], args: tuple) -> l
 
 
 def _can(method: str) -> bool:
+    import multiprocessing
+
     return method in multiprocessing.get_all_start_methods()
