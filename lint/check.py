@@ -34,8 +34,8 @@ from .frontend import ModelRef, extract
 from .rule import FileContext, FileRule
 from .shapes import infer
 from .ir import Span
-from .source import (MAX_BYTES, SourceFile, display_path, read_source, recording_reads,
-                     scan_source, too_large)
+from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
+                     recording_reads, scan_source, too_large)
 from .workers import run_tasks
 from .suppress import UnusedSuppression, apply_suppressions, comments
 
@@ -116,7 +116,9 @@ def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
 
 def inline_pairs(source: SourceFile) -> list[PairJob]:
     """The pairs a port declares with `# portlint: port-of PATH[::MODEL]`."""
-    out = []
+    out: list[PairJob] = []
+    if "port-of" not in source.text:  # tokenizing the file costs more than this test
+        return out
     base = Path(source.path).parent
     for line, column, text in comments(source.text):
         match = _PORT_OF.search(text)
@@ -265,14 +267,14 @@ def analyse_file(path: str, keras_version: int,
         try:
             if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
                 return _too_large(path), {}
-            text, digest = scan_source(path)
-            reads[os.path.realpath(path)] = digest
-            if "port-of" in text or _FRAMEWORK.search(text):
-                source = read_source(path)
-                outcome.pairs = inline_pairs(source)
-                if codes and _FRAMEWORK.search(text):
-                    outcome.models = _checked_models(source, keras_version, codes,
-                                                     outcome.warnings)
+            text = peek_text(path)
+            if text is not None and "port-of" not in text and not _FRAMEWORK.search(text):
+                reads[os.path.realpath(path)] = scan_source(path)[1]  # only a syntax check
+                return outcome, dict(reads)
+            source = read_source(path)
+            outcome.pairs = inline_pairs(source)
+            if codes and _FRAMEWORK.search(source.text):
+                outcome.models = _checked_models(source, keras_version, codes, outcome.warnings)
         except InputError as exc:
             outcome = FileOutcome(error=str(exc))
         return outcome, dict(reads)

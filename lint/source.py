@@ -27,7 +27,7 @@ MAX_BYTES = 1024 * 1024
 # Parsed files are kept for reuse (a module imported by many files is parsed once) up to
 # this much source text: a libcst tree takes about 180 bytes of memory per byte of
 # source, and a worker should stay within 150 MiB (issue 7).
-MAX_CACHED_BYTES = 256 * 1024
+MAX_CACHED_BYTES = 384 * 1024
 
 
 @dataclass
@@ -181,9 +181,39 @@ def recording_reads() -> Iterator[dict[str, str]]:
 
 
 def _record(source: SourceFile) -> SourceFile:
-    for log in _READ_LOG:
-        log[os.path.realpath(source.path)] = source.digest
+    note_read(source.path, source.digest)
     return source
+
+
+def note_read(path: str, digest: str) -> None:
+    """Record that the analysis depends on `path` as it read with `digest` (also when a
+    cached result of reading it is reused)."""
+    for log in _READ_LOG:
+        log[os.path.realpath(path)] = digest
+
+
+# real path -> (mtime_ns, size, digest) of files read: `current_digest` needs no reading
+# while a file's stat is unchanged.
+_DIGESTS: dict[str, tuple[int, int, str]] = {}
+
+
+def current_digest(path: str) -> str | None:
+    """The digest `read_source(path)` would give now, without parsing (None if the file
+    cannot be read); an editor's unsaved text counts."""
+    real = os.path.realpath(path)
+    if real in _OVERLAYS:
+        return digest_of(_OVERLAYS[real].encode("utf-8", "surrogatepass"))
+    try:
+        stat = os.stat(real)
+        known = _DIGESTS.get(real)
+        if known is not None and known[:2] == (stat.st_mtime_ns, stat.st_size):
+            return known[2]
+        with open(real, "rb") as handle:
+            digest = digest_of(handle.read())
+    except OSError:
+        return None
+    _DIGESTS[real] = (stat.st_mtime_ns, stat.st_size, digest)
+    return digest
 
 
 def digest_of(data: bytes) -> str:
@@ -226,6 +256,7 @@ def _read_source(path: str) -> SourceFile:
         key = (path, stat.st_mtime_ns, stat.st_size)
         source = _PARSED.pop(key, None) or _read_and_parse(p, path)
         _PARSED[key] = source  # the most recently used last
+        _DIGESTS[os.path.realpath(path)] = (stat.st_mtime_ns, stat.st_size, source.digest)
         evict_oldest(_PARSED)
         return source
     return _read_and_parse(p, path)
@@ -260,6 +291,17 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
 def too_large(size: int) -> str:
     return (f"too large to analyse ({size:,} bytes; portlint reads model files of up "
             f"to {MAX_BYTES // 1024:,} KiB)")
+
+
+def peek_text(path: str) -> str | None:
+    """The text of a Python file, for cheap tests before parsing; None if it is not one
+    (a notebook, unreadable, not UTF-8: `read_source` then says why)."""
+    if path.endswith(".ipynb"):
+        return None
+    try:
+        return Path(path).read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def scan_source(path: str) -> tuple[str, str]:

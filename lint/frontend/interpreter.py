@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import functools
 import math
+import os
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -31,13 +32,22 @@ from .python import (BINARY_OPS, BUILTINS, COMPARE_OPS, CONSTANT_METHODS, PURE_B
                      hashable, import_names, is_constant, is_dataclass, method_kind, raises)
 from .frameworks import Resolved, is_framework_module, resolve
 from ..errors import InputError
-from ..source import display_path, evict_oldest, read_source, recording_reads
+from ..source import (current_digest, display_path, evict_oldest, note_read,
+                      read_source, recording_reads)
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
                      Function, Instance, KerasModel, Layer, Module, Partial, Sequential, Site,
                      SuperProxy, Tensor, Unknown, Weight, module_path)
 
 MISSING = object()
-_MODEL_VALUES = (Instance, Layer, Sequential, KerasModel, Tensor, Weight)
+_MODEL_VALUES = (Layer, Sequential, KerasModel, Tensor, Weight)
+
+
+def _model_value(value: Any) -> bool:
+    """A part of a model (a module-level value that an analysis may change); instances
+    of plain classes, such as configurations, are data."""
+    if isinstance(value, Instance):
+        return framework_kind(value.cls) is not None
+    return isinstance(value, _MODEL_VALUES)
 MAX_DEPTH = 60
 MAX_STEPS = 500_000
 MAX_ITERATIONS = 20_000
@@ -77,18 +87,20 @@ _literal = functools.lru_cache(maxsize=16384)(ast.literal_eval)
 # transformers' `modeling_utils`). Keyed by the parsed file (a new version of the file is
 # a new SourceFile) and by what decides how its imports resolve.
 _SHARED_MODULES: dict[tuple, tuple[Any, Scope, dict[str, str]]] = {}
+# Their trees stay in memory (functions are interpreted from them when called): up to
+# this much source text, about 90 MiB of libcst nodes (most of them also in the parse
+# cache).
+MAX_SHARED_BYTES = 512 * 1024
 
 
 def _unchanged(reads: dict[str, str]) -> bool:
-    """Whether the modules a shared scope imported still read as they did (a stat each,
-    since files are parsed once per version; also an editor's unsaved text). Reading
-    them again also records them for the result cache."""
+    """Whether the modules a shared scope imported still read as they did (a stat each;
+    an editor's unsaved text counts). They are recorded again for the result cache."""
     for path, digest in reads.items():
-        try:
-            if read_source(display_path(path)).digest != digest:
-                return False
-        except InputError:
+        if current_digest(path) != digest:
             return False
+    for path, digest in reads.items():
+        note_read(path, digest)
     return True
 
 
@@ -133,12 +145,10 @@ class Interpreter:
     def load_module(self, source: Any) -> Scope:
         if source.path in self.module_scopes:
             return self.module_scopes[source.path]
-        key = (id(source), tuple(self.roots), self.package, self.builder.keras_version)
-        shared = _SHARED_MODULES.get(key)
-        if shared is not None and shared[0] is source and _unchanged(shared[2]):
-            _SHARED_MODULES[key] = _SHARED_MODULES.pop(key)  # the most recently used last
-            self.module_scopes[source.path] = shared[1]
-            return shared[1]
+        shared = self._shared(source.path, source.digest)
+        if shared is not None:
+            self.module_scopes[source.path] = shared
+            return shared
         scope = Scope()
         scope.vars["__name__"] = "portlint_analysed"
         self.module_scopes[source.path] = scope
@@ -150,10 +160,28 @@ class Interpreter:
                 # A module-level `raise` (or a stray return): what ran so far is defined.
                 self.note("module-level `raise` stops the module here", source, source.module)
                 return scope
-        if self._model_state() == before and not any(
-                isinstance(v, _MODEL_VALUES) for v in scope.vars.values()):
-            _SHARED_MODULES[key] = (source, scope, reads)
-            evict_oldest(_SHARED_MODULES)
+        if self._model_state() == before and not any(map(_model_value, scope.vars.values())):
+            _SHARED_MODULES[self._shared_key(source.path)] = (source, scope, reads)
+            evict_oldest(_SHARED_MODULES, MAX_SHARED_BYTES)
+        return scope
+
+    def _shared_key(self, path: str) -> tuple:
+        return (os.path.realpath(path), tuple(self.roots), self.package,
+                self.builder.keras_version)
+
+    def _shared(self, path: str, digest: str | None = None) -> Scope | None:
+        """The shared scope of the module at `path`, if it was loaded before and neither
+        it nor a module it imported has changed since (`digest`: the file's, if known)."""
+        key = self._shared_key(path)
+        entry = _SHARED_MODULES.get(key)
+        if entry is None:
+            return None
+        source, scope, reads = entry
+        if (digest or current_digest(path)) != source.digest or not _unchanged(reads):
+            del _SHARED_MODULES[key]
+            return None
+        _SHARED_MODULES[key] = _SHARED_MODULES.pop(key)  # the most recently used last
+        note_read(source.path, source.digest)
         return scope
 
     def _model_state(self) -> tuple:
@@ -315,8 +343,15 @@ class Interpreter:
         level = len(small.relative)
         module = dotted(small.module) if small.module is not None else ""
         site = Site(source, small)
-        base = self.import_module(module, level, source, site) if level else None
-        for name, asname in import_names(small):
+        names = import_names(small)
+        base = None
+        # `from .. import resnet`: a submodule is imported directly, without running the
+        # package's `__init__` (which in a model zoo imports every model of the package).
+        if level and (any(name == "*" for name, _ in names) or not all(
+                self.locate_module(f"{module}.{name}" if module else name, level, source)
+                for name, _ in names)):
+            base = self.import_module(module, level, source, site)
+        for name, asname in names:
             if name == "*":
                 if isinstance(base, Module):
                     scope.vars.update({k: v for k, v in base.scope.vars.items()
@@ -383,8 +418,14 @@ class Interpreter:
             return None
         if path in self.modules:
             return self.modules[path]
+        shown = display_path(path)  # findings there show it so
+        shared = self._shared(shown)
+        if shared is not None:  # no need to parse it again
+            self.modules[path] = Module(dotted, shared, path)
+            self.module_scopes[shown] = shared
+            return self.modules[path]
         try:
-            imported = read_source(display_path(path))  # findings there show it so
+            imported = read_source(shown)
         except InputError as exc:
             self.builder.note_unresolved(f"import of `{dotted}`: {exc}", site)
             return Unknown(f"`{dotted}` could not be read", site)

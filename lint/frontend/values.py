@@ -12,8 +12,20 @@ from typing import Any
 from ..knowledge import LayerSpec
 
 
+class Code:
+    """Values that stand for code (a place in it, a function, a class, a module): the
+    model code's `copy.deepcopy` copies the data around them but never these, which hold
+    syntax trees (copying those would be slow, and the code does not change)."""
+
+    def __deepcopy__(self, memo: dict) -> Code:
+        return self
+
+    def __copy__(self) -> Code:
+        return self
+
+
 @dataclass(frozen=True)
-class Site:
+class Site(Code):
     """A place in the analysed source: the file and the libcst node."""
 
     source: Any  # SourceFile
@@ -49,7 +61,7 @@ class ExternalRef:
 
 
 @dataclass
-class Function:
+class Function(Code):
     node: Any  # libcst.FunctionDef or libcst.Lambda
     scope: Any  # defining Scope
     source: Any
@@ -60,7 +72,7 @@ class Function:
 
 
 @dataclass
-class Class:
+class Class(Code):
     node: Any  # libcst.ClassDef
     scope: Any
     source: Any
@@ -187,7 +199,7 @@ class Partial:
 
 
 @dataclass(eq=False)
-class Module:
+class Module(Code):
     """A module of the analysed project, imported by another file."""
 
     path: str
