@@ -277,7 +277,9 @@ def analyse_file(path: str, keras_version: int,
                 outcome.models = _checked_models(source, keras_version, codes, outcome.warnings)
         except InputError as exc:
             outcome = FileOutcome(error=str(exc))
-        return outcome, dict(reads)
+        # Through its data form: the spans get resolved, and nothing of the file's syntax
+        # tree stays referenced once the file is done (a run holds every file's outcome).
+        return FileOutcome.from_data(outcome.to_data()), dict(reads)
 
 
 def _too_large(path: str) -> FileOutcome:

@@ -55,6 +55,8 @@ def binary(operator: Callable[[Any, Any], Any], left: Any, right: Any,
     rv = right.values if isinstance(right, ConstTensor) else None
     if isinstance(left, ConstTensor) and lv is None or isinstance(right, ConstTensor) and rv is None:
         return broadcast(left, right)
+    if lv is None and rv is None:  # `torch.pow(a, b)` on two plain values: not a tensor here
+        return None
     size = len(lv) if lv is not None else len(rv)
     lv = lv if lv is not None else [left] * size
     rv = rv if rv is not None else [right] * size
