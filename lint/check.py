@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,10 @@ PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
 _SEVERAL = re.compile(r"several models; choose one of (?P<names>.*)$")
 _NO_MODEL = re.compile(r"no Keras or PyTorch model found")
+# The time one file's models may take to analyse in `check` (a real model file takes well
+# under a second; package code that imports half its package can take far longer): past
+# it, the file's single-file rules are skipped, with a warning.
+FILE_SECONDS = 10.0
 # A file whose text names no framework holds no model the single-file rules can check
 # (a model built only from another file's classes is checked in that file).
 _FRAMEWORK = re.compile(r"\b(?:torch|keras|tensorflow)\b")
@@ -369,9 +374,11 @@ def _models(source: SourceFile, keras_version: int, warnings: list[str]) -> list
 
 
 def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) -> list[ir.Graph]:
-    """The file's obvious model, or each of its models when it has several."""
+    """The file's obvious model, or each of its models when it has several, within
+    FILE_SECONDS for the whole file."""
+    deadline = time.monotonic() + FILE_SECONDS
     try:
-        return [extract(ModelRef(source.path), keras_version, source)]
+        return [extract(ModelRef(source.path), keras_version, source, deadline=deadline)]
     except InputError as exc:
         match = _SEVERAL.search(str(exc))
         if match is None:
@@ -381,7 +388,8 @@ def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) ->
     graphs = []
     for name in names:
         try:
-            graphs.append(extract(ModelRef(source.path, name), keras_version, source))
+            graphs.append(extract(ModelRef(source.path, name), keras_version, source,
+                                  deadline=deadline))
         except InputError as exc:
             _not_followed(exc, warnings)
     return graphs

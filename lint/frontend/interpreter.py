@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -51,6 +52,77 @@ def _model_value(value: Any) -> bool:
 MAX_DEPTH = 60
 MAX_STEPS = 500_000
 MAX_ITERATIONS = 20_000
+# Constant folding must not do what the analysed program would do for minutes or with
+# gigabytes (`10 ** 10 ** 9`, `[0] * 10 ** 10`, `sum(range(10 ** 13))`, a 10-GB
+# `'{:>9999999999}'.format(x)`): such a value is not known statically. Integers stay
+# below MAX_INT_BITS, so that sizes computed from them print (Python refuses to print
+# integers of more than 4,300 digits), and sequences and strings below MAX_SIZE items;
+# building a large one costs steps (1 per VALUE_COST items), which bounds the total.
+MAX_INT_BITS = 1024
+MAX_SIZE = 1_000_000
+VALUE_COST = 64
+_SIZED = (str, bytes, list, tuple, dict)
+# Built-ins that do not walk a range they are given (the others iterate it).
+_RANGE_SAFE_BUILTINS = frozenset({"range", "len", "bool", "str"})
+
+
+def _too_big(op: str, left: Any, right: Any) -> bool:
+    """Whether `left op right` on plain values would exceed the limits above; decided
+    from the operands' sizes, before computing anything."""
+    ints = isinstance(left, int) and isinstance(right, int)
+    if op == "Power" and ints:
+        return right > 0 and abs(left) > 1 and right * left.bit_length() > MAX_INT_BITS
+    if op == "LeftShift" and ints:
+        return right > MAX_INT_BITS
+    if op == "Multiply":
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, _SIZED) and isinstance(count, int):
+                return len(seq) * count > MAX_SIZE
+    if op == "Add" and isinstance(left, _SIZED) and isinstance(right, _SIZED):
+        return len(left) + len(right) > MAX_SIZE
+    if op == "Modulo" and isinstance(left, str):  # printf-style: '%9999999999d' % 1
+        return _format_too_big(left, right if isinstance(right, tuple) else (right,))
+    return False
+
+
+def _format_too_big(template: str, args: Iterable[Any]) -> bool:
+    """A format string whose widths or precisions (digits in it, or numbers among the
+    arguments for `*` and nested `{}` widths) ask for more than MAX_SIZE characters."""
+    import re
+
+    return any(int(digits) > MAX_SIZE for digits in re.findall(r"\d{7,}", template)) or any(
+        isinstance(a, int) and not isinstance(a, bool) and abs(a) > MAX_SIZE for a in args)
+
+
+def _oversized(value: Any) -> bool:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() > MAX_INT_BITS
+    return isinstance(value, _SIZED) and len(value) > MAX_SIZE
+
+
+def _builtin_too_big(name: str, args: list[Any], kwargs: dict[str, Any]) -> bool:
+    if name not in _RANGE_SAFE_BUILTINS and any(
+            isinstance(a, range) and len(a) > MAX_ITERATIONS for a in args):
+        return True  # sum(range(10 ** 13)), sorted(range(10 ** 9))
+    if name == "pow" and len(args) == 2:  # with a modulus, pow is cheap
+        return _too_big("Power", args[0], args[1])
+    if name == "numpy.linspace":
+        num = kwargs.get("num", args[2] if len(args) > 2 else 50)
+        return isinstance(num, int) and num > MAX_SIZE
+    return False
+
+
+def _method_too_big(text: str, method: str, args: list[Any], kwargs: dict[str, Any]) -> bool:
+    """str methods whose result can dwarf their inputs."""
+    if method == "format":
+        return _format_too_big(text, [*args, *kwargs.values()])
+    if method == "replace" and len(args) >= 2 and all(isinstance(a, str) for a in args[:2]):
+        count = text.count(args[0]) if args[0] else len(text) + 1
+        return len(text) + count * len(args[1]) > MAX_SIZE
+    if method == "join" and args and isinstance(args[0], (list, tuple)):
+        return (sum(len(a) for a in args[0] if isinstance(a, str))
+                + len(text) * len(args[0]) > MAX_SIZE)
+    return False
 
 BATCH = "N"  # the batch dimension, as `x.size(0)` and `x.shape[0]` evaluate
 
@@ -139,6 +211,8 @@ class Interpreter:
         self.frames: list[_Frame] = [_Frame(None)]
         self.steps = 0
         self.layer_keys = 0
+        self.deadline: float | None = None  # time.monotonic() after which analysis stops
+        self.loading = 0  # modules being executed (their top-level statements run)
 
     # --- modules -----------------------------------------------------------------------
 
@@ -154,12 +228,15 @@ class Interpreter:
         self.module_scopes[source.path] = scope
         before = self._model_state()
         with recording_reads() as reads:
+            self.loading += 1
             try:
                 self.exec_block(source.module.body, scope, source)
             except (_Stop, _Return, _Break, _Continue):
                 # A module-level `raise` (or a stray return): what ran so far is defined.
                 self.note("module-level `raise` stops the module here", source, source.module)
                 return scope
+            finally:
+                self.loading -= 1
         if self._model_state() == before and not any(map(_model_value, scope.vars.values())):
             _SHARED_MODULES[self._shared_key(source.path)] = (source, scope, reads)
             evict_oldest(_SHARED_MODULES, MAX_SHARED_BYTES)
@@ -270,9 +347,17 @@ class Interpreter:
                 # An argument check (`if bad: raise ...`): valid code takes the other way.
                 test = False
             else:
-                # Follow the `if` branch; say so when the branch built part of the model.
+                # Follow the `if` branch; say so when the branch built part of the model,
+                # or returned: then it decided what the function gives back (a recursion's
+                # base case `if depth >= DEPTH: return []`, which else left the model
+                # silently without its layers).
                 before = (len(self.builder.drafts), self.layer_keys)
-                self.exec_block(stmt.body.body, scope, source)
+                try:
+                    self.exec_block(stmt.body.body, scope, source)
+                except _Return:
+                    self.note(f"condition not known statically ({_reason(test)}); "
+                              f"followed the `if` branch, which returns", source, stmt.test)
+                    raise
                 if (len(self.builder.drafts), self.layer_keys) != before:
                     self.note(f"condition not known statically ({_reason(test)}); "
                               f"followed the `if` branch", source, stmt.test)
@@ -536,7 +621,13 @@ class Interpreter:
         return method(node, scope, source)
 
     def _eval_Integer(self, node: Any, scope: Scope, source: Any) -> Any:
-        return _literal(node.value)
+        try:
+            value = _literal(node.value)
+        except (ValueError, SyntaxError, MemoryError):  # beyond Python's 4,300 digits
+            return Unknown("number literal too large", Site(source, node))
+        if _oversized(value):
+            return Unknown(f"integer literal of more than {MAX_INT_BITS} bits", Site(source, node))
+        return value
 
     _eval_Float = _eval_Integer
     _eval_Imaginary = _eval_Integer
@@ -656,19 +747,23 @@ class Interpreter:
             for item in right:  # `self.layers += [...]` extends an nn.ModuleList in place
                 self.sequential_add(left, item)
             return left
+        if op in BINARY_OPS and _too_big(op, left, right):
+            return Unknown(f"operation `{op}` would build a value too large to analyse",
+                           Site(source, node))
         if op == "Add" and isinstance(left, list) and isinstance(right, (list, tuple)):
-            return left + list(right)  # lists of layers are built this way
+            return self._sized(left + list(right), Site(source, node))  # lists of layers
         if op == "Add" and isinstance(left, tuple) and isinstance(right, tuple):
-            return left + right
+            return self._sized(left + right, Site(source, node))
         if op == "Multiply" and isinstance(left, list) and isinstance(right, int):
-            return left * right
+            return self._sized(left * right, Site(source, node))
         if not (is_constant(left) and is_constant(right)):
             return Unknown(f"operand not known statically ({_reason(left if not is_constant(left) else right)})",
                            Site(source, node))
         try:
-            return BINARY_OPS[op](left, right)
+            value = BINARY_OPS[op](left, right)
         except Exception:
             return Unknown(f"operation `{op}` on these values", Site(source, node))
+        return self._sized(value, Site(source, node))
 
     def _eval_BooleanOperation(self, node: Any, scope: Scope, source: Any) -> Any:
         left = self.eval(node.left, scope, source)
@@ -825,7 +920,42 @@ class Interpreter:
             else:
                 arg_sites[len(args)] = Site(source, arg.value)
                 args.append(value)
+        if len(self.frames) == 1 and not self.loading:
+            # Evaluated outside any module's code: the call of a model reference
+            # `PATH::NAME(ARGS)`. An argument NAME does not take is the user's typo, which
+            # binding would drop silently (`Net(widht=4)` analysed as `Net()`).
+            self._check_arguments(func, args, kwargs, node, source)
         return self.call(func, args, kwargs, Site(source, node), arg_sites)
+
+    def _check_arguments(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: Any,
+                         source: Any) -> None:
+        """Raise InputError when a call passes arguments `func` does not accept."""
+        shown = getattr(func, "name", "")
+        if isinstance(func, Class):
+            func, args = func.lookup("__init__"), [None, *args]
+        if not isinstance(func, Function) or type(func.node).__name__ != "FunctionDef":
+            return
+        params = func.node.params
+        positional = [p.name.value for p in (*params.posonly_params, *params.params)]
+        keywords = [p.name.value for p in (*params.params, *params.kwonly_params)]
+        problem = None
+        if type(params.star_arg).__name__ != "Param" and len(args) > len(positional):
+            given, takes = len(args), len(positional)
+            if shown != func.name:  # a class: `self` is not the user's
+                given, takes = given - 1, takes - 1
+            problem = (f"takes {takes} positional argument{'s' if takes != 1 else ''} but "
+                       f"{given} {'were' if given != 1 else 'was'} given")
+        elif params.star_kwarg is None:
+            unknown = [k for k in kwargs if k not in keywords]
+            names = [p for p in dict.fromkeys(positional + keywords) if p != "self"]
+            if unknown:
+                problem = (f"has no parameter `{unknown[0]}` (its parameters: "
+                           f"{', '.join(names) or 'none'})")
+        if problem is not None:
+            import libcst as cst
+
+            call = cst.Module(body=[]).code_for_node(node)
+            raise InputError(f"{source.path}::{call}: `{shown or func.name}` {problem}")
 
     # --- attribute access --------------------------------------------------------------
 
@@ -1456,11 +1586,17 @@ class Interpreter:
             if not args:
                 return Unknown("partial() without a function", site)
             return Partial(args[0], list(args[1:]), dict(kwargs))
+        if name in ("list.append", "list.extend", "list.insert"):
+            added = [None] if name != "list.extend" else \
+                (self.iterate(args[0]) or []) if args else []
+            if len(fn.receiver) + len(added) > MAX_SIZE:  # `x.extend(x)` in a loop
+                raise BudgetExceeded(f"a list grew past {MAX_SIZE:,} items")
+            self._charge(len(added))
         if name == "list.append":
             fn.receiver.append(args[0] if args else None)
             return None
         if name == "list.extend":
-            fn.receiver.extend(self.iterate(args[0]) or [])
+            fn.receiver.extend(added)
             return None
         if name == "list.insert" and len(args) == 2 and isinstance(args[0], int):
             fn.receiver.insert(args[0], args[1])
@@ -1470,10 +1606,14 @@ class Interpreter:
         if name.startswith("const."):
             if isinstance(fn.receiver, str) and not all(is_constant(a) for a in [*args, *kwargs.values()]):
                 return Unknown(f"`.{name[len('const.'):]}()` with values not known statically", site)
+            method = name[len("const."):]
+            if isinstance(fn.receiver, str) and _method_too_big(fn.receiver, method, args, kwargs):
+                return Unknown(f"`.{method}()` would build a string too large to analyse", site)
             try:
-                return getattr(fn.receiver, name[len("const."):])(*args, **kwargs)
+                value = getattr(fn.receiver, method)(*args, **kwargs)
             except Exception:
                 return Unknown(f"`.{name[len('const.'):]}()` on these values", site)
+            return self._sized(value, site)
         if name == "dict.items":
             return list(fn.receiver.items())
         if name == "dict.keys":
@@ -1512,6 +1652,8 @@ class Interpreter:
             return Unknown(f"`{name}(...)`", site)
         impl = PURE_BUILTINS.get(name)
         if impl is not None:
+            if _builtin_too_big(name, args, kwargs):
+                return Unknown(f"`{name}` of a value too large to analyse", site)
             plain = []
             for arg in args:
                 if isinstance(arg, Unknown):
@@ -1523,9 +1665,10 @@ class Interpreter:
                     arg = items
                 plain.append(arg)
             try:
-                return impl(*plain, **kwargs)
+                value = impl(*plain, **kwargs)
             except Exception:
                 return Unknown(f"`{name}` on these values", site)
+            return self._sized(value, site)
         return Unknown(f"built-in `{name}` not modelled", site)
 
     def container_method(self, owner: Any, method: str, args: list[Any], kwargs: dict[str, Any],
@@ -1679,6 +1822,23 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExceeded("evaluation step budget exhausted")
+        if self.deadline is not None and not self.steps % 1024 and time.monotonic() > self.deadline:
+            raise BudgetExceeded("time budget exhausted")
+
+    def _charge(self, items: int) -> None:
+        """Building `items` elements costs steps: the total memory constant folding can
+        take stays bounded, however many values a loop builds."""
+        if items >= VALUE_COST:
+            self.steps += items // VALUE_COST
+            self._tick()
+
+    def _sized(self, value: Any, site: Site) -> Any:
+        """`value` as computed, or Unknown when beyond the size limits (see MAX_SIZE)."""
+        if _oversized(value):
+            return Unknown("a value too large to analyse", site)
+        if isinstance(value, _SIZED):
+            self._charge(len(value))
+        return value
 
 
 class _FileRef:
