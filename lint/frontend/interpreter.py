@@ -430,12 +430,21 @@ class Interpreter:
         site = Site(source, small)
         names = import_names(small)
         base = None
-        # `from .. import resnet`: a submodule is imported directly, without running the
-        # package's `__init__` (which in a model zoo imports every model of the package).
-        if level and (any(name == "*" for name, _ in names) or not all(
-                self.locate_module(f"{module}.{name}" if module else name, level, source)
-                for name, _ in names)):
-            base = self.import_module(module, level, source, site)
+        # `from .. import resnet` imports the submodule directly, and `from .utils import
+        # BaseOutput` the module the package's `__init__` takes it from: running the
+        # `__init__` itself would import every module of the package (a model zoo's, a
+        # library's utilities), most of them for nothing.
+        found: dict[str, Any] = {}
+        if level:
+            for name, _ in names:
+                if name != "*" and not self.locate_module(f"{module}.{name}" if module else name,
+                                                          level, source):
+                    value = self._reexported(module, name, level, source, site)
+                    if value is not MISSING:
+                        found[name] = value
+            if any(name == "*" or name not in found and not self.locate_module(
+                    f"{module}.{name}" if module else name, level, source) for name, _ in names):
+                base = self.import_module(module, level, source, site)
         for name, asname in names:
             if name == "*":
                 if isinstance(base, Module):
@@ -443,7 +452,9 @@ class Interpreter:
                                        if not k.startswith("_")})
                 continue
             if level:
-                value = base.scope.vars.get(name, MISSING) if isinstance(base, Module) else MISSING
+                value = found.get(name, MISSING)
+                if value is MISSING:
+                    value = base.scope.vars.get(name, MISSING) if isinstance(base, Module) else MISSING
                 if value is MISSING:
                     value = self.import_module(f"{module}.{name}" if module else name, level,
                                                source, site)
@@ -467,6 +478,9 @@ class Interpreter:
             return module
         parent, _, name = dotted.rpartition(".")
         if parent:
+            value = self._reexported(parent, name, 0, source, site)
+            if value is not MISSING:
+                return value
             owner = self.import_module(parent, 0, source, site)
             if isinstance(owner, Module) and name in owner.scope.vars:
                 return owner.scope.vars[name]
@@ -494,6 +508,23 @@ class Interpreter:
         if not package.endswith(folder.name) or not (folder / f"{name}.py").is_file():
             return None
         return self.import_module(name, 1, _FileRef(str(folder / "__init__.py")), site)
+
+    def _reexported(self, package: str, name: str, level: int, source: Any,
+                    site: Site | None) -> Any:
+        """`name` of a package, read from the module its `__init__` imports it from
+        (`from .outputs import BaseOutput`), without running the `__init__`; MISSING when
+        the `__init__` does not say where it comes from."""
+        path = self.locate_module(package, level, source)
+        if path is None or not path.endswith("__init__.py"):
+            return MISSING
+        origin = _reexports(path).get(name)
+        if origin is None:
+            return MISSING
+        module, sublevel, original = origin
+        target = self.import_module(module, sublevel, _FileRef(path) if sublevel else source, site)
+        if not isinstance(target, Module):
+            return MISSING
+        return target.scope.vars.get(original, MISSING)
 
     def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
         """A module of the analysed project (parsed once), None when there is no such
@@ -1839,6 +1870,41 @@ class Interpreter:
         if isinstance(value, _SIZED):
             self._charge(len(value))
         return value
+
+
+_REEXPORTS: dict[str, tuple[tuple[int, int], dict[str, tuple[str, int, str]]]] = {}
+
+
+def _reexports(init_path: str) -> dict[str, tuple[str, int, str]]:
+    """What a package's `__init__.py` imports from its modules, by the name it binds:
+    (module, level, name in that module), from its `from X import Y` statements (also
+    inside if/try, such as transformers' `if TYPE_CHECKING:` blocks), by the stdlib
+    `ast`; nothing is run. Cached per file version."""
+    try:
+        stat = os.stat(init_path)
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = _REEXPORTS.get(init_path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        with open(init_path, "rb") as handle:
+            tree = ast.parse(handle.read())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    found: dict[str, tuple[str, int, str]] = {}
+    stack = list(tree.body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.ImportFrom) and stmt.module is not None:
+            for alias in stmt.names:
+                if alias.name != "*":
+                    found.setdefault(alias.asname or alias.name,
+                                     (stmt.module, stmt.level, alias.name))
+        elif isinstance(stmt, (ast.If, ast.Try)):
+            stack += stmt.body + stmt.orelse + getattr(stmt, "finalbody", [])
+            for handler in getattr(stmt, "handlers", []):
+                stack += handler.body
+    _REEXPORTS[init_path] = (version, found)
+    return found
 
 
 class _FileRef:
