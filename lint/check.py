@@ -47,9 +47,10 @@ PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
 _SEVERAL = re.compile(r"several models; choose one of (?P<names>.*)$")
 _NO_MODEL = re.compile(r"no Keras or PyTorch model found")
-# The time one file's models may take to analyse in `check` (a real model file takes well
-# under a second; package code that imports half its package can take far longer): past
-# it, the file's single-file rules are skipped, with a warning.
+# The CPU time one file's models may take to analyse in `check` (a real model file takes
+# well under a second; package code that imports half its package can take far longer):
+# past it, the file's single-file rules are skipped, with a warning. CPU time, not wall
+# time, so that the outcome does not depend on how busy the machine is.
 FILE_SECONDS = 10.0
 # A file whose text names no framework holds no model the single-file rules can check
 # (a model built only from another file's classes is checked in that file).
@@ -376,7 +377,7 @@ def _models(source: SourceFile, keras_version: int, warnings: list[str]) -> list
 def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) -> list[ir.Graph]:
     """The file's obvious model, or each of its models when it has several, within
     FILE_SECONDS for the whole file."""
-    deadline = time.monotonic() + FILE_SECONDS
+    deadline = time.process_time() + FILE_SECONDS
     try:
         return [extract(ModelRef(source.path), keras_version, source, deadline=deadline)]
     except InputError as exc:

@@ -2,24 +2,31 @@
 """Robustness run: `portlint check` over every Python file of large real packages.
 
     python scripts/robustness.py [--packages torch,tensorflow,keras,transformers]
-        [--limit N] [--batch-size 200] [--state FILE] [--output FILE.md|FILE.json]
+        [--dirs PARENT[,PARENT...]] [--limit N] [--batch-size 200] [--parallel 1]
+        [--state FILE] [--output FILE.md|FILE.json]
 
 The bar is zero tracebacks. For each package (an installed top-level package found with
 `importlib.util.find_spec` without importing it, a directory, or, for a package that is
 not installed but pinned in bench/corpus.py (transformers), the `.py` files of its
-downloaded wheel under the bench cache), every `*.py` file is collected. Files are put in
-a stable pseudo-random order (SHA-1 of the package-relative path), so `--limit N` takes
-a mix of every package and a longer run extends a shorter one. Batches of `--batch-size`
-files are checked with one invocation each:
+downloaded wheel under the bench cache; with `--dirs PARENT`, also every subdirectory of
+PARENT, e.g. wheels unpacked one per folder with their layout kept), every `*.py` file is
+collected. Files are put in a stable pseudo-random order (SHA-1 of the package-relative
+path), so `--limit N` takes a mix of every package and a longer run extends a shorter one.
+Batches of `--batch-size` files are checked with one invocation each:
 
-    python -m portlint check --exit-zero --format json FILE...
+    python -m portlint check --exit-zero --format json --no-cache -j 1 FILE...
 
-(cwd: a scratch directory; `--timeout` per batch). A batch that exits 2 (one bad file
+(cwd: a scratch directory; `--timeout-*` per batch). `--no-cache`: every result comes from
+analysis, on a rerun and in the halves of a bisection alike. `-j 1`: no worker processes,
+so an invocation's wall time, CPU time and peak RSS are those of one serial analysis (the
+per-file timeout budget assumes that), and an internal error is raised where it happens;
+`--parallel N` runs N batches at once instead. A batch that exits 2 (one bad file
 stops the whole run: a syntax error, an undecodable file), crashes, times out, or writes
 a traceback to stderr is split in halves and rerun until each failing file stands alone,
 so every file ends up either analysed or the culprit of an error with its one-line
 message. Reported: files analysed, findings by code, exit-2 errors (messages grouped),
-tracebacks and "internal error" messages (each with its file), timeouts, warnings on
+tracebacks and "internal error" messages (each with its file), timeouts, failures that
+did not recur when their batch was split (what the failed invocation said), warnings on
 stderr (grouped), peak RSS, and the slowest files: the files of the `--profile-batches`
 slowest batches are timed one by one in a single process (the CLI entry point called per
 file; start-up paid once) plus every culprit timed alone.
@@ -43,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +96,7 @@ def package_root(name: str, cache: Path) -> tuple[str, Path, str]:
     """(label, directory of the package, where it came from)."""
     if os.sep in name or os.path.isdir(name):
         path = Path(name).resolve()
-        return path.name, path, "directory"
+        return path.name, path, _unpacked_from(path) or "directory"
     try:
         spec = importlib.util.find_spec(name)  # top-level: finds without importing
     except (ImportError, ValueError):
@@ -104,6 +112,18 @@ def package_root(name: str, cache: Path) -> tuple[str, Path, str]:
         return name, path, f"wheel {dist}=={version} (not installed; bench cache)"
     raise SystemExit(f"robustness: package {name!r} is neither installed nor listed in "
                      f"bench/corpus.py ROBUSTNESS_WHEELS; pass a directory instead")
+
+
+def _unpacked_from(path: Path) -> str:
+    """`wheel NAME` when PARENT/SOURCES.tsv (directory, version, wheel, ...: written where
+    wheels were unpacked one per folder) lists the directory."""
+    table = path.parent / "SOURCES.tsv"
+    if table.is_file():
+        for line in table.read_text().splitlines()[1:]:
+            cells = line.split("\t")
+            if len(cells) > 2 and cells[0] == path.name:
+                return f"wheel {cells[2]}"
+    return ""
 
 
 def _version(dist: str) -> str:
@@ -179,8 +199,13 @@ def run(cmd: list[str], timeout: float, cwd: str) -> Run:
     return Run(rc, wall, rusage.ru_utime + rusage.ru_stime, rusage.ru_maxrss, stdout, stderr)
 
 
+# --no-cache: results from analysis, never from a cache (a rerun, the halves of a bisection).
+# -j 1: one serial process per invocation (see the docstring); --parallel uses the cores.
+CHECK_ARGS = ["check", "--exit-zero", "--format", "json", "--no-cache", "-j", "1"]
+
+
 def portlint_cmd(python: str, files: list[str]) -> list[str]:
-    return [python, "-m", "portlint", "check", "--exit-zero", "--format", "json", *files]
+    return [python, "-m", "portlint", *CHECK_ARGS, *files]
 
 
 def has_trace(stderr: str) -> bool:
@@ -219,6 +244,8 @@ class Outcome:
     cpu: float = 0.0
     maxrss_kib: int = 0
     culprit_times: dict[str, float] = field(default_factory=dict)
+    # A failed invocation whose halves all passed: {files, kind, message, stderr}.
+    unattributed: list[dict] = field(default_factory=list)
 
 
 WARNING_FILE = re.compile(r"portlint: warning: (?P<path>/[^:]+?\.py)[:]")
@@ -265,9 +292,24 @@ def check_files(files: list[str], python: str, cwd: str, per_file: float, fixed:
                              and "internal error" not in line]
         return
     if len(files) > 1:
+        def failures() -> int:
+            return sum(map(len, (outcome.errors, outcome.traces, outcome.timeouts,
+                                 outcome.unattributed)))
+
+        before = failures()
         half = len(files) // 2
         check_files(files[:half], python, cwd, per_file, fixed, outcome, top=False)
         check_files(files[half:], python, cwd, per_file, fixed, outcome, top=False)
+        if failures() == before:
+            # Not reproduced file by file (load, the order of the files, a flaky error):
+            # keep what the failure said instead of losing it.
+            kind = "timeout" if result.rc is None else (
+                "traceback" if trace else f"exit {result.rc}")
+            outcome.unattributed.append({
+                "files": len(files), "first": files[0], "kind": kind,
+                "seconds": round(result.wall, 1),
+                "message": trace_summary(result.stderr) or f"exit code {result.rc}",
+                "stderr": result.stderr[-4000:]})
         return
     (file,) = files
     outcome.culprit_times[file] = result.wall
@@ -291,10 +333,10 @@ def check_files(files: list[str], python: str, cwd: str, per_file: float, fixed:
 PER_FILE_DRIVER = r"""
 import io, json, sys, time, contextlib
 from portlint import cli
-files = json.load(sys.stdin)
+files, check_args = json.load(sys.stdin)
 out = []
 for index, path in enumerate([files[0]] + files if files else []):
-    sys.argv = ["portlint", "check", "--exit-zero", "--format", "json", path]
+    sys.argv = ["portlint", *check_args, path]
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
@@ -312,8 +354,9 @@ print(json.dumps(out))
 def time_one_by_one(files: list[str], python: str, cwd: str, timeout: float) -> dict[str, float]:
     """Each file's time in one process (the CLI entry point per file, start-up paid once)."""
     try:
-        proc = subprocess.run([python, "-c", PER_FILE_DRIVER], input=json.dumps(files),
-                              capture_output=True, text=True, cwd=cwd, timeout=timeout)
+        proc = subprocess.run([python, "-c", PER_FILE_DRIVER],
+                              input=json.dumps([files, CHECK_ARGS]), capture_output=True,
+                              text=True, cwd=cwd, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {}
     try:
@@ -346,6 +389,7 @@ def summarise(records: list[dict], files_total: int, packages: list, elapsed: fl
               by_id: dict[str, str], per_file_times: dict[str, float]) -> dict:
     findings: collections.Counter = collections.Counter()
     errors, traces, timeouts, warnings = [], [], [], collections.Counter()
+    unattributed = []
     analysed = files_with_findings = invocations = 0
     wall = cpu = 0.0
     maxrss = 0
@@ -357,6 +401,7 @@ def summarise(records: list[dict], files_total: int, packages: list, elapsed: fl
         errors += rec["errors"]
         traces += rec["traces"]
         timeouts += rec["timeouts"]
+        unattributed += rec.get("unattributed", [])
         warnings.update(normalise_warning(w) for w in rec["warnings"])
         invocations += rec["invocations"]
         wall += rec["wall"]
@@ -385,6 +430,8 @@ def summarise(records: list[dict], files_total: int, packages: list, elapsed: fl
                        for t in traces],
         "timeouts": [{"file": by_id.get(t["file"], t["file"]), "seconds": t["seconds"]}
                      for t in timeouts],
+        "unattributed": [{**u, "first": by_id.get(u["first"], u["first"])}
+                         for u in unattributed],
         "warnings_grouped": warnings.most_common(25),
         "warnings_total": sum(warnings.values()),
         "batches": len(records),
@@ -414,6 +461,7 @@ def markdown(summary: dict, command: str) -> str:
             f"| exit-2 errors | {s['exit2_errors']:,} ({s['exit2_not_one_line']} not one line) |",
             f"| **tracebacks / internal errors** | **{len(s['tracebacks'])}** |",
             f"| timeouts | {len(s['timeouts'])} |",
+            f"| failures not reproduced when bisected | {len(s['unattributed'])} |",
             f"| batches / invocations | {s['batches']} / {s['invocations']} |",
             f"| batch wall time, total | {s['batch_wall_s_total']:,} s "
             f"({s['seconds_per_file']} s per file) |",
@@ -431,6 +479,11 @@ def markdown(summary: dict, command: str) -> str:
         or ["- none"]
     out += ["", "## Timeouts", ""]
     out += [f"- `{t['file']}` ({t['seconds']} s)" for t in s["timeouts"]] or ["- none"]
+    out += ["", "## Failures not reproduced when bisected", "",
+            ("An invocation failed but each half passed (load against the time limits, the "
+             "order of the files, a flaky error)."), ""]
+    out += [f"- {u['kind']} of {u['files']} files from `{u['first']}` after {u['seconds']} s: "
+            f"{u['message']}" for u in s["unattributed"]] or ["- none"]
     out += ["", f"## Warnings on stderr ({s['warnings_total']:,}, grouped, top 25)", ""]
     out += [f"- {n} x {msg}" for msg, n in s["warnings_grouped"]] or ["- none"]
     out += ["", "## Slowest files", "",
@@ -452,10 +505,18 @@ def main() -> int:
                     help="comma-separated package names or directories; `wide`: every "
                          "package of site-packages plus the wheels of bench/corpus.py "
                          "ROBUSTNESS_WHEELS (over 20,000 files)")
+    ap.add_argument("--dirs", default="",
+                    help="comma-separated parent directories: each of their subdirectories "
+                         "is checked as a package directory (e.g. wheels unpacked one per "
+                         "folder), after --packages")
     ap.add_argument("--limit", type=int, default=0, help="check only the first N files")
     ap.add_argument("--batch-size", type=int, default=200)
-    ap.add_argument("--timeout-per-file", type=float, default=3.0,
-                    help="seconds per file added to an invocation's time limit")
+    ap.add_argument("--parallel", type=int, default=1,
+                    help="batches checked at once (each invocation runs `check -j 1`)")
+    ap.add_argument("--timeout-per-file", type=float, default=10.0,
+                    help="seconds per file added to an invocation's time limit (`check` "
+                         "gives one file's analysis up to 10 s of wall time, "
+                         "lint/check.py FILE_SECONDS, and more under load)")
     ap.add_argument("--timeout-fixed", type=float, default=120.0,
                     help="seconds every invocation may take on top (start-up, one slow file)")
     ap.add_argument("--state", type=Path, default=None,
@@ -475,6 +536,11 @@ def main() -> int:
 
     started = time.perf_counter()
     packages = expand([p.strip() for p in args.packages.split(",") if p.strip()])
+    for parent in (p.strip() for p in args.dirs.split(",") if p.strip()):
+        if not os.path.isdir(parent):
+            raise SystemExit(f"robustness: --dirs {parent}: not a directory")
+        packages += [str(d) for d in sorted(Path(parent).resolve().iterdir())
+                     if d.is_dir() and not d.name.startswith(".")]
     files, table = collect(packages, args.cache)
     total = len(files)
     for label, where in table:
@@ -496,14 +562,8 @@ def main() -> int:
     records: list[dict] = []
     scratch = tempfile.mkdtemp(prefix="portlint-robustness-")
     stopped_early = False
-    for index, batch in enumerate(batches):
-        key = hashlib.sha1("\n".join(batch).encode()).hexdigest()
-        if key in done:
-            records.append(done[key])
-            continue
-        if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
-            stopped_early = True
-            break
+
+    def check_batch(index: int, batch: list[str], key: str) -> tuple[dict, Outcome]:
         outcome = Outcome(files=batch)
         check_files(batch, args.python, scratch, args.timeout_per_file, args.timeout_fixed,
                     outcome)
@@ -513,16 +573,45 @@ def main() -> int:
                "timeouts": outcome.timeouts, "warnings": outcome.warnings,
                "invocations": outcome.invocations, "wall": round(outcome.wall, 3),
                "cpu": round(outcome.cpu, 3), "maxrss_kib": outcome.maxrss_kib,
-               "culprit_times": outcome.culprit_times}
+               "culprit_times": outcome.culprit_times, "unattributed": outcome.unattributed}
+        return rec, outcome
+
+    def finish(rec: dict, outcome: Outcome) -> None:
         records.append(rec)
         if args.state:
             with open(args.state, "a", encoding="utf-8") as stream:
                 stream.write(json.dumps(rec) + "\n")
-        print(f"robustness: batch {index + 1}/{len(batches)}: {len(batch)} files, "
+        print(f"robustness: batch {rec['batch'] + 1}/{len(batches)}: {len(rec['files'])} files, "
               f"{outcome.wall:.1f} s, {sum(outcome.findings.values())} findings, "
               f"{len(outcome.errors)} exit-2, {len(outcome.traces)} traces, "
               f"{len(outcome.timeouts)} timeouts, {outcome.invocations} invocations, "
               f"{outcome.maxrss_kib / 1024:.0f} MiB", flush=True)
+
+    # --parallel N: N batches at once, each waited for by a thread (the work is in the
+    # subprocesses); batches are recorded as they finish, reported in batch order.
+    pool = ThreadPoolExecutor(args.parallel) if args.parallel > 1 else None
+    pending: set = set()
+    for index, batch in enumerate(batches):
+        key = hashlib.sha1("\n".join(batch).encode()).hexdigest()
+        if key in done:
+            records.append(done[key])
+            continue
+        if args.max_minutes and time.perf_counter() - started > args.max_minutes * 60:
+            stopped_early = True
+            break
+        if pool is None:
+            finish(*check_batch(index, batch, key))
+            continue
+        while len(pending) >= args.parallel:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                finish(*future.result())
+        pending.add(pool.submit(check_batch, index, batch, key))
+    if pool is not None:
+        for future in as_completed(pending):
+            finish(*future.result())
+        pool.shutdown()
+    records.sort(key=lambda rec: rec["batch"])
 
     per_file_times: dict[str, float] = {}
     if args.profile_batches and records:
@@ -559,7 +648,8 @@ def main() -> int:
                 extra = (f"\nFull run estimate ({total:,} files at this rate): "
                          f"{summary['full_run_estimate_min']} min\n")
             args.output.write_text(text + extra)
-    return 1 if summary["tracebacks"] else 0
+    flaky = [u for u in summary["unattributed"] if u["kind"] != "timeout"]
+    return 1 if summary["tracebacks"] or flaky else 0
 
 
 if __name__ == "__main__":

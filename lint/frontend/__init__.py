@@ -69,7 +69,8 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
 
     `input_shape` (one sample, the model's own layout) is used where the source does not
     give one, so that code asking for sizes (`x.shape[1]`) can be followed. After
-    `deadline` (a `time.monotonic()` value) the analysis stops with an InputError.
+    `deadline` (a `time.process_time()` value: CPU time, so that a busy machine does not
+    change the result) the analysis stops with an InputError.
     """
     source = source or read_source(ref.path)
     builder = GraphBuilder(keras_version=keras_version, input_shape=input_shape)

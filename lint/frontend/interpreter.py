@@ -211,7 +211,7 @@ class Interpreter:
         self.frames: list[_Frame] = [_Frame(None)]
         self.steps = 0
         self.layer_keys = 0
-        self.deadline: float | None = None  # time.monotonic() after which analysis stops
+        self.deadline: float | None = None  # time.process_time() after which analysis stops
         self.loading = 0  # modules being executed (their top-level statements run)
 
     # --- modules -----------------------------------------------------------------------
@@ -1853,7 +1853,7 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExceeded("evaluation step budget exhausted")
-        if self.deadline is not None and not self.steps % 1024 and time.monotonic() > self.deadline:
+        if self.deadline is not None and not self.steps % 1024 and time.process_time() > self.deadline:
             raise BudgetExceeded("time budget exhausted")
 
     def _charge(self, items: int) -> None:
