@@ -80,13 +80,22 @@ class Class(Code):
     bases: list[Any] = field(default_factory=list)
     attrs: dict[str, Any] = field(default_factory=dict)
     fields: list[str] = field(default_factory=list)  # for @dataclass classes
+    # `bases` never changes after the class statement, so both walks are computed once.
+    # Unmemoised they took time exponential in the depth of a diamond-shaped hierarchy
+    # (A_i and B_i both deriving from A_{i-1} and B_{i-1}: 2**depth paths; 25 levels,
+    # which Python itself linearises at once, never finished).
+    _mro: list[Class] | None = field(default=None, init=False, repr=False, compare=False)
+    _framework_bases: list[FrameworkRef] | None = field(default=None, init=False, repr=False,
+                                                        compare=False)
 
     def mro(self) -> list[Class]:
-        order: list[Class] = [self]
-        for base in self.bases:
-            if isinstance(base, Class):
-                order.extend(c for c in base.mro() if c not in order)
-        return order
+        if self._mro is None:
+            order: list[Class] = [self]
+            for base in self.bases:
+                if isinstance(base, Class):
+                    order.extend(c for c in base.mro() if c not in order)
+            self._mro = order
+        return list(self._mro)
 
     def lookup(self, name: str) -> Any:
         for cls in self.mro():
@@ -95,13 +104,16 @@ class Class(Code):
         return None
 
     def framework_bases(self) -> list[FrameworkRef]:
-        found: list[FrameworkRef] = []
-        for base in self.bases:
-            if isinstance(base, FrameworkRef):
-                found.append(base)
-            elif isinstance(base, Class):
-                found.extend(base.framework_bases())
-        return found
+        """The framework classes this class derives from, each once, first seen first
+        (callers test membership or take the first)."""
+        if self._framework_bases is None:
+            found: list[FrameworkRef] = []
+            for base in self.bases:
+                refs = [base] if isinstance(base, FrameworkRef) else \
+                    base.framework_bases() if isinstance(base, Class) else []
+                found.extend(r for r in refs if r not in found)
+            self._framework_bases = found
+        return list(self._framework_bases)
 
 
 @dataclass(eq=False)
