@@ -669,10 +669,10 @@ def main() -> int:
     corpus_runs = 1 if args.quick else (args.corpus_runs or runs)
     peer_runs = 1 if args.quick else args.peer_runs
 
-    bytecode_note = prepare_bytecode(py)
     meta_corpus = corpus_mod.build(args.cache, args.corpus)
     root = Path(meta_corpus["root"])
     py = args.python
+    bytecode_note = prepare_bytecode(py)
     pl = portlint_cmd(py)
 
     def clear_cache() -> None:
