@@ -68,11 +68,23 @@ class SourceFile:
         if node is None:
             return None
         if self._positions is None:
+            import sys
+
             import libcst as cst
             from libcst.metadata import PositionProvider
 
-            wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
-            self._positions = wrapper.resolve(PositionProvider)
+            # libcst resolves positions with a recursive visitor, ~6 frames per level of
+            # nesting: a 150-deep literal (CPython accepts 200) needs more than the
+            # default limit. Python-to-Python calls do not use the C stack in 3.11+.
+            limit = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(limit, 20_000))
+            try:
+                wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
+                self._positions = wrapper.resolve(PositionProvider)
+            except RecursionError:
+                self._positions = {}
+            finally:
+                sys.setrecursionlimit(limit)
         pos = self._positions.get(node)
         if pos is None:
             return None

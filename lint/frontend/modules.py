@@ -49,11 +49,13 @@ def instance_of(value: Any, cls: Any) -> bool:
 def module_tree(root: Any) -> list[Any]:
     """`module.modules()`: the module and every module under it, depth first."""
     found: list[Any] = []
+    seen: set[int] = set()  # by identity: a list scan made 20,000 modules take minutes
     stack = [root]
     while stack:
         current = stack.pop()
-        if any(current is f for f in found):
+        if id(current) in seen:
             continue
+        seen.add(id(current))
         found.append(current)
         children: list[Any] = []
         if isinstance(current, Instance):
