@@ -269,7 +269,7 @@ STATIC_RUNS = {
     "compare": ["compare", "pkg/keras_model.py::build_model", "pkg/torch_model.py::Net"],
     "compare_reversed": ["compare", "pkg/torch_model.py::Net", "pkg/keras_model.py::build_model"],
     "compare_wrapper_model": ["compare", "pkg/keras_model.py", "pkg/torch_model.py::Meta"],
-    "compare_json": ["compare", "pkg/keras_model.py", "pkg/torch_model.py::Net", "--format", "sarif"],
+    "compare_sarif": ["compare", "pkg/keras_model.py", "pkg/torch_model.py::Net", "--format", "sarif"],
     "compare_arguments": ["compare", "pkg/keras_model.py",
                           "pkg/torch_model.py::Net(width=__import__('os').system('touch ' + "
                           "MARKERS + '/reference_arguments'), depth=touch('reference_call'))"],
