@@ -176,19 +176,19 @@ def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
             raise InputError(outcomes[path].error)
     real_files = {os.path.realpath(path) for path in files}
 
-    jobs_: list[PairJob] = []
+    pair_jobs: list[PairJob] = []
     if paths:
-        jobs_ += [job for job in configured_pairs(settings) if _touches(job, real_files)]
+        pair_jobs += [job for job in configured_pairs(settings) if _touches(job, real_files)]
         for path in files:
-            jobs_ += [_existing(job) for job in outcomes[path].pairs]
+            pair_jobs += [_existing(job) for job in outcomes[path].pairs]
     else:
-        jobs_ += configured_pairs(settings)
+        pair_jobs += configured_pairs(settings)
 
     coverage: dict[str, set[str]] = {}
     covered: set[tuple[str, str | None]] = set()  # (real path, model) compared in a pair
     findings: list[Finding] = []
     seen: set[tuple] = set()
-    for job in jobs_:
+    for job in pair_jobs:
         if job.key() in seen:
             continue
         seen.add(job.key())
@@ -205,10 +205,10 @@ def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
 
     for path in files:
         outcome = outcomes[path]
-        result.warnings += outcome.warnings
         real = os.path.realpath(path)
         if (real, None) in covered:
-            continue
+            continue  # compared already: its single-file analysis is not needed
+        result.warnings += outcome.warnings
         for model, model_findings in outcome.models:
             if (real, model) in covered:
                 continue
