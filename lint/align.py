@@ -154,20 +154,7 @@ def align(keras: Graph, torch: Graph) -> Alignment:
             if j < m and here + _gap(b[j]) < cost[i][j + 1]:
                 cost[i][j + 1] = here + _gap(b[j])
                 move[i][j + 1] = "T"
-    rows: list[Row] = []
-    i, j = n, m
-    while i or j:
-        step = move[i][j]
-        if step == "D":
-            rows.append(Row(a[i - 1], b[j - 1], MATCH))
-            i, j = i - 1, j - 1
-        elif step == "K":
-            rows.append(Row(a[i - 1], None, KERAS_ONLY))
-            i -= 1
-        else:
-            rows.append(Row(None, b[j - 1], TORCH_ONLY))
-            j -= 1
-    rows.reverse()
+    rows = _trace_back(a, b, lambda i, j: move[i][j])
     _mark_reordered(rows)
     return Alignment(keras, torch, rows)
 
@@ -206,10 +193,16 @@ def _align_banded(a: list[Node], b: list[Node]) -> list[Row]:
             if j < hi[i] and here + _gap(b[j]) < row[j + 1 - start]:
                 row[j + 1 - start] = here + _gap(b[j])
                 move[i][j + 1 - start] = "T"
+    return _trace_back(a, b, lambda i, j: move[i][j - lo[i]])
+
+
+def _trace_back(a: list[Node], b: list[Node], step_at: Any) -> list[Row]:
+    """The rows of the best path, read back from (n, m) by the move at each cell
+    (`step_at(i, j)`: "D" both, "K" Keras only, "T" torch only)."""
     rows: list[Row] = []
-    i, j = n, m
+    i, j = len(a), len(b)
     while i or j:
-        step = move[i][j - lo[i]]
+        step = step_at(i, j)
         if step == "D":
             rows.append(Row(a[i - 1], b[j - 1], MATCH))
             i, j = i - 1, j - 1

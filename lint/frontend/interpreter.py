@@ -1853,7 +1853,8 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             raise BudgetExceeded("evaluation step budget exhausted")
-        if self.deadline is not None and not self.steps % 1024 and time.process_time() > self.deadline:
+        if (self.deadline is not None and not self.steps % 1024
+                and time.process_time() > self.deadline):
             raise BudgetExceeded("time budget exhausted")
 
     def _charge(self, items: int) -> None:
