@@ -206,3 +206,26 @@ def test_the_cli_writes_an_ignored_cache_beside_the_configuration(tmp_path):
     elsewhere = portlint("check", "../pkg", "--cache-dir", tmp_path / "other", "-j", "2",
                          cwd=tmp_path / "sub")
     assert elsewhere.returncode == 1 and (tmp_path / "other" / ".gitignore").exists()
+
+
+def test_a_file_parsed_again_is_still_its_own_model(tmp_path):
+    """In-process caches: the parse cache may drop a file while its interpreted scope is
+    still shared. Reading the file again makes a new parse, whose models must be found
+    (CI once lost the seed model this way, after enough other files had been read)."""
+    from portlint import source as source_module
+    from portlint.frontend import ModelRef, extract
+
+    path = write(tmp_path / "keras_model.py", """\
+from keras import Input, Model
+from keras.layers import Dense
+
+
+def build_model():
+    inputs = Input(shape=(4,))
+    return Model(inputs, Dense(3)(inputs))
+""")
+    first = extract(ModelRef.parse(str(path)), 3)
+    source_module._PARSED.clear()
+    again = extract(ModelRef.parse(str(path)), 3)
+    assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
+    assert again.model == "build_model"

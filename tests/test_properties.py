@@ -467,8 +467,10 @@ def _applicable(stack: Stack, mistake: str) -> list[int]:
     if mistake == "momentum_not_converted":
         return [0] if any(l.kind == "bn" and abs(2 * l.momentum - 1) > 1e-9 for l in layers) else []
     if mistake == "activation_dropped":
-        # Not the last layer's: a missing output activation is PTL404's business.
-        return [i for i in _activation_ids(stack) if i != len(layers) - 1]
+        # Not the output activation (the last layer's, or one followed only by dropout,
+        # which is the identity at inference): a missing one is PTL404's business.
+        output = max((i for i, l in enumerate(layers) if l.kind != "dropout"), default=-1)
+        return [i for i in _activation_ids(stack) if i != output]
     if mistake == "flatten_without_permute":
         flat = [l for l in layers if l.kind == "flatten"]
         return [0] if flat and flat[0].shape[2] > 1 and flat[0].shape[0] * flat[0].shape[1] > 1 \

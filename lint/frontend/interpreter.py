@@ -219,7 +219,7 @@ class Interpreter:
     def load_module(self, source: Any) -> Scope:
         if source.path in self.module_scopes:
             return self.module_scopes[source.path]
-        shared = self._shared(source.path, source.digest)
+        shared = self._shared(source.path, source.digest, parsed=source)
         if shared is not None:
             self.module_scopes[source.path] = shared
             return shared
@@ -246,14 +246,22 @@ class Interpreter:
         return (os.path.realpath(path), tuple(self.roots), self.package,
                 self.builder.keras_version)
 
-    def _shared(self, path: str, digest: str | None = None) -> Scope | None:
+    def _shared(self, path: str, digest: str | None = None,
+                parsed: Any = None) -> Scope | None:
         """The shared scope of the module at `path`, if it was loaded before and neither
-        it nor a module it imported has changed since (`digest`: the file's, if known)."""
+        it nor a module it imported has changed since (`digest`: the file's, if known).
+
+        With `parsed` (the SourceFile the caller holds), only a scope made from that very
+        parse will do: its functions and classes carry nodes of their own tree, and a
+        caller that finds models in the scope and positions in `parsed` needs them to be
+        the same (the parse cache may have dropped and re-read the file meanwhile)."""
         key = self._shared_key(path)
         entry = _SHARED_MODULES.get(key)
         if entry is None:
             return None
         source, scope, reads = entry
+        if parsed is not None and source is not parsed:
+            return None
         if (digest or current_digest(path)) != source.digest or not _unchanged(reads):
             del _SHARED_MODULES[key]
             return None
