@@ -82,6 +82,8 @@ class PairContext:
     port: str  # framework of the port
     keras_version: int = 3
     extra: dict[str, Any] = field(default_factory=dict)
+    _anchors: dict[str, tuple[dict[int, Node | None], Node | None]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     @property
     def origin(self) -> str:
@@ -126,14 +128,22 @@ class PairContext:
         return self._preceding(port_node, self.port, self.origin)
 
     def _preceding(self, node: Node, side: str, other: str) -> Node | None:
-        last = None
-        for row in self.rows:
-            if row.side(side) is node:
-                return last
-            candidate = row.side(other)
-            if candidate is not None and candidate.where is not None:
-                last = candidate
-        return last
+        """The last located `other` node in a row before `node`'s row (all of them when
+        `node` is in no row). Indexed once per side: a port that misses thousands of
+        layers asks for thousands of anchors."""
+        if side not in self._anchors:
+            index: dict[int, Node | None] = {}
+            last = None
+            for row in self.rows:
+                mine = row.side(side)
+                if mine is not None:
+                    index.setdefault(id(mine), last)
+                candidate = row.side(other)
+                if candidate is not None and candidate.where is not None:
+                    last = candidate
+            self._anchors[side] = (index, last)
+        index, last = self._anchors[side]
+        return index.get(id(node), last)
 
 
 def describe(node: Node) -> str:

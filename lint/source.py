@@ -20,14 +20,17 @@ from .errors import InputError
 from .ir import Span
 
 # Model files are a few hundred KB at most (transformers' largest modeling files are
-# about 300 KB); a libcst tree costs about 180 bytes of memory and 2 µs of parsing per
-# byte of source, so a generated 10 MB file would take ~2 GB and ~25 s. Larger files are
-# not read: `compare` says so (exit 2), `check` reports them as not analysed.
+# about 300 KB). Parsing takes about 1.5 µs per byte of source and, while it runs, about
+# 200 bytes of memory per byte (a 300 KB file peaks 70 MB above the process), so a
+# generated 10 MB file would take ~2 GB and ~25 s. Larger files are not read: `compare`
+# says so (exit 2), `check` reports them as not analysed.
 MAX_BYTES = 1024 * 1024
 # Parsed files are kept for reuse (a module imported by many files is parsed once) up to
-# this much source text: a libcst tree takes about 180 bytes of memory per byte of
-# source, and a worker should stay within 150 MiB (issue 7).
-MAX_CACHED_BYTES = 384 * 1024
+# this much source text. A finished tree is far smaller than the parse's peak: about 30
+# bytes of memory per byte of source (measured over 22 MB of transformers' modeling
+# files), so this is ~60 MB at most. Smaller bounds made transformers' files parse
+# `modeling_utils.py` (300 KB) again for each of their models.
+MAX_CACHED_BYTES = 2 * 1024 * 1024
 
 
 @dataclass
@@ -348,11 +351,25 @@ def _parse_decoded(path: str, text: str) -> SourceFile:
     return parse_text(path, text)
 
 
+# libcst's native parser takes time super-linear in the length of an operator chain and
+# overflows its C stack (a SIGSEGV, no message) on chains some thousands long (LibCST
+# issues #619, #1000), which CPython parses flat. Deeper expressions than this are refused
+# before libcst sees them; real code stays far below (transformers' deepest is ~30).
+MAX_EXPRESSION_DEPTH = 1000
+_TOO_DEEP_FOR_PYTHON = 1 << 62  # CPython's own parser ran out of stack
+
+
 def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     import libcst as cst
 
+    depth = _expression_depth(text)
+    if depth is not None and depth > MAX_EXPRESSION_DEPTH:
+        levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
+        raise InputError(f"{path}: expression nesting too deep to parse ({levels}; "
+                         f"portlint reads up to {MAX_EXPRESSION_DEPTH:,})")
     try:
-        module = cst.parse_module(text)
+        with _unvalidated_nodes():
+            module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         message = _syntax_error_message(path, text, exc)
         line = _syntax_error_line(text, exc)
@@ -363,6 +380,68 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     except RecursionError:
         raise InputError(f"{path}: expression nesting too deep to parse") from None
     return SourceFile(path=path, text=text, module=module, cells=cells)
+
+
+def _expression_depth(text: str) -> int | None:
+    """How deep `text`'s syntax nests as libcst builds it (a chain `a + b + c` or
+    `a and b and c` nests one level per operator), when that could exceed
+    MAX_EXPRESSION_DEPTH; else a smaller number. None when CPython does not parse the
+    text (libcst then reports the error, or reads syntax newer than this Python's)."""
+    import ast
+
+    try:
+        tree = ast.parse(text)
+    except (RecursionError, MemoryError):
+        return _TOO_DEEP_FOR_PYTHON
+    except (SyntaxError, ValueError):
+        return None
+    # Each level of nesting takes at least one character, so an expression shorter than
+    # the levels left cannot exceed the bound: only long ones are walked (a cheap test,
+    # where walking every node would cost a quarter of the parse).
+    line_starts = [0]
+    for line in text.encode("utf-8", "surrogatepass").splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+
+    def length(node: ast.expr) -> int:
+        last = len(line_starts) - 1
+        begin = line_starts[min(node.lineno - 1, last)] + node.col_offset
+        end = line_starts[min((node.end_lineno or node.lineno) - 1, last)] + (node.end_col_offset or 0)
+        return end - begin
+
+    deepest = 0
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:  # iterative: the tree may be deeper than Python's recursion limit
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        elif isinstance(node, ast.Compare):
+            depth += len(node.comparators)
+        else:
+            depth += 1
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.expr) and depth + length(node) <= MAX_EXPRESSION_DEPTH:
+            continue
+        stack.extend((child, depth) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
+@contextlib.contextmanager
+def _unvalidated_nodes() -> Iterator[None]:
+    """libcst validates each node it constructs (`CSTNode.__post_init__`), which is about
+    40% of parsing. The parser's own nodes are valid by construction (libcst notes the
+    same in that method), so validation is switched off while it builds them."""
+    from libcst._nodes.base import CSTNode
+
+    validating = CSTNode.__post_init__
+    CSTNode.__post_init__ = _no_validation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        CSTNode.__post_init__ = validating  # type: ignore[method-assign]
+
+
+def _no_validation(self: Any) -> None:
+    pass
 
 
 def _syntax_error_line(text: str, exc: Exception) -> int | None:
