@@ -235,6 +235,37 @@ def test_torch_config_object_with_literal_defaults(tmp_path):
                        module.TinyModel(module.TinyConfig(hidden_size=8)), (8,))
 
 
+def test_torch_layer_subclasses_without_forward_count_once(tmp_path):
+    """timm's and transformers' own `Linear(nn.Linear)`/`Conv2d(nn.Conv2d)`: a subclass
+    that only sets arguments is the framework layer (its weights were counted twice,
+    once on the layer and once as the module's own, until issue 7's import tests)."""
+    write_tree(tmp_path, {"modeling.py": """
+        import torch.nn as nn
+
+        class Linear(nn.Linear):
+            def __init__(self, width, factor=2):
+                super().__init__(width, width * factor, bias=False)
+
+        class Conv(nn.Conv2d):
+            def __init__(self, cin, cout):
+                super().__init__(cin, cout, 3, padding=1)
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.conv = Conv(3, 4)
+                self.pool = nn.AdaptiveAvgPool2d(1)
+                self.flatten = nn.Flatten()
+                self.fc = Linear(4)
+                self.unused = Linear(8, factor=3)  # never applied: still holds parameters
+
+            def forward(self, x):
+                return self.fc(self.flatten(self.pool(self.conv(x))))
+        """})
+    module = load(tmp_path / "modeling.py")
+    assert_torch_equal(f"{tmp_path}/modeling.py::Net", module.Net(), (3, 8, 8))
+
+
 # --- Keras --------------------------------------------------------------------------------
 
 KERAS_APP = """

@@ -80,7 +80,7 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
     try:
         scope = interp.load_module(source)
         candidates = _candidates(scope, source)
-        chosen = _choose(ref, candidates, scope, source)
+        chosen = _choose(ref, candidates, scope, source, interp)
         outputs = _realise(interp, builder, chosen, source, ref)
     except BudgetExceeded as exc:
         raise InputError(f"{ref}: analysis budget exceeded ({exc})") from None
@@ -182,12 +182,12 @@ def _module_assignments(source: SourceFile) -> dict[str, Any]:
 
 
 def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
-            source: SourceFile) -> _Candidate:
+            source: SourceFile, interp: Interpreter) -> _Candidate:
     if ref.model is not None:
         for candidate in candidates:
             if candidate.name == ref.model:
                 return candidate
-        value = scope.vars.get(ref.model)
+        value = interp.resolved(scope.vars.get(ref.model))
         if value is None:
             names = ", ".join(c.name for c in candidates) or "none found"
             raise InputError(f"{ref}: no model named `{ref.model}` (models in this file: {names})")

@@ -36,8 +36,8 @@ from ..errors import InputError
 from ..source import (current_digest, display_path, evict_oldest, note_read,
                       read_source, recording_reads)
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef,
-                     Function, Instance, KerasModel, Layer, Module, Partial, Sequential, Site,
-                     SuperProxy, Tensor, Unknown, Weight, module_path)
+                     Function, Instance, KerasModel, LazyImport, Layer, Module, Partial,
+                     Sequential, Site, SuperProxy, Tensor, Unknown, Weight, module_path)
 
 MISSING = object()
 _MODEL_VALUES = (Layer, Sequential, KerasModel, Tensor, Weight)
@@ -129,6 +129,12 @@ BATCH = "N"  # the batch dimension, as `x.size(0)` and `x.shape[0]` evaluate
 
 # Names with a modelled static behaviour: standard library, and torch's own table.
 MODELLED_NAMES = {**STDLIB_BUILTINS, **{f"torch.{k}": v for k, v in T.STATIC_CALLS.items()}}
+_MODELLED_ROOTS = frozenset(name.split(".")[0] for name in MODELLED_NAMES)
+
+
+def _known_module(dotted: str) -> bool:
+    """A framework or modelled standard-library module: importing from it reads no file."""
+    return is_framework_module(dotted) or dotted.split(".")[0] in _MODELLED_ROOTS
 
 
 class _Return(Exception):
@@ -160,9 +166,9 @@ _literal = functools.lru_cache(maxsize=16384)(ast.literal_eval)
 # a new SourceFile) and by what decides how its imports resolve.
 _SHARED_MODULES: dict[tuple, tuple[Any, Scope, dict[str, str]]] = {}
 # Their trees stay in memory (functions are interpreted from them when called): up to
-# this much source text, about 90 MiB of libcst nodes (most of them also in the parse
-# cache).
-MAX_SHARED_BYTES = 512 * 1024
+# this much source text, about 60 MB of libcst nodes, most of them also in the parse
+# cache (see MAX_CACHED_BYTES).
+MAX_SHARED_BYTES = 2 * 1024 * 1024
 
 
 def _unchanged(reads: dict[str, str]) -> bool:
@@ -176,14 +182,16 @@ def _unchanged(reads: dict[str, str]) -> bool:
     return True
 
 
-class BudgetExceeded(Exception):
-    pass
+class BudgetExceeded(BaseException):
+    """The analysis ran out of steps or time. Not an Exception: the interpreter's
+    `except Exception` around modelled helpers must not swallow it."""
 
 
 class Scope:
     def __init__(self, parent: Scope | None = None) -> None:
         self.vars: dict[str, Any] = {}
         self.parent = parent
+        self.stars: list[Any] = []  # LazyImports of `from X import *`, in order
 
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
@@ -213,12 +221,16 @@ class Interpreter:
         self.layer_keys = 0
         self.deadline: float | None = None  # time.process_time() after which analysis stops
         self.loading = 0  # modules being executed (their top-level statements run)
+        self._forced: dict[int, tuple[LazyImport, Any]] = {}  # this run's resolved imports
+        self.analysed: str | None = None  # the path of the file analysed (loaded first)
 
     # --- modules -----------------------------------------------------------------------
 
     def load_module(self, source: Any) -> Scope:
         if source.path in self.module_scopes:
             return self.module_scopes[source.path]
+        if self.analysed is None:
+            self.analysed = source.path
         shared = self._shared(source.path, source.digest, parsed=source)
         if shared is not None:
             self.module_scopes[source.path] = shared
@@ -426,52 +438,109 @@ class Interpreter:
         for alias in small.names:
             name = dotted(alias.name)
             site = Site(source, small)
-            if alias.asname is not None:
-                scope.vars[alias.asname.name.value] = self._module_value(name, site)
+            if alias.asname is None:  # `import a.b` binds `a`
+                name = name.split(".")[0]
+            bound = alias.asname.name.value if alias.asname is not None else name
+            if self._lazy(scope, source) and not _known_module(name):
+                scope.vars[bound] = LazyImport(name, None, 0, source, site)
             else:
-                root = name.split(".")[0]
-                scope.vars[root] = self._module_value(root, site)
+                scope.vars[bound] = self._module_value(name, site)
 
     def exec_import_from(self, small: Any, scope: Scope, source: Any) -> None:
         level = len(small.relative)
         module = dotted(small.module) if small.module is not None else ""
         site = Site(source, small)
-        names = import_names(small)
-        base = None
-        # `from .. import resnet` imports the submodule directly, and `from .utils import
-        # BaseOutput` the module the package's `__init__` takes it from: running the
-        # `__init__` itself would import every module of the package (a model zoo's, a
-        # library's utilities), most of them for nothing.
-        found: dict[str, Any] = {}
-        if level:
-            for name, _ in names:
-                if name != "*" and not self.locate_module(f"{module}.{name}" if module else name,
-                                                          level, source):
-                    value = self._reexported(module, name, level, source, site)
-                    if value is not MISSING:
-                        found[name] = value
-            if any(name == "*" or name not in found and not self.locate_module(
-                    f"{module}.{name}" if module else name, level, source) for name, _ in names):
-                base = self.import_module(module, level, source, site)
-        for name, asname in names:
-            if name == "*":
+        lazy = self._lazy(scope, source) and (level or not _known_module(module))
+        for name, asname in import_names(small):
+            if name == "*" and lazy:
+                # Looked up when a name is missing (a package `__init__` may star-import
+                # every module of a model zoo, most of them never used).
+                scope.stars.append(LazyImport(module, name, level, source, site))
+            elif name == "*":
+                base = self._star_module(module, level, source, site)
                 if isinstance(base, Module):
                     scope.vars.update({k: v for k, v in base.scope.vars.items()
                                        if not k.startswith("_")})
-                continue
-            if level:
-                value = found.get(name, MISSING)
-                if value is MISSING:
-                    value = base.scope.vars.get(name, MISSING) if isinstance(base, Module) else MISSING
-                if value is MISSING:
-                    value = self.import_module(f"{module}.{name}" if module else name, level,
-                                               source, site)
-                if value is None or value is MISSING:
-                    value = Unknown(f"`{'.' * level}{module}` has no `{name}` portlint can find",
-                                    site)
-                scope.vars[asname] = value
+            elif lazy:
+                scope.vars[asname] = LazyImport(module, name, level, source, site)
             else:
-                scope.vars[asname] = self._module_value(f"{module}.{name}", site, source)
+                scope.vars[asname] = self._imported_name(module, name, level, source, site)
+
+    def _lazy(self, scope: Scope, source: Any) -> bool:
+        """Whether an import binds lazily: at the top of a module the analysed file
+        imports (the analysed file's own imports are resolved at once)."""
+        return scope.parent is None and source.path != self.analysed
+
+    def _module_name(self, module: Any, name: str) -> Any:
+        """`name` as a module defines it (also through its star imports), or MISSING."""
+        if not isinstance(module, Module):
+            return MISSING
+        value = module.scope.vars.get(name, MISSING)
+        if value is MISSING and module.scope.stars:
+            return self._from_stars(module.scope, name)
+        return self.resolved(value)
+
+    def _star_module(self, module: str, level: int, source: Any, site: Site | None) -> Any:
+        if level:
+            return self.import_module(module, level, source, site)
+        return self.resolved(self._module_value(module, site, source))
+
+    def _from_stars(self, scope: Scope, name: str, seen: set[int] | None = None) -> Any:
+        """`name` from the modules a module scope star-imported lazily, in order; MISSING
+        when none defines it (star imports may form a cycle: each scope is asked once)."""
+        seen = seen if seen is not None else set()
+        if name.startswith("_") or id(scope) in seen:
+            return MISSING
+        seen.add(id(scope))
+        for star in reversed(scope.stars):  # the last star import binding a name wins
+            path = self.locate_module(star.module, star.level, star.importer)
+            if path is not None and not _may_bind(path, name):
+                continue  # not read (a package may star-import hundreds of modules)
+            base = self.resolved(star)
+            if isinstance(base, Module):
+                value = base.scope.vars.get(name, MISSING)
+                if value is MISSING and base.scope.stars:
+                    value = self._from_stars(base.scope, name, seen)
+                if value is not MISSING:
+                    return self.resolved(value)
+        return MISSING
+
+    def resolved(self, value: Any) -> Any:
+        """`value`, or what a LazyImport stands for (resolved once per interpreter)."""
+        if type(value) is not LazyImport:
+            return value
+        hit = self._forced.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        if value.name == "*":
+            result = self._star_module(value.module, value.level, value.importer, value.site)
+        elif value.name is None:
+            result = self._module_value(value.module, value.site)
+        else:
+            result = self._imported_name(value.module, value.name, value.level, value.importer,
+                                         value.site)
+        self._forced[id(value)] = (value, result)
+        return result
+
+    def _imported_name(self, module: str, name: str, level: int, source: Any,
+                       site: Site | None) -> Any:
+        """What `from MODULE import NAME` binds."""
+        if not level:
+            return self._module_value(f"{module}.{name}", site, source)
+        # `from .utils import BaseOutput` reads the name from the module the package's
+        # `__init__` takes it from, and `from .. import resnet` imports the submodule
+        # directly: running the `__init__` itself would import every module of the package
+        # (a model zoo's, a library's utilities), most of them for nothing.
+        submodule = f"{module}.{name}" if module else name
+        value = self._reexported(module, name, level, source, site)
+        if value is MISSING and not self.locate_module(submodule, level, source):
+            base = self.import_module(module, level, source, site)
+            value = self._module_name(base, name)
+        if value is MISSING:
+            value = self.import_module(submodule, level, source, site)
+        if value is None or value is MISSING:
+            value = Unknown(f"`{'.' * level}{module}` has no `{name}` portlint can find", site)
+        return value
 
     def _module_value(self, dotted: str, site: Site | None = None, source: Any = None) -> Any:
         """What an absolute import binds: a modelled stdlib name, a framework name, a
@@ -490,8 +559,9 @@ class Interpreter:
             if value is not MISSING:
                 return value
             owner = self.import_module(parent, 0, source, site)
-            if isinstance(owner, Module) and name in owner.scope.vars:
-                return owner.scope.vars[name]
+            value = self._module_name(owner, name)
+            if value is not MISSING:
+                return value
         return ExternalRef(dotted)
 
     def module_name(self, path: str) -> str:
@@ -532,7 +602,7 @@ class Interpreter:
         target = self.import_module(module, sublevel, _FileRef(path) if sublevel else source, site)
         if not isinstance(target, Module):
             return MISSING
-        return target.scope.vars.get(original, MISSING)
+        return self._module_name(target, original)
 
     def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
         """A module of the analysed project (parsed once), None when there is no such
@@ -701,9 +771,16 @@ class Interpreter:
             return {"True": True, "False": False, "None": None}[name]
         value = scope.lookup(name)
         if value is not MISSING:
-            return value
-        if name in BUILTINS:
+            return self.resolved(value)
+        if name in BUILTINS:  # before star imports: they rarely shadow one
             return Builtin(name)
+        module_scope = scope
+        while module_scope.parent is not None:
+            module_scope = module_scope.parent
+        if module_scope.stars:
+            value = self._from_stars(module_scope, name)
+            if value is not MISSING:
+                return value
         return Unknown(f"name `{name}` is not defined in the analysed code", Site(source, node))
 
     def _eval_Attribute(self, node: Any, scope: Scope, source: Any) -> Any:
@@ -1051,10 +1128,12 @@ class Interpreter:
                 return BoundMethod(obj, value)
             return value if value is not None else Unknown(f"class attribute `{name}`", site)
         if isinstance(obj, Module):
-            value = obj.scope.vars.get(name, MISSING)
+            value = self.resolved(obj.scope.vars.get(name, MISSING))
             if value is MISSING and obj.file.endswith("__init__.py"):
                 # A submodule of a package: `pkg.sub` after `import pkg`.
                 value = self.import_module(name, 1, _FileRef(obj.file), site) or MISSING
+            if value is MISSING and obj.scope.stars:
+                value = self._from_stars(obj.scope, name)
             if value is MISSING:
                 return Unknown(f"`{name}` is not defined in {obj.path}", site)
             return value
@@ -1429,6 +1508,9 @@ class Interpreter:
             if module.called_on is None and isinstance(args[0], Tensor):
                 module.called_on = args[0]
             if not isinstance(method, Function) and module.base_layer is not None:
+                # A subclass of a framework layer without its own forward is that layer:
+                # its weights are counted on the layer's node, not again as its own.
+                module.built = True
                 attach(module.base_layer, module.parent, module.local_name or "")
                 module.base_layer.local_name, module.base_layer.parent = module.local_name, module.parent
                 return self.apply(module.base_layer, args, kwargs, site)
@@ -1914,6 +1996,58 @@ def _reexports(init_path: str) -> dict[str, tuple[str, int, str]]:
                 stack += handler.body
     _REEXPORTS[init_path] = (version, found)
     return found
+
+
+_BINDS: dict[str, tuple[tuple[int, int], frozenset[str] | None]] = {}
+
+
+def _may_bind(path: str, name: str) -> bool:
+    """Whether the module at `path` may bind `name` at its top level (a def, class,
+    assignment or import of it, or a star import of its own), by the stdlib `ast`;
+    nothing is run. Cached per file version, and noted as read (the result cache)."""
+    try:
+        stat = os.stat(path)
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = _BINDS.get(path)
+        if cached is None or cached[0] != version:
+            with open(path, "rb") as handle:
+                tree = ast.parse(handle.read())
+            _BINDS[path] = cached = (version, _bound_names(tree.body))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return True  # let the import report what is wrong
+    digest = current_digest(path)
+    if digest is not None:
+        note_read(path, digest)
+    return cached[1] is None or name in cached[1]
+
+
+def _bound_names(body: list[ast.stmt]) -> frozenset[str] | None:
+    """Names a module body binds at top level (also inside if/try/with); None when it
+    star-imports (it may bind anything)."""
+    names: set[str] = set()
+    stack = list(body)
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            for alias in stmt.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(stmt, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+            targets = [stmt.target] if isinstance(stmt, ast.For) else [
+                item.optional_vars for item in getattr(stmt, "items", []) if item.optional_vars]
+            names.update(node.id for target in targets for node in ast.walk(target)
+                         if isinstance(node, ast.Name))
+            stack += stmt.body + getattr(stmt, "orelse", []) + getattr(stmt, "finalbody", [])
+            for handler in getattr(stmt, "handlers", []):
+                stack += handler.body
+        else:  # assignments, augmented and annotated ones, loop targets, walrus
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                    names.add(node.id)
+    return frozenset(names)
 
 
 class _FileRef:

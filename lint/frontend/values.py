@@ -23,6 +23,9 @@ class Code:
     def __copy__(self) -> Code:
         return self
 
+    def __repr__(self) -> str:  # a generated repr would print whole syntax trees
+        return f"<{type(self).__name__} {getattr(self, 'name', '') or getattr(self, 'path', '')}>"
+
 
 @dataclass(frozen=True)
 class Site(Code):
@@ -53,6 +56,22 @@ class FrameworkRef:
         return FrameworkRef(f"{self.path}.{name}")
 
 
+@dataclass(eq=False)
+class LazyImport:
+    """What an `import` at the top of an imported module binds, until the name is used.
+
+    Most names a library module imports are never touched while a model is built (a
+    transformers modeling file reaches 85 modules eagerly, a handful when used), so the
+    module is found and read on first use, by the interpreter using it (a shared scope
+    outlives the interpreter that made it). `name` None: `import module` binds the module."""
+
+    module: str  # dotted, as written after `from` (or `import`)
+    name: str | None
+    level: int  # leading dots of a relative import
+    importer: Any = field(repr=False)  # the importing file (its path places relative imports)
+    site: Site | None = field(default=None, repr=False)
+
+
 @dataclass(frozen=True)
 class ExternalRef:
     """A name from a module we do not model (numpy, os, a third-party package)."""
@@ -60,7 +79,7 @@ class ExternalRef:
     path: str
 
 
-@dataclass
+@dataclass(repr=False)
 class Function(Code):
     node: Any  # libcst.FunctionDef or libcst.Lambda
     scope: Any  # defining Scope
@@ -71,7 +90,7 @@ class Function(Code):
     kind: str = "function"  # or "classmethod", "staticmethod", "property"
 
 
-@dataclass
+@dataclass(repr=False)
 class Class(Code):
     node: Any  # libcst.ClassDef
     scope: Any
@@ -210,7 +229,7 @@ class Partial:
     kwargs: dict[str, Any]
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class Module(Code):
     """A module of the analysed project, imported by another file."""
 
