@@ -6,6 +6,7 @@ lazily, only when something asks for a node's span.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
 import hashlib
@@ -325,8 +326,6 @@ def scan_source(path: str) -> tuple[str, str]:
     stdlib parser is about ten times faster than libcst's; where it rejects the text,
     libcst decides (`read_source`), so the outcome is the same. InputError as
     `read_source`."""
-    import ast
-
     if path.endswith(".ipynb") or not os.path.isfile(path):
         source = read_source(path)
         return source.text, source.digest
@@ -362,14 +361,19 @@ _TOO_DEEP_FOR_PYTHON = 1 << 62  # CPython's own parser ran out of stack
 def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     import libcst as cst
 
-    depth = _expression_depth(text)
+    tree = _python_tree(text)
+    depth = _expression_depth(text, tree) if tree is not None else None
     if depth is not None and depth > MAX_EXPRESSION_DEPTH:
         levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
         raise InputError(f"{path}: expression nesting too deep to parse ({levels}; "
                          f"portlint reads up to {MAX_EXPRESSION_DEPTH:,})")
     try:
         with _unvalidated_nodes():
-            module = cst.parse_module(text)
+            module = None
+            if isinstance(tree, ast.Module) and len(text) > CHUNK_CHARS:
+                module = _parse_in_chunks(text, tree)
+            if module is None:
+                module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
         message = _syntax_error_message(path, text, exc)
         line = _syntax_error_line(text, exc)
@@ -382,19 +386,24 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     return SourceFile(path=path, text=text, module=module, cells=cells)
 
 
-def _expression_depth(text: str) -> int | None:
-    """How deep `text`'s syntax nests as libcst builds it (a chain `a + b + c` or
-    `a and b and c` nests one level per operator), when that could exceed
-    MAX_EXPRESSION_DEPTH; else a smaller number. None when CPython does not parse the
-    text (libcst then reports the error, or reads syntax newer than this Python's)."""
-    import ast
-
+def _python_tree(text: str) -> ast.Module | int | None:
+    """CPython's syntax tree of `text`; _TOO_DEEP_FOR_PYTHON when its parser ran out of
+    stack; None when it rejects the text (libcst then reports the error, or reads syntax
+    newer than this Python's)."""
     try:
-        tree = ast.parse(text)
+        return ast.parse(text)
     except (RecursionError, MemoryError):
         return _TOO_DEEP_FOR_PYTHON
     except (SyntaxError, ValueError):
         return None
+
+
+def _expression_depth(text: str, tree: ast.Module | int) -> int:
+    """How deep `text`'s syntax nests as libcst builds it (a chain `a + b + c` or
+    `a and b and c` nests one level per operator), when that could exceed
+    MAX_EXPRESSION_DEPTH; else a smaller number."""
+    if not isinstance(tree, ast.Module):
+        return tree
     # Each level of nesting takes at least one character, so an expression shorter than
     # the levels left cannot exceed the bound: only long ones are walked (a cheap test,
     # where walking every node would cost a quarter of the parse).
@@ -425,10 +434,71 @@ def _expression_depth(text: str) -> int | None:
     return deepest
 
 
+# libcst's parser needs about 350 bytes of memory per byte of source while it runs (a
+# 234 KB file peaks at 112 MiB in a 28 MiB process), far more than the finished tree
+# keeps. A larger file is parsed a run of top-level statements at a time, so that the
+# peak is that of a piece, and the pieces are joined into one module.
+CHUNK_CHARS = 16 * 1024
+_OTHER_LINE_BREAKS = re.compile("[\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _parse_in_chunks(text: str, tree: ast.Module) -> Any:
+    """`text` parsed by libcst in pieces of about CHUNK_CHARS that start where a
+    top-level statement starts (from CPython's `tree`), joined into the module a whole
+    parse gives; None when the pieces would not join exactly (indentation or newlines
+    detected differently in a piece: the caller parses the whole text)."""
+    import libcst as cst
+
+    if _OTHER_LINE_BREAKS.search(text):
+        return None  # so that lines split here as CPython numbers them
+    lines = text.splitlines(keepends=True)
+    starts = []
+    previous_end = 0
+    for stmt in tree.body:
+        first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+        if first > previous_end:  # not `a = 1; b = 2` on the line the previous one ends
+            starts.append(first - 1)
+        previous_end = stmt.end_lineno or stmt.lineno
+    cuts, size = [0], 0
+    for before, after in zip(starts, starts[1:] + [len(lines)]):
+        size += sum(len(line) for line in lines[before:after])
+        if size >= CHUNK_CHARS and after < len(lines):
+            cuts.append(after)
+            size = 0
+    if len(cuts) < 2:
+        return None
+    cuts.append(len(lines))
+    try:
+        pieces = [cst.parse_module("".join(lines[a:b])) for a, b in zip(cuts, cuts[1:])]
+    except cst.ParserSyntaxError:  # a piece alone reads differently: parse it all
+        return None
+    first = pieces[0]
+    body: list[Any] = []
+    carried: list[Any] = []  # the previous piece's trailing comments and blank lines
+    for piece in pieces:
+        if piece.default_newline != first.default_newline or (
+                piece.default_indent != first.default_indent
+                and any(type(s).__name__ != "SimpleStatementLine" for s in piece.body)):
+            return None
+        if piece is not first and (piece.header or not piece.body):
+            return None
+        statements = list(piece.body)
+        if carried and statements:
+            statements[0] = statements[0].with_changes(
+                leading_lines=[*carried, *statements[0].leading_lines])
+        body += statements
+        carried = list(piece.footer)
+    last = pieces[-1]
+    return cst.Module(body=body, header=first.header, footer=last.footer,
+                      encoding=first.encoding, default_indent=first.default_indent,
+                      default_newline=first.default_newline,
+                      has_trailing_newline=last.has_trailing_newline)
+
+
 @contextlib.contextmanager
 def _unvalidated_nodes() -> Iterator[None]:
     """libcst validates each node it constructs (`CSTNode.__post_init__`), which is about
-    40% of parsing. The parser's own nodes are valid by construction (libcst notes the
+    20% of parsing. The parser's own nodes are valid by construction (libcst notes the
     same in that method), so validation is switched off while it builds them."""
     from libcst._nodes.base import CSTNode
 
@@ -445,8 +515,6 @@ def _no_validation(self: Any) -> None:
 
 
 def _syntax_error_line(text: str, exc: Exception) -> int | None:
-    import ast
-
     try:
         ast.parse(text)
     except SyntaxError as err:
@@ -460,8 +528,6 @@ def _syntax_error_line(text: str, exc: Exception) -> int | None:
 def _syntax_error_message(path: str, text: str, exc: Exception) -> str:
     """One line, at the place Python itself reports (libcst's line is often the next
     token's). `ast.parse` only parses; nothing is executed."""
-    import ast
-
     try:
         ast.parse(text, filename=path)
     except SyntaxError as err:
