@@ -146,3 +146,33 @@ def test_star_imports_in_a_cycle_end(tmp_path):
     assert [u.reason for u in graph.unresolved] == [
         "call not modelled: call of a value not known statically "
         "(`.a` has no `Block` portlint can find)"]
+
+
+# Internal errors the robustness run found in package code (sentence-transformers,
+# diffusers): values the code cannot know, where the interpreter expected a module list
+# or a shape. Each must leave the model analysed, with no internal error.
+UNKNOWN_PARTS = """\
+import torch
+import torch.nn as nn
+from somewhere import make_block, SIZE
+
+
+class Net(nn.Sequential):
+    def __init__(self):
+        super().__init__(nn.Linear(4, 4), make_block())
+        FULL
+
+    def forward(self, x):
+        for name, child in self.named_children():
+            x = child(x)
+        return x
+"""
+
+
+def test_unknown_sequential_items_and_shapes_are_no_internal_error(tmp_path):
+    for full in ("pass", 'self.register_buffer("scale", torch.full(SIZE, 2.0))'):
+        path = write(tmp_path / "net.py", UNKNOWN_PARTS.replace("FULL", full))
+        outcome, _ = analyse_file(str(path), 3, ("PTL801",))
+        assert not outcome.error, outcome.error
+        assert not any("internal error" in w for w in outcome.warnings), outcome.warnings
+        assert outcome.models and outcome.models[0][0] == "Net"

@@ -1341,6 +1341,8 @@ class Interpreter:
             dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
             if resolved.name == "full":
                 dims = args[0] if args else ()
+            if not isinstance(dims, (tuple, list)):  # torch.full(size_not_known, ...)
+                dims = (dims,)
             shape = tuple(dims) if all(isinstance(d, int) for d in dims) else None
             return ConstTensor(shape)
         if resolved.kind == "parameter":
@@ -1663,8 +1665,9 @@ class Interpreter:
             return found if name == "module.modules" else [(module_path(m), m) for m in found]
         if name in ("module.children", "module.named_children"):
             children = [v for v in fn.receiver.attrs.values() if isinstance(v, (Layer, Sequential, Instance))]
-            if fn.receiver.container is not None:
-                children += fn.receiver.container.items
+            if fn.receiver.container is not None:  # its items may be values, not modules
+                children += [i for i in fn.receiver.container.items
+                             if isinstance(i, (Layer, Sequential, Instance))]
             return children if name == "module.children" else [(c.local_name, c) for c in children]
         if name == "module.parameters":
             return Unknown("parameters() are not enumerated statically", site)
