@@ -473,12 +473,15 @@ def _parse_in_chunks(text: str, tree: ast.Module) -> Any:
     except cst.ParserSyntaxError:  # a piece alone reads differently: parse it all
         return None
     first = pieces[0]
+    # A piece of simple statements detects the default indent ("    "); the file's is
+    # that of the first piece with an indented block.
+    blocks = [p for p in pieces if any(type(s).__name__ != "SimpleStatementLine" for s in p.body)]
+    indent = blocks[0].default_indent if blocks else first.default_indent
     body: list[Any] = []
     carried: list[Any] = []  # the previous piece's trailing comments and blank lines
     for piece in pieces:
         if piece.default_newline != first.default_newline or (
-                piece.default_indent != first.default_indent
-                and any(type(s).__name__ != "SimpleStatementLine" for s in piece.body)):
+                any(piece is b for b in blocks) and piece.default_indent != indent):
             return None
         if piece is not first and (piece.header or not piece.body):
             return None
@@ -490,7 +493,7 @@ def _parse_in_chunks(text: str, tree: ast.Module) -> Any:
         carried = list(piece.footer)
     last = pieces[-1]
     return cst.Module(body=body, header=first.header, footer=last.footer,
-                      encoding=first.encoding, default_indent=first.default_indent,
+                      encoding=first.encoding, default_indent=indent,
                       default_newline=first.default_newline,
                       has_trailing_newline=last.has_trailing_newline)
 
