@@ -193,7 +193,12 @@ def recording_reads() -> Iterator[dict[str, str]]:
     try:
         yield log
     finally:
-        _READ_LOG.remove(log)
+        # By identity: `remove` compares dicts by value, and an inner log equal to an
+        # outer one (both empty) took the outer one's place (torchvision autoaugment.py).
+        for index in range(len(_READ_LOG) - 1, -1, -1):
+            if _READ_LOG[index] is log:
+                del _READ_LOG[index]
+                break
 
 
 def _record(source: SourceFile) -> SourceFile:

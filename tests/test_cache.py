@@ -229,3 +229,15 @@ def build_model():
     again = extract(ModelRef.parse(str(path)), 3)
     assert [n.name for n in again.nodes] == [n.name for n in first.nodes]
     assert again.model == "build_model"
+
+
+def test_nested_read_logs_are_closed_by_identity():
+    """Two equal logs (both empty) nested: closing the inner one must not drop the outer
+    one (an internal error on torchvision's autoaugment.py in the robustness run)."""
+    from portlint.source import _READ_LOG, note_read, recording_reads
+
+    with recording_reads() as outer:
+        with recording_reads() as inner:
+            pass
+        note_read("/somewhere.py", "digest")
+    assert outer == {"/somewhere.py": "digest"} and inner == {} and _READ_LOG == []
