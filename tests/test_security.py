@@ -21,11 +21,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
+
+from check_support import write
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = Path(sys.executable).parent / "portlint"
@@ -46,12 +47,6 @@ def portlint(*args, cwd: Path, script: bool = False, timeout: float = 180) -> su
 def shown(result: subprocess.CompletedProcess) -> str:
     return (f"{result.args}\nrc={result.returncode}\nstdout={result.stdout[-3000:]!r}\n"
             f"stderr={result.stderr[-2000:]!r}")
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 def tree(directory: Path) -> dict[str, bytes]:
