@@ -494,6 +494,9 @@ def _app_for(args: Sequence[str]) -> typer.Typer:
 
 def main() -> None:
     """Entry point: usage errors (click's, inside typer) become one line and exit 2."""
+    from .workers import tune_garbage_collector
+
+    tune_garbage_collector()
     try:
         code = _app_for(sys.argv[1:])(prog_name="portlint", standalone_mode=False)
     except Exception as exc:

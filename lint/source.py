@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import InputError
 from .ir import Span
+from .outline import outline
 
 # Model files are a few hundred KB at most (transformers' largest modeling files are
 # about 300 KB). Parsing takes about 1.5 µs per byte of source and, while it runs, about
@@ -74,17 +75,13 @@ class SourceFile:
         if self._positions is None:
             import sys
 
-            import libcst as cst
-            from libcst.metadata import PositionProvider
-
             # libcst resolves positions with a recursive visitor, ~6 frames per level of
             # nesting: a 150-deep literal (CPython accepts 200) needs more than the
             # default limit. Python-to-Python calls do not use the C stack in 3.11+.
             limit = sys.getrecursionlimit()
             sys.setrecursionlimit(max(limit, 20_000))
             try:
-                wrapper = cst.MetadataWrapper(self.module, unsafe_skip_copy=True)
-                self._positions = wrapper.resolve(PositionProvider)
+                self._positions = _positions(self.module)
             except RecursionError:
                 self._positions = {}
             finally:
@@ -100,6 +97,21 @@ class SourceFile:
         end_cell, end_line = self.cells.locate(span.end_line)
         return dataclasses.replace(span, cell=cell, cell_line=line,
                                    cell_end_line=end_line if end_cell == cell else line)
+
+
+def _positions(module: Any) -> Any:
+    """libcst's `PositionProvider` run directly. `MetadataWrapper.resolve` would also walk
+    the whole tree once with an empty batch of visitors, which costs as much again."""
+    from libcst.metadata import PositionProvider
+
+    provider = PositionProvider()
+    generate = getattr(provider, "_gen_impl", None)
+    if generate is None:  # a libcst without the method: the public, slower way
+        import libcst as cst
+
+        return cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    generate(module)
+    return provider._computed
 
 
 class LazySpan(Span):
@@ -388,7 +400,10 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
         raise InputError(message) from None
     except RecursionError:
         raise InputError(f"{path}: expression nesting too deep to parse") from None
-    return SourceFile(path=path, text=text, module=module, cells=cells)
+    source = SourceFile(path=path, text=text, module=module, cells=cells)
+    if isinstance(tree, ast.Module):  # the outline needs this tree: not parsed again
+        source.memo["outline"] = outline(tree)
+    return source
 
 
 def _python_tree(text: str) -> ast.Module | int | None:

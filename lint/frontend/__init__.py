@@ -16,7 +16,7 @@ from ..source import SourceFile, read_source
 from .builder import GraphBuilder
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
-from .outline import Chain, Definition, calls_in, mentions, outline
+from ..outline import Chain, Definition, calls_in, mentions, outline
 from .values import (Class, FrameworkRef, Function, Instance, KerasModel, Sequential, Site,
                      Tensor, Unknown)
 
@@ -104,7 +104,7 @@ def _framework_of_class(cls: Class) -> str | None:
 
 
 def _outline(source: SourceFile) -> dict[str, Definition]:
-    if "outline" not in source.memo:  # once per file, for all its extractions
+    if source.memo.get("outline") is None:  # once per file, for all its extractions
         source.memo["outline"] = outline(source.text) or {}
     return source.memo["outline"]
 

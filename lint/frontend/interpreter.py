@@ -154,9 +154,16 @@ class _Continue(Exception):
     pass
 
 
-# Literal values by their source text: `ast.literal_eval` compiles each time, and the
-# same literals recur throughout model code. The values (numbers, str, bytes) are immutable.
-_literal = functools.lru_cache(maxsize=16384)(ast.literal_eval)
+@functools.lru_cache(maxsize=16384)
+def _literal(text: str) -> Any:
+    """The value of a number or string literal's source text, cached: the same literals
+    recur throughout model code, and the values (numbers, str, bytes) are immutable.
+    Not `ast.literal_eval`: in Python 3.11 each of its calls leaves a cycle of closures
+    for the garbage collector. ValueError or SyntaxError for anything else."""
+    expression = ast.parse(text, mode="eval").body
+    if not isinstance(expression, ast.Constant):
+        raise ValueError(f"not a literal: {text!r}")
+    return expression.value
 
 
 # Module scopes that only define classes, functions and constants, shared by every

@@ -20,15 +20,20 @@ class Definition:
     calls: list[Chain] = field(default_factory=list)  # functions only, in source order
 
 
-def outline(text: str) -> dict[str, Definition] | None:
+def outline(text: str | ast.Module) -> dict[str, Definition] | None:
     """Definitions by the name they bind: classes, functions and assignments at module
     level, also inside module-level if/try/with (several definitions of one name are
-    merged). None if this Python's `ast` rejects the text (syntax newer than this
-    Python's); callers then scan libcst nodes with `mentions` and `calls_in`."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
+    merged). `text` may be given parsed (the parse of a file makes its outline from the
+    stdlib tree it has anyway). None if this Python's `ast` rejects the text (syntax
+    newer than this Python's); callers then scan libcst nodes with `mentions` and
+    `calls_in`."""
+    if isinstance(text, ast.Module):
+        tree = text
+    else:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
     out: dict[str, Definition] = {}
     try:
         _block(tree.body, out)
