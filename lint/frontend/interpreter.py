@@ -1976,26 +1976,39 @@ class Interpreter:
         return value
 
 
-_REEXPORTS: dict[str, tuple[tuple[int, int], dict[str, tuple[str, int, str]]]] = {}
+# Facts about a module's top level, from the stdlib `ast` (nothing is run), cached per
+# file version: (mtime_ns, size) -> (what it re-exports, the names it may bind).
+_SCANNED: dict[str, tuple[tuple[int, int], dict[str, tuple[str, int, str]], frozenset[str] | None]] = {}
+
+
+def _scanned(path: str) -> tuple[dict[str, tuple[str, int, str]], frozenset[str] | None] | None:
+    """`_imported_from` and `_bound_names` of the module at `path`; None when it cannot
+    be read or parsed."""
+    try:
+        stat = os.stat(path)
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = _SCANNED.get(path)
+        if cached is None or cached[0] != version:
+            with open(path, "rb") as handle:
+                body = ast.parse(handle.read()).body
+            _SCANNED[path] = cached = (version, _imported_from(body), _bound_names(body))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return cached[1], cached[2]
 
 
 def _reexports(init_path: str) -> dict[str, tuple[str, int, str]]:
     """What a package's `__init__.py` imports from its modules, by the name it binds:
-    (module, level, name in that module), from its `from X import Y` statements (also
-    inside if/try, such as transformers' `if TYPE_CHECKING:` blocks), by the stdlib
-    `ast`; nothing is run. Cached per file version."""
-    try:
-        stat = os.stat(init_path)
-        version = (stat.st_mtime_ns, stat.st_size)
-        cached = _REEXPORTS.get(init_path)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        with open(init_path, "rb") as handle:
-            tree = ast.parse(handle.read())
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
+    (module, level, name in that module)."""
+    facts = _scanned(init_path)
+    return facts[0] if facts is not None else {}
+
+
+def _imported_from(body: list[ast.stmt]) -> dict[str, tuple[str, int, str]]:
+    """The `from X import Y` statements of a module body (also inside if/try, such as
+    transformers' `if TYPE_CHECKING:` blocks), by the name each binds."""
     found: dict[str, tuple[str, int, str]] = {}
-    stack = list(tree.body)
+    stack = list(body)
     while stack:
         stmt = stack.pop()
         if isinstance(stmt, ast.ImportFrom) and stmt.module is not None:
@@ -2007,31 +2020,20 @@ def _reexports(init_path: str) -> dict[str, tuple[str, int, str]]:
             stack += stmt.body + stmt.orelse + getattr(stmt, "finalbody", [])
             for handler in getattr(stmt, "handlers", []):
                 stack += handler.body
-    _REEXPORTS[init_path] = (version, found)
     return found
-
-
-_BINDS: dict[str, tuple[tuple[int, int], frozenset[str] | None]] = {}
 
 
 def _may_bind(path: str, name: str) -> bool:
     """Whether the module at `path` may bind `name` at its top level (a def, class,
-    assignment or import of it, or a star import of its own), by the stdlib `ast`;
-    nothing is run. Cached per file version, and noted as read (the result cache)."""
-    try:
-        stat = os.stat(path)
-        version = (stat.st_mtime_ns, stat.st_size)
-        cached = _BINDS.get(path)
-        if cached is None or cached[0] != version:
-            with open(path, "rb") as handle:
-                tree = ast.parse(handle.read())
-            _BINDS[path] = cached = (version, _bound_names(tree.body))
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+    assignment or import of it, or a star import of its own). Noted as read (the result
+    cache)."""
+    facts = _scanned(path)
+    if facts is None:
         return True  # let the import report what is wrong
     digest = current_digest(path)
     if digest is not None:
         note_read(path, digest)
-    return cached[1] is None or name in cached[1]
+    return facts[1] is None or name in facts[1]
 
 
 def _bound_names(body: list[ast.stmt]) -> frozenset[str] | None:
