@@ -86,3 +86,51 @@ def test_a_syntax_error_is_reported_where_python_reports_it():
     broken = text.replace("class Block5(nn.Module):", "class Block5(nn.Module:")
     with pytest.raises(source_module.InputError, match=r"big\.py:\d+:\d+: syntax error"):
         parse_text("big.py", broken)
+
+
+def test_positions_are_those_of_libcsts_metadata_resolver():
+    """`source._positions` runs libcst's PositionProvider without MetadataWrapper's extra
+    walk; every node must get the position the public API gives."""
+    module = libcst.parse_module("".join(UNIT.format(i=i) for i in range(3)))
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    found = source_module._positions(module)
+    assert len(found) == len(expected) > 100
+    assert all(found[node] == position for node, position in expected.items())
+
+
+def test_a_parsed_files_outline_is_that_of_its_text():
+    """parse_text makes the outline from the stdlib tree of its syntax check."""
+    from portlint.outline import outline
+
+    text = "".join(UNIT.format(i=i) for i in range(3))
+    parsed = parse_text("units.py", text)
+    assert parsed.memo["outline"] == outline(text)
+    assert {"Block0", "Block2", "WIDTH_1", "HEAD_2"} <= set(parsed.memo["outline"])
+
+
+def test_literals_are_evaluated_without_cyclic_garbage():
+    """`ast.literal_eval` leaves a cycle of closures per call in Python 3.11, which the
+    garbage collector must then find; the interpreter's `_literal` must not."""
+    import gc
+
+    from portlint.frontend.interpreter import _literal
+
+    cases = {"1_000": 1000, "0x1F": 31, "0o17": 15, "0b101": 5, "1e-3": 1e-3, "2.5j": 2.5j,
+             "'a\\n'": "a\n", 'b"\\x00"': b"\x00", 'r"\\d"': "\\d", "'''x'''": "x"}
+    assert {text: _literal(text) for text in cases} == cases
+    with pytest.raises((ValueError, SyntaxError)):
+        _literal("f(1)")
+    with pytest.raises((ValueError, SyntaxError)):
+        _literal("9" * 5000)  # beyond Python's digit limit
+    _literal.cache_clear()
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        for text in cases:
+            _literal(text)
+        gc.collect()
+        left = len(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert left == 0
