@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from . import ir
 from .compare import PairResult, compare, declared_input
 from .config import DEFAULT_EXCLUDE_DIRS, Settings, rule_for
-from .errors import InputError
+from .errors import InputError, TooLargeError
 from .findings import Finding
 from .frontend import ModelRef, extract
 from .rule import FileContext, FileRule
@@ -272,7 +272,7 @@ def analyse_file(path: str, keras_version: int,
     with recording_reads() as reads:
         try:
             if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
-                return _too_large(path), {}
+                return _too_large(path, f"this file is {too_large(os.path.getsize(path))}"), {}
             text = peek_text(path)
             if text is not None and "port-of" not in text and not _FRAMEWORK.search(text):
                 reads[os.path.realpath(path)] = scan_source(path)[1]  # only a syntax check
@@ -281,6 +281,8 @@ def analyse_file(path: str, keras_version: int,
             outcome.pairs = inline_pairs(source)
             if codes and _FRAMEWORK.search(source.text):
                 outcome.models = _checked_models(source, keras_version, codes, outcome.warnings)
+        except TooLargeError as exc:
+            return _too_large(path, f"this file holds {exc.reason}", exc.line), dict(reads)
         except InputError as exc:
             outcome = FileOutcome(error=str(exc))
         # Through its data form: the spans get resolved, and nothing of the file's syntax
@@ -288,10 +290,10 @@ def analyse_file(path: str, keras_version: int,
         return FileOutcome.from_data(outcome.to_data()), dict(reads)
 
 
-def _too_large(path: str) -> FileOutcome:
+def _too_large(path: str, reason: str, line: int = 1) -> FileOutcome:
     """A file too large to parse: an unresolved-construct finding when it names a
     framework (it may hold a model portlint did not check), else nothing (it holds no
-    model; it is not parsed, so a syntax error there goes unseen)."""
+    model; it is not parsed by libcst, so what libcst alone rejects goes unseen)."""
     with open(path, "rb") as handle:
         names_framework = _FRAMEWORK.search(handle.read().decode("utf-8", "replace"))
     if not names_framework:
@@ -300,8 +302,7 @@ def _too_large(path: str) -> FileOutcome:
 
     finding = Finding(UnresolvedConstruct.code, UnresolvedConstruct.name,
                       UnresolvedConstruct.severity,
-                      f"this file is {too_large(os.path.getsize(path))}; its models are not checked",
-                      Span(path, 1, 1, 1, 1))
+                      f"{reason}; its models are not checked", Span(path, line, 1, line, 1))
     return FileOutcome(models=[(None, [finding])])
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, TooLargeError
 from .ir import Span
 from .outline import outline
 
@@ -308,7 +308,7 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
-            raise InputError(f"{path}: {too_large(size)}")
+            raise TooLargeError(path, too_large(size))
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -384,6 +384,8 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
         levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
         raise InputError(f"{path}: expression nesting too deep to parse ({levels}; "
                          f"portlint reads up to {MAX_EXPRESSION_DEPTH:,})")
+    if isinstance(tree, ast.Module):
+        _check_statement_sizes(path, text, tree)
     try:
         with _unvalidated_nodes():
             module = None
@@ -404,6 +406,33 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     if isinstance(tree, ast.Module):  # the outline needs this tree: not parsed again
         source.memo["outline"] = outline(tree)
     return source
+
+
+# libcst parses a file in pieces of whole top-level statements (`_parse_in_chunks`), so
+# one statement's parse peaks at ~350 bytes per byte of it. A class or function is parsed
+# whatever its size (transformers' PreTrainedModel class is 210 KB, ~75 MB to parse); any
+# other statement this large is generated data (torch's `annotated_fn_args.py` is one
+# 516 KB dict, 285 MB to parse), and the file is not analysed.
+MAX_STATEMENT_BYTES = 256 * 1024
+
+
+def _check_statement_sizes(path: str, text: str, tree: ast.Module) -> None:
+    if len(text) <= MAX_STATEMENT_BYTES:
+        return
+    line_starts = [0]
+    for line in text.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    last = len(line_starts) - 1
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        size = (line_starts[min(stmt.end_lineno or stmt.lineno, last)]
+                - line_starts[min(stmt.lineno - 1, last)])
+        if size > MAX_STATEMENT_BYTES:
+            raise TooLargeError(
+                path, f"a statement too large to analyse ({size:,} characters; portlint "
+                f"parses statements other than classes and functions of up to "
+                f"{MAX_STATEMENT_BYTES // 1024:,} KiB)", stmt.lineno)
 
 
 def _python_tree(text: str) -> ast.Module | int | None:

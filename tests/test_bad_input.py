@@ -474,6 +474,14 @@ CASES: dict[str, Case] = {
     "ten_megabytes": Case({"big.py": ten_megabytes()}, "big.py",
                           ("either", r"too large|budget"), ("either", r"too large|budget"),
                           bound=LARGE_BOUND, timeout=LARGE_TIMEOUT),
+    # One 300 KB statement of data (torch's generated annotated_fn_args.py is a 516 KB
+    # dict): libcst would need ~100 MB to parse it, so the file is not analysed; a class or
+    # function of any size still is.
+    "data_statement_of_300_kb": Case(
+        {"data.py": "import torch\nTABLE = {\n" + "".join(
+            f"    'name_{i:05d}': [{i}, {i + 1}, 'value_{i:05d}'],\n" for i in range(7_000))
+         + "}\n" + TORCH_NET}, "data.py",
+        ("error", r"data\.py:2: a statement too large"), ("result", r"statement too large")),
     # A few lines that build a huge model. 5,000 Dense+relu against 5,000 Linear, ReLU: the
     # full alignment table took 147 s of CPU and 4.8 GB; its band takes ~15 s of CPU.
     "models_with_10000_layers": Case(
