@@ -417,10 +417,12 @@ MAX_STATEMENT_BYTES = 256 * 1024
 
 
 def _check_statement_sizes(path: str, text: str, tree: ast.Module) -> None:
+    """TooLargeError for the first top-level statement over MAX_STATEMENT_BYTES that is
+    not a class or function."""
     if len(text) <= MAX_STATEMENT_BYTES:
         return
-    line_starts = [0]
-    for line in text.splitlines(keepends=True):
+    line_starts = [0]  # of lines as CPython numbers them (bytes.splitlines: \n, \r\n, \r)
+    for line in text.encode("utf-8", "surrogatepass").splitlines(keepends=True):
         line_starts.append(line_starts[-1] + len(line))
     last = len(line_starts) - 1
     for stmt in tree.body:
@@ -430,7 +432,7 @@ def _check_statement_sizes(path: str, text: str, tree: ast.Module) -> None:
                 - line_starts[min(stmt.lineno - 1, last)])
         if size > MAX_STATEMENT_BYTES:
             raise TooLargeError(
-                path, f"a statement too large to analyse ({size:,} characters; portlint "
+                path, f"a statement too large to analyse ({size:,} bytes; portlint "
                 f"parses statements other than classes and functions of up to "
                 f"{MAX_STATEMENT_BYTES // 1024:,} KiB)", stmt.lineno)
 
