@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -379,13 +379,16 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     import libcst as cst
 
     tree = _python_tree(text)
-    depth = _expression_depth(text, tree) if tree is not None else None
+    if isinstance(tree, ast.Module):
+        length = _byte_length_in(text)
+        depth = _expression_depth(tree, length)
+        _check_statement_sizes(path, tree, length)
+    else:
+        depth = tree
     if depth is not None and depth > MAX_EXPRESSION_DEPTH:
         levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
         raise InputError(f"{path}: expression nesting too deep to parse ({levels}; "
                          f"portlint reads up to {MAX_EXPRESSION_DEPTH:,})")
-    if isinstance(tree, ast.Module):
-        _check_statement_sizes(path, text, tree)
     try:
         with _unvalidated_nodes():
             module = None
@@ -416,25 +419,35 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
 MAX_STATEMENT_BYTES = 256 * 1024
 
 
-def _check_statement_sizes(path: str, text: str, tree: ast.Module) -> None:
+def _check_statement_sizes(path: str, tree: ast.Module,
+                           length: Callable[[ast.AST], int]) -> None:
     """TooLargeError for the first top-level statement over MAX_STATEMENT_BYTES that is
     not a class or function."""
-    if len(text) <= MAX_STATEMENT_BYTES:
-        return
-    line_starts = [0]  # of lines as CPython numbers them (bytes.splitlines: \n, \r\n, \r)
-    for line in text.encode("utf-8", "surrogatepass").splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-    last = len(line_starts) - 1
     for stmt in tree.body:
         if isinstance(stmt, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
-        size = (line_starts[min(stmt.end_lineno or stmt.lineno, last)]
-                - line_starts[min(stmt.lineno - 1, last)])
+        size = length(stmt)
         if size > MAX_STATEMENT_BYTES:
             raise TooLargeError(
                 path, f"a statement too large to analyse ({size:,} bytes; portlint "
                 f"parses statements other than classes and functions of up to "
                 f"{MAX_STATEMENT_BYTES // 1024:,} KiB)", stmt.lineno)
+
+
+def _byte_length_in(text: str) -> Callable[[ast.AST], int]:
+    """The length of a stdlib node's source in `text`, in UTF-8 bytes as CPython's
+    offsets count them (its lines end at \\n, \\r\\n or \\r, as bytes.splitlines splits)."""
+    line_starts = [0]
+    for line in text.encode("utf-8", "surrogatepass").splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    last = len(line_starts) - 1
+
+    def length(node: ast.AST) -> int:
+        begin = line_starts[min(node.lineno - 1, last)] + node.col_offset
+        end = line_starts[min((node.end_lineno or node.lineno) - 1, last)] + (node.end_col_offset or 0)
+        return end - begin
+
+    return length
 
 
 def _python_tree(text: str) -> ast.Module | int | None:
@@ -449,25 +462,13 @@ def _python_tree(text: str) -> ast.Module | int | None:
         return None
 
 
-def _expression_depth(text: str, tree: ast.Module | int) -> int:
-    """How deep `text`'s syntax nests as libcst builds it (a chain `a + b + c` or
+def _expression_depth(tree: ast.Module, length: Callable[[ast.AST], int]) -> int:
+    """How deep the syntax of `tree` nests as libcst builds it (a chain `a + b + c` or
     `a and b and c` nests one level per operator), when that could exceed
     MAX_EXPRESSION_DEPTH; else a smaller number."""
-    if not isinstance(tree, ast.Module):
-        return tree
     # Each level of nesting takes at least one character, so an expression shorter than
     # the levels left cannot exceed the bound: only long ones are walked (a cheap test,
     # where walking every node would cost a quarter of the parse).
-    line_starts = [0]
-    for line in text.encode("utf-8", "surrogatepass").splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-
-    def length(node: ast.expr) -> int:
-        last = len(line_starts) - 1
-        begin = line_starts[min(node.lineno - 1, last)] + node.col_offset
-        end = line_starts[min((node.end_lineno or node.lineno) - 1, last)] + (node.end_col_offset or 0)
-        return end - begin
-
     deepest = 0
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:  # iterative: the tree may be deeper than Python's recursion limit
