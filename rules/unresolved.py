@@ -101,7 +101,10 @@ mask `x[x > 0]`, whose size depends on the data), a tensor method not in its tab
 rest of the model is still extracted; the layer at that place becomes an opaque step in
 the alignment. A `while` loop runs while its condition is known; where it is not, the
 loop stops there, so layers built in it may be missing and other findings (missing
-layer, shape, parameter count) may follow from that.
+layer, shape, parameter count) may follow from that. In `check`, a file that names a
+framework but is too large to analyse (over 1 MiB, or holding a statement other than a
+class or function over 256 KiB, such as a generated table) gets one such finding at
+that statement, since its models were not checked.
 
 ## Why it matters
 So that silence means "checked", not "not understood". Checks that need the unresolved
