@@ -75,15 +75,30 @@ def specificity(selector: str, rule: type) -> int:
 
 
 def unknown_selectors(selectors: Iterable[str]) -> list[str]:
+    selectors = list(selectors)
+    if not selectors:  # the usual run: no need to import the verify-only rules
+        return []
     rules = catalogue()
     return [s for s in selectors if not any(matches(s, r) for r in rules)]
 
 
 def rule_for(code: str) -> type | None:
+    # The static rules first: only a verify finding needs the verify-only rules imported.
+    rule = _static_rules_by_code().get(code)
+    if rule is not None:
+        return rule
     for rule in catalogue():
         if rule.code == code:
             return rule
     return None
+
+
+@lru_cache(maxsize=1)
+def _static_rules_by_code() -> dict[str, type]:
+    from .rules import ALL_RULES
+    from .suppress import UnusedSuppression
+
+    return {rule.code: rule for rule in (*ALL_RULES, UnusedSuppression)}
 
 
 # --------------------------------------------------------------------------- the file
@@ -494,6 +509,8 @@ class Settings:
 
     def ignored_in(self, path: str, code: str, rule_name: str) -> bool:
         """Whether `per-file-ignores` turns this rule off in `path`."""
+        if not self.config.per_file_ignores:
+            return False
         rule = rule_for(code)
         for glob, selectors in self.config.per_file_ignores:
             if not glob_matches(glob, path, self.config.root):

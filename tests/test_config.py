@@ -22,7 +22,7 @@ from check_support import (
     shown,
     write,
 )
-from portlint.config import Config, Settings, glob_matches, load_config
+from portlint.config import Config, Settings, glob_matches, load_config, rule_for, unknown_selectors
 
 PAIR = '[{keras = "keras/keras_model.py::build_model", torch = "torch/torch_model.py"}]'
 
@@ -185,6 +185,14 @@ def test_command_line_select_replaces_and_ignore_adds(project: Path):
     assert check_json(project, "--select", "PTL4") == {("PTL401", FC1_LINE), ("PTL404", FC2_LINE)}
     assert check_json(project, "--select", "PTL4,PTL1", "--ignore", "PTL401") == {
         ("PTL101", BN_LINE), ("PTL404", FC2_LINE)}
+
+
+def test_rules_are_found_by_code_static_and_verify_only():
+    assert rule_for("PTL101").name == "batchnorm-momentum-mismatch"
+    assert rule_for("PTL704").name == "static-dynamic-count-mismatch"  # verify only
+    assert rule_for("PTL999") is None
+    assert unknown_selectors([]) == []
+    assert unknown_selectors(["PTL704", "PTL9", "no-such-rule"]) == ["no-such-rule"]
 
 
 def test_per_file_ignores(project: Path):
