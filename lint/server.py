@@ -1,16 +1,21 @@
 """`portlint server`: a language server over stdio (pygls, the `server` extra).
 
-On open, change and save it checks the document the way `portlint check FILE` does,
+On open and save it checks the document the way `portlint check FILE` does,
 with the editor's unsaved text: the single-file rules on its models and `compare` on
 every pair that touches it (configured in pyproject.toml / portlint.toml, or declared
 with `# portlint: port-of ...`). Pair findings are located in the port, so editing the
 Keras original re-publishes the diagnostics of the torch port too. Fixes come back as
 quick-fix code actions. Positions are converted from portlint's code-point columns to
 the encoding negotiated with the client (UTF-16 unless the client offers another).
+
+Changes are checked once the document has been quiet for `CHANGE_DELAY`: a check runs on
+the event loop and blocks it, so checking every keystroke of a burst would queue checks
+of versions the user has already replaced (a transformers modeling file takes seconds).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from pathlib import Path
@@ -28,6 +33,7 @@ from .ir import Span
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
             "info": types.DiagnosticSeverity.Information}
 DOCS = "https://github.com/portlint/portlint#what-it-checks"
+CHANGE_DELAY = 0.2  # seconds without a change before a changed document is checked
 
 
 def uri_to_path(uri: str) -> str:
@@ -44,10 +50,27 @@ class PortlintServer(LanguageServer):
         # uri -> the uris whose diagnostics its last check published (to clear them later)
         self.published: dict[str, set[str]] = {}
         self.findings: dict[str, list[Finding]] = {}  # uri -> findings shown there
+        self.pending: dict[str, asyncio.TimerHandle] = {}  # uri -> its scheduled check
+
+    def check_later(self, uri: str) -> None:
+        """Check `uri` once no change has come for CHANGE_DELAY (each change restarts it)."""
+        self.cancel_pending(uri)
+        self.pending[uri] = asyncio.get_running_loop().call_later(
+            CHANGE_DELAY, self._check_pending, uri)
+
+    def cancel_pending(self, uri: str) -> None:
+        handle = self.pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _check_pending(self, uri: str) -> None:
+        self.pending.pop(uri, None)
+        self.check_document(uri)
 
     # --- checking ------------------------------------------------------------------------
 
     def check_document(self, uri: str) -> None:
+        self.cancel_pending(uri)
         from .check import check
         from .config import Settings, discover
         from .source import set_overlay
@@ -157,7 +180,7 @@ def build_server() -> PortlintServer:
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: PortlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.check_document(params.text_document.uri)
+        ls.check_later(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
     def did_save(ls: PortlintServer, params: types.DidSaveTextDocumentParams) -> None:
@@ -167,6 +190,7 @@ def build_server() -> PortlintServer:
     def did_close(ls: PortlintServer, params: types.DidCloseTextDocumentParams) -> None:
         from .source import set_overlay
 
+        ls.cancel_pending(params.text_document.uri)
         set_overlay(uri_to_path(params.text_document.uri), None)
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,

@@ -4,6 +4,7 @@ open and change, the partner file re-published, quick fixes, UTF-16 positions.""
 from __future__ import annotations
 
 import asyncio
+import collections
 import shutil
 import sys
 from pathlib import Path
@@ -26,10 +27,12 @@ class Client:
         self.lsp = LanguageClient("portlint-test", "1")
         self.diagnostics: dict[str, list[types.Diagnostic]] = {}
         self.updates = asyncio.Queue()
+        self.publications: collections.Counter[str] = collections.Counter()
 
         @self.lsp.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def published(params: types.PublishDiagnosticsParams) -> None:
             self.diagnostics[params.uri] = params.diagnostics
+            self.publications[params.uri] += 1
             self.updates.put_nowait(params.uri)
 
     async def start(self, root: Path) -> None:
@@ -150,6 +153,38 @@ def test_editing_the_original_republishes_the_port(tmp_path):
 
     after = run(scenario())
     assert any(d.code == "PTL102" for d in after)  # the epsilon is still wrong
+
+
+def test_a_burst_of_changes_is_checked_once_at_its_last_version(tmp_path):
+    """Typing sends a change per keystroke; checking each would queue checks of versions
+    already replaced. Sixteen changes in a burst: the diagnostics are those of the last
+    version, published about once."""
+    _, port = project(tmp_path)
+    text = port.read_text()
+    bn = "nn.BatchNorm2d(num_features=32)"
+    typed = "nn.BatchNorm2d(num_features=32, momentum=0.85)"
+    assert bn in text
+
+    async def scenario():
+        client = Client()
+        await client.start(tmp_path)
+        uri = client.open(port)
+        await client.wait_for(uri, lambda d: any(x.code == "PTL101" for x in d))
+        before = client.publications[uri]
+        # Type `, momentum=0.85` one character at a time (most versions do not parse).
+        for n in range(len(typed) - len(bn) + 1):
+            partial = typed[:len(bn) - 1] + typed[len(bn) - 1:len(bn) - 1 + n] + ")"
+            client.change(uri, text.replace(bn, partial), 2 + n)
+        final = await client.wait_for(uri, lambda d: {x.code for x in d} >= {"PTL102"}
+                                      and not any(x.code == "PTL101" for x in d))
+        await asyncio.sleep(1.0)  # a check still queued would publish within this
+        await client.stop()
+        return final, client.publications[uri] - before, len(typed) - len(bn) + 1
+
+    final, publications, changes = run(scenario())
+    assert changes == 16
+    assert not any(d.code == "PTL900" for d in final)  # the last version parses
+    assert 1 <= publications <= 3, publications
 
 
 def test_columns_are_utf16_code_units_on_non_ascii_lines(tmp_path):
