@@ -18,6 +18,8 @@ round, so slow drift of a shared machine's load spreads over all of them):
 * `portlint compare` on the seed pair (examples/seed), cold (a fresh process);
 * `portlint check` over the corpus, cold and warm (the same run again right after; a
   `.portlint_cache` left in the corpus is removed before each cold run);
+* the language server's re-check of an edited file, in one long-lived process
+  (bench/edit_latency.py: the seed port with its pair, and four corpus model files);
 * peers over the same corpus when installed (Fixit's `fixit lint`, `torchfix`): looked up
   next to this interpreter, then in `--peers-venv` (default CACHE/peers-venv; TorchFix
   pins libcst < 1.6, so it lives in its own venv: `--install-peers` creates it).
@@ -321,6 +323,21 @@ PHASES = (  # (stage, file suffix, function) looked up in a profile
 )
 
 
+EDITED_FILES = ("torchvision/models/resnet.py", "keras/src/applications/resnet.py",
+                "timm/models/resnet.py", "transformers/models/bert/modeling_bert.py")
+
+
+def edit_latency(python: str, root: Path, edits: int = 9) -> dict:
+    """The language server's re-check of an edited file (bench/edit_latency.py)."""
+    files = [str(root / name) for name in EDITED_FILES if (root / name).is_file()]
+    done = subprocess.run([python, str(HERE / "edit_latency.py"), "--edits", str(edits),
+                           "--pair", str(SEED_KERAS), str(SEED_TORCH), *files],
+                          capture_output=True, text=True, cwd=tempfile.gettempdir())
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["no output"])[-1]}
+    return json.loads(done.stdout)
+
+
 def profile_check(python: str, files: list[Path], top: int = 20) -> str:
     """`python -m cProfile` of one `portlint check` over `files`: Markdown tables of the
     top entries by cumulative time (portlint's and libcst's own functions, not the CLI
@@ -567,6 +584,32 @@ def render(meta: dict, benches: dict[str, Bench], corpus: dict, extra: dict) -> 
                   + ". Largest modules by self time: "
                   + ", ".join(f"{n} {us / 1e6:.3f} s" for n, us in selfs) + "."]
 
+    # ---- editing
+    edit = extra.get("edit_latency")
+    if edit:
+        lines += ["", "## Editing: the language server's re-check", "",
+                  "`portlint server` re-checks a changed file in its long-lived process once "
+                  "the text has been quiet for 0.2 s, reusing the parses and interpreted "
+                  "modules of earlier checks. bench/edit_latency.py does the same in one "
+                  "process without the JSON-RPC: a first check of each file, then a check "
+                  "after each of several edits (a line added: the file is parsed and "
+                  "interpreted again, its imports are not). The seed port is checked in a "
+                  "project declaring the pair, so each of its checks runs `compare` too.", ""]
+        if "error" in edit:
+            lines.append(f"Not measured: {edit['error']}")
+        else:
+            lines += [f"Importing portlint's `check` took {edit['imports_s']:.3f} s; the "
+                      "first check includes importing libcst.", "",
+                      "| file | first check s | after an edit s, median [min-max] | edits "
+                      "| findings |", "|---|---|---|---|---|"]
+            for path, item in edit["files"].items():
+                times = item["edits_s"]
+                name = ("seed port (pair declared)" if Path(path).name == SEED_TORCH.name
+                        and not path.startswith(corpus["root"]) else _short(path, corpus["root"]))
+                lines.append(f"| {name} | {item['first_s']:.3f} | "
+                             f"{statistics.median(times):.3f} [{min(times):.3f}-"
+                             f"{max(times):.3f}] | {len(times)} | {item['findings']} |")
+
     # ---- peers
     lines += ["", "## Peers", ""]
     lines += [f"- {note}" for note in extra.get("peer_notes", [])] or ["- none"]
@@ -638,7 +681,7 @@ def main() -> int:
     ap.add_argument("--max-wait", type=float, default=120.0,
                     help="seconds to wait for the load average to drop below 1.0")
     ap.add_argument("--only", default="",
-                    help="comma-separated keys to run (e.g. help,version,compare)")
+                    help="comma-separated keys to run (e.g. help,version,compare,edit)")
     ap.add_argument("--render", type=Path, default=None,
                     help="only rewrite --output from a --json file of an earlier run")
     args = ap.parse_args()
@@ -727,9 +770,9 @@ def main() -> int:
                 "its own worker pool (all cores).")
     else:
         peer_notes.append("peers not measured (--no-peers)")
-    if args.only:
-        keep = {k.strip() for k in args.only.split(",")}
-        benches = {k: b for k, b in benches.items() if k in keep}
+    only = {k.strip() for k in args.only.split(",") if k.strip()}
+    if only:
+        benches = {k: b for k, b in benches.items() if k in only}
 
     machine_at_start = machine()  # the commit measured (an editable install follows edits)
     load = wait_for_quiet(args.max_wait)
@@ -787,6 +830,9 @@ def main() -> int:
             "compare (seed pair)": importtime(py, ["compare", str(SEED_KERAS),
                                                    str(SEED_TORCH)], REPO),
         }
+    if not only or "edit" in only:
+        print("bench: editing latency", file=sys.stderr, flush=True)
+        extra["edit_latency"] = edit_latency(py, root)
     if args.profile_files:
         files = corpus_mod.corpus_files(root)[::2][: args.profile_files]
         print(f"bench: profiling check over {len(files)} files", file=sys.stderr, flush=True)
