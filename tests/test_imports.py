@@ -1,5 +1,6 @@
 """How the front ends follow a project's imports (issue 7): the analysed file's imports are
-resolved at once, but a module it imports binds its own imports lazily, so a library
+resolved at once (except, in a framework's own source, its sibling modules), but a module
+it imports binds its own imports lazily, so a library
 module that imports half its package costs only what the model uses. What is used is
 still followed through any number of hops, star imports included, and an edit anywhere
 along the way is seen."""
@@ -176,3 +177,48 @@ def test_unknown_sequential_items_and_shapes_are_no_internal_error(tmp_path):
         assert not outcome.error, outcome.error
         assert not any("internal error" in w for w in outcome.warnings), outcome.warnings
         assert outcome.models and outcome.models[0][0] == "Net"
+
+
+# A file of a framework's own source (Keras Applications) imports its siblings by absolute
+# name; tensorflow's `ops/` files import dozens of 100-500 KB siblings that way.
+SIBLING_RESNET = """\
+from keras import Input, Model, layers
+
+
+def ResNet(width):
+    inputs = Input((8,))
+    return Model(inputs, layers.Dense(width)(inputs))
+"""
+SIBLING_RESNET_V2 = """\
+from keras.src.api_export import keras_export
+from keras.src.applications import resnet
+from keras.src.applications import imagenet_utils
+
+
+@keras_export("keras.applications.ResNet50V2")
+def ResNet50V2():
+    return resnet.ResNet(4)
+
+
+def preprocess_input(x):
+    return imagenet_utils.preprocess_input(x)
+"""
+
+
+def test_framework_siblings_are_parsed_only_when_used(tmp_path, monkeypatch):
+    applications = tmp_path / "keras" / "src" / "applications"
+    write(applications / "resnet.py", SIBLING_RESNET)
+    write(applications / "resnet_v2.py", SIBLING_RESNET_V2)
+    write(applications / "imagenet_utils.py", "def preprocess_input(x):\n    return x\n")
+    parsed: list[str] = []
+    parse = source_module.parse_text
+
+    def recording_parse(path: str, text: str, cells=None):
+        parsed.append(Path(path).name)
+        return parse(path, text, cells)
+
+    monkeypatch.setattr(source_module, "parse_text", recording_parse)
+    graph = extract(ModelRef.parse(f"{applications / 'resnet_v2.py'}::ResNet50V2"), 3)
+    infer(graph, (8,))
+    assert [n.op for n in graph.nodes if n.op != "input"] == ["dense"]
+    assert sorted(parsed) == ["resnet.py", "resnet_v2.py"]  # not imagenet_utils.py

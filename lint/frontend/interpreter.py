@@ -470,7 +470,7 @@ class Interpreter:
                 if isinstance(base, Module):
                     scope.vars.update({k: v for k, v in base.scope.vars.items()
                                        if not k.startswith("_")})
-            elif lazy:
+            elif lazy or (not level and self._sibling_module(module, name)):
                 scope.vars[asname] = LazyImport(module, name, level, source, site)
             else:
                 scope.vars[asname] = self._imported_name(module, name, level, source, site)
@@ -584,6 +584,15 @@ class Interpreter:
                 continue
             return ".".join(p for p in parts if p != "__init__")
         return file.stem
+
+    def _sibling_module(self, package: str, name: str) -> bool:
+        """Whether `from PACKAGE import NAME` imports a sibling module of the analysed file
+        inside a framework's own source (see `_framework_sibling`). Bound lazily even in
+        the analysed file: a framework module imports dozens of siblings of 100-500 KB
+        (tensorflow's `ops/`), and the file's model, if it has one, uses few of them."""
+        if not self.roots or not package.endswith(self.roots[0].name):
+            return False
+        return is_framework_module(package) and (self.roots[0] / f"{name}.py").is_file()
 
     def _framework_sibling(self, dotted: str, site: Site | None) -> Any:
         """When the analysed file lives inside a framework package (Keras Applications),
