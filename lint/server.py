@@ -1,6 +1,6 @@
 """`portlint server`: a language server over stdio (pygls, the `server` extra).
 
-On open and save it checks the document the way `portlint check FILE` does,
+On open, change and save it checks the document the way `portlint check FILE` does,
 with the editor's unsaved text: the single-file rules on its models and `compare` on
 every pair that touches it (configured in pyproject.toml / portlint.toml, or declared
 with `# portlint: port-of ...`). Pair findings are located in the port, so editing the
@@ -8,9 +8,10 @@ Keras original re-publishes the diagnostics of the torch port too. Fixes come ba
 quick-fix code actions. Positions are converted from portlint's code-point columns to
 the encoding negotiated with the client (UTF-16 unless the client offers another).
 
-Changes are checked once the document has been quiet for `CHANGE_DELAY`: a check runs on
+A change is checked once the document has been quiet for `CHANGE_DELAY`: a check runs on
 the event loop and blocks it, so checking every keystroke of a burst would queue checks
-of versions the user has already replaced (a transformers modeling file takes seconds).
+of versions the user has already replaced (a large model file takes 0.1-0.5 s to check
+again, bench/edit_latency.py).
 """
 
 from __future__ import annotations
