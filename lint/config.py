@@ -50,10 +50,7 @@ class ConfigError(InputError):
 def catalogue() -> tuple[type, ...]:
     """Every rule a selector may name: the static rules (`ALL_RULES`), the rules only
     `verify` runs and `unused-suppression` (PTL902)."""
-    from .rules import ALL_RULES
-    from .suppress import UnusedSuppression
-
-    rules: list[type] = [*ALL_RULES, UnusedSuppression]
+    rules = list(_static_rules_by_code().values())
     try:
         from .rules.dynamic import DYNAMIC_RULES
     except ImportError:  # pragma: no cover - verify is optional
@@ -95,6 +92,7 @@ def rule_for(code: str) -> type | None:
 
 @lru_cache(maxsize=1)
 def _static_rules_by_code() -> dict[str, type]:
+    """The rules `compare` and `check` run (`ALL_RULES`) and `unused-suppression`."""
     from .rules import ALL_RULES
     from .suppress import UnusedSuppression
 

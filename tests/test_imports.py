@@ -88,16 +88,22 @@ def _project(root: Path) -> Path:
     return pkg
 
 
-def test_only_the_modules_a_model_uses_are_parsed(tmp_path, monkeypatch):
-    pkg = _project(tmp_path)
+def _record_parses(monkeypatch, root: Path) -> list[str]:
+    """The files parsed from now on, relative to `root`, in order."""
     parsed: list[str] = []
     parse = source_module.parse_text
 
     def recording_parse(path: str, text: str, cells=None):
-        parsed.append(Path(path).resolve().relative_to(pkg.resolve()).as_posix())
+        parsed.append(Path(path).resolve().relative_to(root.resolve()).as_posix())
         return parse(path, text, cells)
 
     monkeypatch.setattr(source_module, "parse_text", recording_parse)
+    return parsed
+
+
+def test_only_the_modules_a_model_uses_are_parsed(tmp_path, monkeypatch):
+    pkg = _project(tmp_path)
+    parsed = _record_parses(monkeypatch, pkg)
     outcome, reads = analyse_file(str(pkg / "model.py"), 3, ("PTL801",))
     assert not outcome.error and not outcome.warnings, (outcome.error, outcome.warnings)
     # model.py's own import of blocks.py, then what Block uses: layers.py, and the one
@@ -210,14 +216,7 @@ def test_framework_siblings_are_parsed_only_when_used(tmp_path, monkeypatch):
     write(applications / "resnet.py", SIBLING_RESNET)
     write(applications / "resnet_v2.py", SIBLING_RESNET_V2)
     write(applications / "imagenet_utils.py", "def preprocess_input(x):\n    return x\n")
-    parsed: list[str] = []
-    parse = source_module.parse_text
-
-    def recording_parse(path: str, text: str, cells=None):
-        parsed.append(Path(path).name)
-        return parse(path, text, cells)
-
-    monkeypatch.setattr(source_module, "parse_text", recording_parse)
+    parsed = _record_parses(monkeypatch, applications)
     graph = extract(ModelRef.parse(f"{applications / 'resnet_v2.py'}::ResNet50V2"), 3)
     infer(graph, (8,))
     assert [n.op for n in graph.nodes if n.op != "input"] == ["dense"]

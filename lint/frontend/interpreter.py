@@ -470,7 +470,8 @@ class Interpreter:
                 if isinstance(base, Module):
                     scope.vars.update({k: v for k, v in base.scope.vars.items()
                                        if not k.startswith("_")})
-            elif lazy or (not level and self._sibling_module(module, name)):
+            elif lazy or (not level and is_framework_module(module)
+                          and self._is_sibling(module, name)):
                 scope.vars[asname] = LazyImport(module, name, level, source, site)
             else:
                 scope.vars[asname] = self._imported_name(module, name, level, source, site)
@@ -585,25 +586,22 @@ class Interpreter:
             return ".".join(p for p in parts if p != "__init__")
         return file.stem
 
-    def _sibling_module(self, package: str, name: str) -> bool:
-        """Whether `from PACKAGE import NAME` imports a sibling module of the analysed file
-        inside a framework's own source (see `_framework_sibling`). Bound lazily even in
-        the analysed file: a framework module imports dozens of siblings of 100-500 KB
-        (tensorflow's `ops/`), and the file's model, if it has one, uses few of them."""
-        if not self.roots or not package.endswith(self.roots[0].name):
-            return False
-        return is_framework_module(package) and (self.roots[0] / f"{name}.py").is_file()
+    def _is_sibling(self, package: str, name: str) -> bool:
+        """Whether `PACKAGE.NAME` is a module beside the analysed file inside a framework's
+        own source (`keras.src.applications.resnet` from `.../applications/resnet_v2.py`).
+        The analysed file binds such imports lazily too: a framework module imports dozens
+        of siblings of 100-500 KB (tensorflow's `ops/`), and its model, if it has one,
+        uses few of them."""
+        return (bool(self.roots) and package.endswith(self.roots[0].name)
+                and (self.roots[0] / f"{name}.py").is_file())
 
     def _framework_sibling(self, dotted: str, site: Site | None) -> Any:
         """When the analysed file lives inside a framework package (Keras Applications),
-        its siblings are part of what is analysed: `keras.src.applications.resnet` from
-        `keras/src/applications/resnet_v2.py`."""
-        if not self.roots:
+        its siblings are part of what is analysed."""
+        package, _, name = dotted.rpartition(".")
+        if not self._is_sibling(package, name):
             return None
         folder = self.roots[0]
-        package, _, name = dotted.rpartition(".")
-        if not package.endswith(folder.name) or not (folder / f"{name}.py").is_file():
-            return None
         return self.import_module(name, 1, _FileRef(str(folder / "__init__.py")), site)
 
     def _reexported(self, package: str, name: str, level: int, source: Any,
