@@ -69,8 +69,10 @@ def run_cli(run: Run) -> str:
     env["PYTHONHASHSEED"] = "0"
     result = subprocess.run([sys.executable, "-m", "portlint", *run.args], cwd=run.cwd,
                             env=env, capture_output=True, timeout=300)
-    return (f"exit: {result.returncode}\n--- stdout\n{result.stdout.decode('utf-8', 'replace')}"
+    text = (f"exit: {result.returncode}\n--- stdout\n{result.stdout.decode('utf-8', 'replace')}"
             f"--- stderr\n{result.stderr.decode('utf-8', 'replace')}")
+    # Where the checkout lies is not behaviour (SARIF names its root as a URI).
+    return text.replace(ROOT.as_uri(), "file:///CHECKOUT").replace(str(ROOT), "/CHECKOUT")
 
 
 def rule_case_outputs() -> dict[str, str]:
