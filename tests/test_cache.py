@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from check_support import SOFTMAX_NET, portlint, shown, write
+from support import SOFTMAX_NET, portlint, shown, write
 from portlint.cache import ResultCache, settings_key
 from portlint.check import check
 from portlint.config import Settings, discover

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from check_support import (
+from support import (
     BN_LINE,
     SEED_CODES,
     SOFTMAX_LINE,

@@ -8,50 +8,13 @@ import json
 import os
 import re
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
-BAD = Path(__file__).resolve().parent / "fixtures" / "bad_input"
-SCRIPT = Path(sys.executable).parent / ("portlint.exe" if os.name == "nt" else "portlint")
+from support import FIXTURES, ROOT, SCRIPT, SEED_KERAS, SEED_TORCH, assert_input_error, portlint, write
 
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)  # the debug switch re-raises; users never set it
-    return env
-
-
-def portlint(*args, cwd: Path | str = ROOT, script: bool = False) -> subprocess.CompletedProcess:
-    command = [str(SCRIPT)] if script else [sys.executable, "-m", "portlint"]
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, env=_env(), capture_output=True,
-                          encoding="utf-8", errors="replace", timeout=180)
-
-
-def assert_input_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    """Exit 2, empty stdout, exactly one non-empty stderr line, no traceback; every needle
-    (a case-insensitive regex) occurs in the message. Returns the message."""
-    shown = f"rc={result.returncode}\nstdout={result.stdout!r}\nstderr={result.stderr!r}"
-    assert "Traceback" not in result.stdout + result.stderr, shown
-    assert result.returncode == 2, shown
-    assert result.stdout == "", shown
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].strip(), f"expected a one-line message\n{shown}"
-    message = lines[0]
-    for needle in needles:
-        assert re.search(needle, message, re.IGNORECASE), f"{needle!r} not in {message!r}"
-    return message
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
+BAD = FIXTURES / "bad_input"
 
 
 # --------------------------------------------------------------------------- the script

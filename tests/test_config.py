@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_support import (
+from support import (
     BN_LINE,
     FC1_LINE,
     FC2_LINE,
@@ -204,7 +204,7 @@ def test_per_file_ignores(project: Path):
 
 
 def test_exclude_skips_walked_and_given_files(project: Path, tmp_path: Path):
-    from check_support import SOFTMAX_NET
+    from support import SOFTMAX_NET
 
     write(project / "nets" / "net.py", SOFTMAX_NET)
     write(project / "generated" / "net.py", SOFTMAX_NET)

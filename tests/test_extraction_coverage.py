@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "extraction_coverage.py"
+from support import ROOT
+
+SCRIPT = ROOT / "scripts" / "extraction_coverage.py"
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import libcst as cst
@@ -21,36 +18,11 @@ from portlint.fixes import apply_edits, apply_fixes
 from portlint.ir import Span
 from portlint.source import parse_text
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "examples" / "seed"
+from support import portlint, shown
+
 BN_LINE = 16  # `nn.BatchNorm2d(num_features=32),` in the seed port
 FIXED_BN = "            nn.BatchNorm2d(num_features=32, momentum=0.85, eps=0.001),"
 FIXED_RULES = {"batchnorm-momentum-mismatch", "norm-epsilon-mismatch"}
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    return env
-
-
-def portlint(*args, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", *map(str, args)], check=False,
-                          cwd=cwd, env=_env(), capture_output=True, encoding="utf-8",
-                          errors="replace", timeout=180)
-
-
-def shown(result: subprocess.CompletedProcess) -> str:
-    return f"rc={result.returncode}\nstdout={result.stdout[-2000:]!r}\nstderr={result.stderr!r}"
-
-
-@pytest.fixture
-def seed(tmp_path: Path) -> tuple[Path, Path]:
-    """The seed pair, copied: (keras origin, torch port)."""
-    keras, torch = tmp_path / "keras_model.py", tmp_path / "torch_model.py"
-    shutil.copyfile(SEED / "keras_model.py", keras)
-    shutil.copyfile(SEED / "torch_model.py", torch)
-    return keras, torch
 
 
 def rules_of(stdout: str) -> list[str]:

@@ -18,9 +18,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import jsonschema
@@ -32,23 +29,17 @@ from portlint.report import github as gh
 from portlint.report.positions import split_lines, utf8_column, utf16_column
 from portlint.rules import ALL_RULES
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT, TESTS, portlint, write
+
 KERAS = "examples/seed/keras_model.py"
 TORCH = "examples/seed/torch_model.py"
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots" / "formats"
+SNAPSHOTS = TESTS / "snapshots" / "formats"
 # The OASIS SARIF 2.1.0 schema, vendored so that a clean checkout can validate; the
 # project's shared copy (../shared/schemas) must be the same file when it is present.
-SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-schema-2.1.0.json"
+SARIF_SCHEMA = TESTS / "schemas" / "sarif-schema-2.1.0.json"
 SHARED_SARIF_SCHEMA = ROOT.parent / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 UPDATE = os.environ.get("PORTLINT_UPDATE_SNAPSHOTS") == "1"
 EXTENSION = {"concise": "txt", "github": "txt", "rdjson": "json", "sarif": "json"}
-
-
-def portlint(*args, cwd: Path | str = ROOT) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "portlint", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, encoding="utf-8", timeout=180, check=False)
 
 
 def run_format(fmt: str, *args, cwd: Path | str = ROOT, expect: int = 1) -> str:
@@ -85,12 +76,6 @@ def sarif_validator():
 def assert_valid_sarif(document: dict) -> None:
     errors = sorted(sarif_validator().iter_errors(document), key=lambda e: list(e.path))
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
 
 
 # --------------------------------------------------------------------------- snapshots

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from check_support import write
+from support import write
 from portlint import source as source_module
 from portlint.check import analyse_file, check
 from portlint.config import Settings, discover

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import re
-import subprocess
-import sys
 from functools import lru_cache
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT, portlint
+
 KERAS = "examples/seed/keras_model.py"
 TORCH = "examples/seed/torch_model.py"
 ORDERS = {"forward": (KERAS, TORCH), "swapped": (TORCH, KERAS)}
@@ -29,18 +26,10 @@ EDIT_KEYS = {"path", "line", "column", "end_line", "end_column", "content"}
 SEVERITIES = {"info", "warning", "error"}
 
 
-def portlint(*args: str, hash_seed: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    if hash_seed is not None:
-        env["PYTHONHASHSEED"] = hash_seed
-    return subprocess.run([sys.executable, "-m", "portlint", *args], cwd=ROOT, env=env,
-                          capture_output=True, timeout=180)
-
-
 @lru_cache(maxsize=None)
 def run_json(order: str, hash_seed: str | None = None) -> tuple[int, bytes, bytes]:
-    result = portlint("compare", *ORDERS[order], "--format", "json", hash_seed=hash_seed)
+    env = {"PYTHONHASHSEED": hash_seed} if hash_seed is not None else None
+    result = portlint("compare", *ORDERS[order], "--format", "json", env=env, text=False)
     return result.returncode, result.stdout, result.stderr
 
 
@@ -53,7 +42,7 @@ def document(order: str) -> dict:
 @lru_cache(maxsize=None)
 def rule_table() -> dict[str, tuple[str, str]]:
     """name -> (code, default severity), from `portlint rule`."""
-    result = portlint("rule")
+    result = portlint("rule", text=False)
     assert result.returncode == 0, result.stderr
     table = {}
     for line in result.stdout.decode().splitlines():
@@ -235,7 +224,7 @@ def test_every_fix_reparses(order):
 @pytest.mark.parametrize("order", ORDERS)
 def test_output_is_deterministic(order):
     first = run_json(order)
-    second = portlint("compare", *ORDERS[order], "--format", "json")
+    second = portlint("compare", *ORDERS[order], "--format", "json", text=False)
     assert (second.returncode, second.stdout, second.stderr) == first
     # Set/dict iteration order must not leak into the output.
     for seed in ("0", "1", "4242"):

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from support import portlint
+
 TORCHVISION = "torchvision==0.29.1"
 
 
@@ -37,11 +39,6 @@ def keras_application(name: str) -> Path:
     return Path(keras.__file__).parent / "src" / "applications" / name
 
 
-def compare(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", "compare", *args],
-                          capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize("keras_ref, torch_ref", [
     ("resnet.py::ResNet50", "resnet.py::resnet50"),
     ("mobilenet_v2.py::MobileNetV2", "mobilenetv2.py::mobilenet_v2"),
@@ -52,11 +49,11 @@ def test_keras_application_against_torchvision(torchvision_models, keras_ref, to
     torch_file, _, torch_model = torch_ref.partition("::")
     k = f"{keras_application(keras_file)}::{keras_model}"
     t = f"{torchvision_models / torch_file}::{torch_model}"
-    result = compare(k, t)
+    result = portlint("compare", k, t)
     assert "Traceback" not in result.stderr + result.stdout
     assert result.returncode in (0, 1), result.stderr
     assert "Aligned layers:" in result.stdout and "Totals" in result.stdout
-    report = json.loads(compare(k, t, "--format", "json").stdout)
+    report = json.loads(portlint("compare", k, t, "--format", "json").stdout)
     pair = report["pairs"][0]
     assert pair["totals"]["keras"] is not None and pair["totals"]["torch"] is not None
     matched = [row for row in pair["layers"] if row["status"] == "match"]
@@ -70,7 +67,7 @@ def test_vgg16_ports_differ_only_where_they_really_do(torchvision_models):
     7x7 map is the identity and must not count as a missing layer."""
     k = f"{keras_application('vgg16.py')}::VGG16"
     t = f"{torchvision_models / 'vgg.py'}::vgg16"
-    report = json.loads(compare(k, t, "--format", "json").stdout)
+    report = json.loads(portlint("compare", k, t, "--format", "json").stdout)
     totals = report["pairs"][0]["totals"]
     assert totals["keras"]["trainable"] == totals["torch"]["parameters"] == 138_357_544
     errors = [f["message"] for f in report["findings"] if f["severity"] == "error"]
@@ -89,7 +86,7 @@ def test_mobilenet_v2_real_differences_are_reported(torchvision_models):
     keeps torch's BN defaults. Its ReLU6 is Keras's ReLU(6.0): not a difference."""
     k = f"{keras_application('mobilenet_v2.py')}::MobileNetV2"
     t = f"{torchvision_models / 'mobilenetv2.py'}::mobilenet_v2"
-    report = json.loads(compare(k, t, "--format", "json").stdout)
+    report = json.loads(portlint("compare", k, t, "--format", "json").stdout)
     errors = {f["rule"] for f in report["findings"] if f["severity"] == "error"}
     assert errors == {"batchnorm-momentum-mismatch", "norm-epsilon-mismatch",
                       "same-padding-mismatch"}

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from portlint.compare import compare
 from portlint.notebook import read_notebook
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
+from support import SEED_KERAS, SEED_TORCH, portlint
 
 
 def notebook(cells: list[tuple[str, str]]) -> str:
@@ -35,11 +31,6 @@ def seed_port_notebook(tmp_path: Path) -> tuple[Path, int]:
     path.write_text(notebook([("markdown", "# The port\n"), ("code", "\n".join(imports) + "\n"),
                               ("code", cell)]))
     return path, bn_line
-
-
-def portlint(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_seed_port_as_notebook_gives_the_same_findings_in_cells(tmp_path):

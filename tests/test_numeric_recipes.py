@@ -10,9 +10,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: F401  (real frameworks: installed by the test extra)
 import numpy as np
+import pytest
 import torch
 
 from portlint.compare import compare
+
+pytestmark = pytest.mark.slow  # builds real TensorFlow/Keras and torch models
 
 KERAS_SRC = """
 import keras

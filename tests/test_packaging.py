@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
+from support import ROOT, SEED_KERAS, SEED_TORCH
+
+pytestmark = pytest.mark.slow  # builds the wheel and installs it in a fresh virtualenv
+
 
 REQUIRED_FILES = [
     "portlint/__init__.py",

@@ -51,7 +51,9 @@ import pytest
 from portlint.compare import compare
 from portlint.findings import FAILING
 
-PRECISION = Path(__file__).resolve().parent / "fixtures" / "precision"
+from support import FIXTURES
+
+PRECISION = FIXTURES / "precision"
 
 
 @dataclass(frozen=True)

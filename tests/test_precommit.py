@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "examples" / "seed"
+from support import ROOT, SEED
+
 PRE_COMMIT = shutil.which("pre-commit", path=str(Path(sys.executable).parent)) or shutil.which("pre-commit")
 
 FIXED_PORT = '''\
@@ -39,7 +39,10 @@ class CustomModel(nn.Module):
         return torch.softmax(self.fc2(output), dim=-1)
 '''
 
-pytestmark = pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is in the test extra")
+pytestmark = [
+    pytest.mark.skipif(PRE_COMMIT is None, reason="pre-commit is in the test extra"),
+    pytest.mark.slow,  # try-repo builds and installs portlint from the checkout
+]
 
 
 def git(repo: Path, *args: str) -> None:

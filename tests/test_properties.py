@@ -25,8 +25,6 @@ import itertools
 import json
 import os
 import signal
-import subprocess
-import sys
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +39,8 @@ from portlint.findings import FAILING
 from portlint.frontend import ModelRef, extract
 from portlint.shapes import infer
 from portlint.source import read_source
+
+from support import portlint
 
 SETTINGS = {"deadline": None, "database": None,
             "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
@@ -517,6 +517,7 @@ def _load(path: str):
     return module
 
 
+@pytest.mark.slow  # builds real Keras and torch models
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")
 @settings(max_examples=4, **SETTINGS)
 @given(stack=stacks(), style=st.integers(0, 7))
@@ -767,10 +768,8 @@ def test_fuzzed_model_code_through_the_cli(programs: list[str]) -> None:
     with tempfile.TemporaryDirectory(prefix="portlint-fuzz-") as folder:
         for index, program in enumerate(programs):
             Path(folder, f"model_{index}.py").write_text(program, encoding="utf-8")
-        env = {k: v for k, v in os.environ.items() if k != "PORTLINT_DEBUG"}
-        result = subprocess.run([sys.executable, "-m", "portlint", "check", ".", "--format",
-                                 "json", "--no-cache"], check=False, cwd=folder, env=env,
-                                capture_output=True, text=True, timeout=120)
+        result = portlint("check", ".", "--format", "json", "--no-cache", cwd=folder,
+                          timeout=120)
     shown = f"rc={result.returncode}\nstderr={result.stderr[-3000:]}"
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr, shown
     assert result.returncode in (0, 1, 2), shown

@@ -29,6 +29,8 @@ import torch  # noqa: E402
 from portlint.frontend import ModelRef, extract  # noqa: E402
 from portlint.shapes import infer  # noqa: E402
 
+pytestmark = pytest.mark.slow  # builds real TensorFlow/Keras and torch models
+
 
 def write_tree(root: Path, files: dict[str, str]) -> None:
     for name, text in files.items():

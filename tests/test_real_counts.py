@@ -33,6 +33,7 @@ from style_cases import (ALL_PAIRS, BROKEN_PAIRS, CORRECT, K_SEED, SEED_PAIR,  #
 
 
 pytestmark = [
+    pytest.mark.slow,  # builds real TensorFlow/Keras and torch models
     # Deliberate: two fixtures put `input_shape=` on the first layer of a Sequential.
     pytest.mark.filterwarnings("ignore:Do not pass an `input_shape`:UserWarning"),
     pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword"

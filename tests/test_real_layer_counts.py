@@ -20,6 +20,8 @@ from portlint.shapes import infer  # noqa: E402
 
 from test_real_code_constructs import load  # noqa: E402
 
+pytestmark = pytest.mark.slow  # builds real TensorFlow/Keras and torch models
+
 KERAS_CASES = {
     "lstm": ("(20, 8)", "layers.LSTM(16)"),
     "lstm-sequences-no-bias": ("(20, 8)", "layers.LSTM(16, return_sequences=True, use_bias=False)"),

@@ -26,27 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from check_support import write
+from support import cli_env, portlint, shown, write
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = Path(sys.executable).parent / "portlint"
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    return env
-
-
-def portlint(*args, cwd: Path, script: bool = False, timeout: float = 180) -> subprocess.CompletedProcess:
-    command = [str(SCRIPT)] if script else [sys.executable, "-m", "portlint"]
-    return subprocess.run([*command, *map(str, args)], cwd=cwd, env=_env(), capture_output=True,
-                          encoding="utf-8", errors="replace", timeout=timeout)
-
-
-def shown(result: subprocess.CompletedProcess) -> str:
-    return (f"{result.args}\nrc={result.returncode}\nstdout={result.stdout[-3000:]!r}\n"
-            f"stderr={result.stderr[-2000:]!r}")
 
 
 def tree(directory: Path) -> dict[str, bytes]:
@@ -358,7 +339,7 @@ def test_the_markers_do_fire_when_python_runs_the_code(project) -> None:
         """)
     code = ("import pkg.keras_model as k, pkg.torch_model as t\n"
             "k.build_model(); t.Net().forward(None) if False else t.Meta(); t.Net().scale\n")
-    env = {**_env(), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(proj / "pkg")}
+    env = {**cli_env(), "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(proj / "pkg")}
     result = subprocess.run([sys.executable, "-c", code], cwd=proj, capture_output=True,
                             text=True, timeout=60, env=env)
     assert result.returncode == 0, result.stderr
@@ -412,6 +393,7 @@ class Net(nn.Module):
 '''
 
 
+@pytest.mark.slow  # verify builds the real models
 def test_verify_runs_the_models_in_child_processes(tmp_path: Path) -> None:
     record = tmp_path / "pids.txt"
     models = tmp_path / "models"
@@ -419,7 +401,7 @@ def test_verify_runs_the_models_in_child_processes(tmp_path: Path) -> None:
     write(models / "torch_model.py", TORCH_PID.format(record=str(record)))
     before = tree(models)
     proc = subprocess.Popen([sys.executable, "-m", "portlint", "verify", "keras_model.py",
-                             "torch_model.py"], cwd=models, env=_env(), stdout=subprocess.PIPE,
+                             "torch_model.py"], cwd=models, env=cli_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     out, err = proc.communicate(timeout=600)
     assert proc.returncode in (0, 1), f"rc={proc.returncode}\n{out[-2000:]}\n{err}"
@@ -470,6 +452,7 @@ def _alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+@pytest.mark.slow  # verify builds the real models
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_verify_timeout_kills_what_the_model_started(tmp_path: Path) -> None:
     """tests/test_verify.py::test_timeout shows a sleeping constructor ends in exit 2; the

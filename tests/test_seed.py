@@ -4,11 +4,9 @@ in both argument orders."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import ROOT, portlint
+
 KERAS = "examples/seed/keras_model.py"
 TORCH = "examples/seed/torch_model.py"
 
@@ -17,11 +15,6 @@ EXPECTED_RULES = {
     "output-activation-mismatch", "flatten-layout-mismatch", "buffer-accounting",
     "initializer-mismatch",
 }
-
-
-def portlint(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
 
 
 def findings_by_rule(stdout: str) -> dict:

@@ -15,8 +15,8 @@ pytest.importorskip("pygls")
 from lsprotocol import types  # noqa: E402
 from pygls.lsp.client import LanguageClient  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED = ROOT / "examples" / "seed"
+from support import SEED  # noqa: E402
+
 TIMEOUT = 60
 
 

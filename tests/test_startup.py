@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
+from support import ROOT, SEED_KERAS, SEED_TORCH
+
 
 # `python -m portlint ARGS`, then the names in sys.modules at exit, written to a file.
 PROBE = r"""

@@ -8,14 +8,13 @@ test_real_counts.py.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from portlint.compare import compare
 from portlint.findings import FAILING
+from support import portlint
 from style_cases import (ALL_PAIRS, BROKEN_PAIRS, CORRECT, SEED_PAIR, Pair, bug_line,
                          options_for, over)
 
@@ -143,14 +142,9 @@ def test_seed_pair_reports_the_known_bugs() -> None:
 
 # --- the CLI on one correct and one broken pair ------------------------------------------------
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", "compare", *args],
-                          capture_output=True, text=True, timeout=120)
-
-
 def test_cli_json_on_a_correct_pair() -> None:
     pair = next(p for p in CORRECT if p.id == "functional__functional")
-    proc = cli(pair.keras.ref, pair.torch.ref, "--format", "json")
+    proc = portlint("compare", pair.keras.ref, pair.torch.ref, "--format", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     data = json.loads(proc.stdout)
     assert all(f["severity"] == "info" for f in data["findings"]), data["findings"]
@@ -161,6 +155,6 @@ def test_cli_json_on_a_correct_pair() -> None:
 
 def test_cli_exit_code_on_a_broken_pair() -> None:
     pair = next(p for p in BROKEN_PAIRS if p.id == "flatten_no_permute")
-    proc = cli(pair.keras.ref, pair.torch.ref)
+    proc = portlint("compare", pair.keras.ref, pair.torch.ref)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "flatten-layout-mismatch" in proc.stdout

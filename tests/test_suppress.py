@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from check_support import (
+from support import (
     BN_LINE,
     FC1_LINE,
     FC2_LINE,

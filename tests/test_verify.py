@@ -5,8 +5,6 @@ across frameworks; every way building can fail ends with exit 2 and one line."""
 from __future__ import annotations
 
 import json
-import os
-import re
 import subprocess
 import sys
 import textwrap
@@ -15,40 +13,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
+from support import ROOT, SEED_KERAS, SEED_TORCH, assert_input_error, cli_env, portlint, write
 
-
-def _env(**extra: str) -> dict:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    env.update(extra)
-    return env
-
-
-def portlint(*args, cwd: Path = ROOT, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "portlint", *map(str, args)], cwd=cwd,
-                          env=_env(**env), capture_output=True, encoding="utf-8",
-                          errors="replace", timeout=300)
-
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    shown = f"rc={result.returncode}\nstdout={result.stdout!r}\nstderr={result.stderr!r}"
-    assert "Traceback" not in result.stdout + result.stderr, shown
-    assert result.returncode == 2, shown
-    assert result.stdout == "", shown
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("portlint: "), shown
-    for needle in needles:
-        assert re.search(needle, lines[0], re.IGNORECASE), f"{needle!r} not in {lines[0]!r}"
-    return lines[0]
+pytestmark = pytest.mark.slow  # verify builds real TensorFlow/Keras and torch models
 
 
 def seed_port_with(path: Path, *, header: str = "", init: str = "") -> Path:
@@ -196,8 +163,8 @@ def test_dynamic_rule_is_selectable():
 def test_missing_framework(tmp_path):
     fake = write(tmp_path / "fake" / "torch" / "__init__.py",
                  'raise ImportError("No module named \'torch\' (simulated)")\n')
-    result = portlint("verify", SEED_KERAS, SEED_TORCH, PYTHONPATH=str(fake.parent.parent))
-    assert_one_line_error(result, r"PyTorch", r"import torch", r"simulated", r"pip install torch")
+    result = portlint("verify", SEED_KERAS, SEED_TORCH, env={"PYTHONPATH": str(fake.parent.parent)})
+    assert_input_error(result, r"PyTorch", r"import torch", r"simulated", r"pip install torch")
 
 
 def test_user_file_raising_at_import(tmp_path):
@@ -205,7 +172,7 @@ def test_user_file_raising_at_import(tmp_path):
         import json
 
         CONFIG = json.loads(open("/nonexistent/portlint/config.json").read())'''))
-    message = assert_one_line_error(portlint("verify", SEED_KERAS, port), r"import",
+    message = assert_input_error(portlint("verify", SEED_KERAS, port), r"import",
                                     r"FileNotFoundError", r"config\.json")
     assert f"{port}:{line_of(port, 'CONFIG = ')}" in message
 
@@ -219,14 +186,14 @@ def test_constructor_raising_in_a_sibling_module(tmp_path):
         """)
     port = seed_port_with(tmp_path / "port.py", header="from helpers import make_head",
                           init="make_head(7)")
-    message = assert_one_line_error(portlint("verify", SEED_KERAS, port), r"building",
+    message = assert_input_error(portlint("verify", SEED_KERAS, port), r"building",
                                     r"constructor raised ValueError: bad width 7")
     assert f"{tmp_path / 'helpers.py'}:2)" in message, message
 
 
 def test_timeout(tmp_path):
     port = seed_port_with(tmp_path / "port.py", header="import time", init="time.sleep(60)")
-    assert_one_line_error(portlint("verify", SEED_KERAS, port, "--timeout", "2"),
+    assert_input_error(portlint("verify", SEED_KERAS, port, "--timeout", "2"),
                           r"did not finish within 2 s", r"--timeout")
 
 
@@ -234,7 +201,7 @@ def test_memory_limit(tmp_path):
     # 1 GB on the CPU, explicitly off the meta device.
     port = seed_port_with(tmp_path / "port.py", header="import torch",
                           init="self.table = torch.empty(250_000_000, device='cpu')")
-    message = assert_one_line_error(portlint("verify", SEED_KERAS, port, "--memory-limit", "512"),
+    message = assert_input_error(portlint("verify", SEED_KERAS, port, "--memory-limit", "512"),
                                     r"memory limit of 512 MB", r"--memory-limit")
     assert f"{port}:{line_of(port, 'self.table')}" in message
 
@@ -269,7 +236,7 @@ def test_text_report_and_only_the_worker_imports_frameworks_and_user_code():
     """verify run in-process through portlint.cli, the models in swapped order (the Keras
     model is the port): the parent never imports a framework nor the user's files."""
     result = subprocess.run([sys.executable, "-c", PARENT, str(SEED_TORCH), str(SEED_KERAS)],
-                            cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=300)
+                            cwd=ROOT, env=cli_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["frameworks"] == [] and report["user_code"] == []

@@ -22,16 +22,16 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SEED_KERAS = ROOT / "examples" / "seed" / "keras_model.py"
-SEED_TORCH = ROOT / "examples" / "seed" / "torch_model.py"
+from support import SEED_KERAS, SEED_TORCH, portlint
+
+pytestmark = pytest.mark.slow  # verify builds real TensorFlow/Keras and torch models
+
 ATOL, RTOL = 1e-5, 1e-4
 
 KERAS_IMAGE = """
@@ -135,14 +135,6 @@ def _write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def _portlint(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env.pop("PORTLINT_DEBUG", None)
-    return subprocess.run([sys.executable, "-m", "portlint", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, encoding="utf-8", errors="replace", timeout=300,
-                          check=False)
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict:
     """Every `portlint verify` run of this module, started together (2 at a time)."""
@@ -165,7 +157,7 @@ def runs(tmp_path_factory) -> dict:
     }
     order = ["seed", *[name for name in commands if name != "seed"]]  # the longest first
     with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {name: pool.submit(_portlint, *commands[name], cwd=folder) for name in order}
+        futures = {name: pool.submit(portlint, *commands[name], cwd=folder) for name in order}
         _frameworks()  # meanwhile, for the in-process tests
         results = {name: future.result() for name, future in futures.items()}
     results["folder"] = folder
@@ -397,7 +389,7 @@ def test_emitted_mapping_makes_fresh_models_equivalent(runs, name, keras_src, to
 
 
 def test_emit_mapping_into_a_missing_folder_is_a_usage_error(tmp_path):
-    result = _portlint("verify", SEED_KERAS, SEED_TORCH, "--emit-mapping",
+    result = portlint("verify", SEED_KERAS, SEED_TORCH, "--emit-mapping",
                        tmp_path / "missing" / "map.py", cwd=tmp_path)
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.startswith("portlint: --emit-mapping ") and "does not exist" in result.stderr
