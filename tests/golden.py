@@ -23,6 +23,7 @@ TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 GOLDEN = TESTS / "snapshots" / "golden"
 sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS / "rules"))  # test_precision.py: the precision pairs
 
 
 @dataclass(frozen=True)

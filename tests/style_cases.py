@@ -1,8 +1,8 @@
-"""The catalogue of model pairs in tests/fixtures/styles/, shared by test_styles.py (static
-analysis only) and test_real_counts.py (real Keras and PyTorch).
+"""The catalogue of model pairs in tests/fixtures/styles/, shared by frontend/test_styles.py (static
+analysis only) and frontend/test_real_counts.py (real Keras and PyTorch).
 
 The `counts` of every Model below were obtained by instantiating the model with its
-framework; test_real_counts.py re-checks each of them against the real frameworks, so they
+framework; frontend/test_real_counts.py re-checks each of them against the real frameworks, so they
 cannot drift. Known portlint bugs are registered per pair and test (`Pair.bugs`) and turn
 into strict xfails: fixing a bug makes its xfails pass, and pytest then asks for the entry
 to be removed.

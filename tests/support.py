@@ -114,7 +114,8 @@ def portlint(*args, cwd: Path | str = ROOT, env: dict | None = None, script: boo
         assert run.returncode != -signal.SIGXCPU, f"over {bounds.cpu:g} s of CPU\n{run.shown()}"
         assert run.elapsed < bounds.elapsed, \
             f"took {run.elapsed:.1f} s, bound {bounds.elapsed:g} s\n{run.shown()}"
-        assert run.cpu < bounds.cpu, f"{run.cpu:.1f} s of CPU, bound {bounds.cpu:g} s\n{run.shown()}"
+        assert run.cpu < bounds.cpu, \
+            f"{run.cpu:.1f} s of CPU, bound {bounds.cpu:g} s\n{run.shown()}"
     return run
 
 

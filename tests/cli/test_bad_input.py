@@ -8,7 +8,7 @@ subprocess and must end, within a time bound, in one of the outcomes SPEC.md all
   finding where the case is code the analysis cannot follow.
 
 Never a traceback, never "internal error", never a signal (libcst's native parser dies
-with SIGSEGV on some inputs), never a hang. tests/test_cli_errors.py already covers
+with SIGSEGV on some inputs), never a hang. tests/cli/test_cli_errors.py already covers
 `compare` on missing, directory, NUL-byte, latin-1 and empty files, the syntax-error line
 and the choice of model; those are run here through `check` only.
 

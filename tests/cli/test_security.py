@@ -11,8 +11,8 @@ and the arguments of a `PATH::NAME(ARGS)` reference. Each is written in several 
 configured pairs, `# portlint: port-of`), `--fix` on both, and `rule`: no marker may
 appear, and no file may be added (no `__pycache__`) or changed except by `--fix`.
 
-tests/test_cli_errors.py::test_analysed_code_is_never_executed covers `compare` on a
-flat pair; tests/test_verify.py covers the verify timeout, memory limit and that the
+tests/cli/test_cli_errors.py::test_analysed_code_is_never_executed covers `compare` on a
+flat pair; tests/dynamic/test_verify.py covers the verify timeout, memory limit and that the
 parent imports neither a framework nor the user's code. Here: the rest.
 """
 
@@ -455,7 +455,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.slow  # verify builds the real models
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
 def test_verify_timeout_kills_what_the_model_started(tmp_path: Path) -> None:
-    """tests/test_verify.py::test_timeout shows a sleeping constructor ends in exit 2; the
+    """tests/dynamic/test_verify.py::test_timeout shows a sleeping constructor ends in exit 2; the
     processes the user's code started must end with it (the worker's process group)."""
     models = tmp_path / "models"
     marker, pid_file = tmp_path / "grandchild_ran", tmp_path / "grandchild.pid"

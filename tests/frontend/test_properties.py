@@ -15,7 +15,7 @@ torch nn.Module with `__init__`/`forward`. Properties:
 - arbitrary small programs made of plausible model-code fragments never crash `check`
   or `compare` (in-process, and a few through the CLI).
 
-The library is called in-process (as tests/test_rule_cases.py does); the whole file is
+The library is called in-process (as tests/rules/test_rule_cases.py does); the whole file is
 meant to stay under about a minute.
 """
 

@@ -1,7 +1,7 @@
 """Output formats through the real CLI: `concise`, `sarif`, `github`, `rdjson`.
 
 - Each format on the seed pair, against a snapshot in tests/snapshots/formats/ (absolute
-  paths normalised; `PORTLINT_UPDATE_SNAPSHOTS=1 pytest tests/test_formats.py` rewrites
+  paths normalised; `PORTLINT_UPDATE_SNAPSHOTS=1 pytest tests/report/test_formats.py` rewrites
   them after an intended change) and cross-checked against `--format json`, so a
   renderer can never drop or reorder a finding.
 - SARIF validates against tests/schemas/sarif-schema-2.1.0.json (= ../shared/schemas/...) (draft-04, as its
@@ -122,7 +122,8 @@ def test_seed_snapshot(fmt):
             pytest.fail(f"wrote the missing snapshot {path}; check it and run again")
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, (f"--format {fmt} differs from {path}; if the change is intended, "
-                                f"run PORTLINT_UPDATE_SNAPSHOTS=1 pytest tests/test_formats.py")
+                                "run PORTLINT_UPDATE_SNAPSHOTS=1 pytest "
+                                "tests/report/test_formats.py")
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
