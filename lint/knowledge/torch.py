@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import Attr, LayerSpec, ntuple
+from .ops import Op
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
@@ -473,3 +474,22 @@ MODULE_BASES = frozenset({"Module"})
 
 ROOTS = ("torch",)
 
+
+def weight_shape(spec: LayerSpec, args: Mapping[str, Any], name: str) -> tuple | None:
+    """`conv.weight.shape` = (out, in / groups, *kernel); `bias` = (out,), from a torch
+    layer's constructor arguments."""
+    if spec.op not in (Op.CONV, Op.DENSE):
+        return None
+    if spec.op == Op.DENSE:
+        out, cin = args.get("out_features"), args.get("in_features")
+        shape: tuple = (out,) if name == "bias" else (out, cin)
+    else:
+        out, cin = args.get("out_channels"), args.get("in_channels")
+        groups = args.get("groups", spec.default("groups"))
+        kernel = args.get("kernel_size")
+        rank = spec.fixed.get("rank", 2)
+        kernel = (kernel,) * rank if isinstance(kernel, int) else kernel
+        if not (isinstance(cin, int) and isinstance(groups, int) and isinstance(kernel, tuple)):
+            return None
+        shape = (out,) if name == "bias" else (out, cin // groups, *kernel)
+    return shape if all(isinstance(d, int) for d in shape) else None
