@@ -4,7 +4,7 @@ containers, inputs and graph nodes, by what the knowledge tables resolve the nam
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 from .. import ir
 from ..knowledge import LayerSpec
@@ -30,69 +30,10 @@ class FrameworkCalls:
             result = constant_tensors.call(resolved.name, args, kwargs)
             if result is not None:
                 return result
-        if resolved.kind == "layer":
-            return self.construct_layer(resolved, args, kwargs, site, arg_sites)
-        if resolved.kind == "sequential":
-            return self.construct_sequential(resolved.framework, args, kwargs, site)
-        if resolved.kind == "module_list":
-            return self.construct_container(resolved.name, args, kwargs, site)
-        if resolved.kind == "input":
-            shape = kwargs.get("shape", args[0] if args else None)
-            name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else "input_layer"
-            return self.builder.add_input(resolved.framework, shape, site, name=name)
-        if resolved.kind == "model":
-            inputs = kwargs.get("inputs", args[0] if args else None)
-            outputs = kwargs.get("outputs", args[1] if len(args) > 1 else None)
-            if inputs is None and outputs is None:
-                return Builtin("noop")  # `super().__init__()` style construction
-            return KerasModel(tensors_in([inputs]), tensors_in([outputs]), site)
-        if resolved.kind == "function":
-            return self.apply_function(resolved, args, kwargs, site, arg_sites)
-        if resolved.kind == "weight_call":
-            applied = self.apply_weight_call(resolved, args, kwargs, site, arg_sites)
-            if applied is not None:
-                return applied
-        if resolved.kind == "tensor_factory":
-            dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-            if resolved.name == "full":
-                dims = args[0] if args else ()
-            if not isinstance(dims, (tuple, list)):  # torch.full(size_not_known, ...)
-                dims = (dims,)
-            shape = tuple(dims) if all(isinstance(d, int) for d in dims) else None
-            return ConstTensor(shape)
-        if resolved.kind == "parameter":
-            data = args[0] if args else kwargs.get("data")
-            shape = data.shape if isinstance(data, (ConstTensor, Weight)) else None
-            trainable = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
-            return Weight(shape, trainable=trainable is not False)
-        if resolved.kind == "config":  # keras.initializers.Constant(0.2): a setting, as text
-            shown = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
-            return f"{resolved.name}({shown})"
-        if resolved.kind == "helper":
-            def shape_of(value: Any) -> Any:
-                return self.builder.drafts[value.node_id].node.out_shape if isinstance(value, Tensor) else None
-            try:
-                return K.HELPERS[resolved.name](args, kwargs, shape_of)
-            except Exception:  # a helper met arguments outside its modelled use
-                return Unknown(f"`{ref.path}` with these arguments", site)
-        if resolved.kind == "activation":
-            tensors = tensors_in(args[:1])
-            if tensors:
-                return self.builder.apply_activation(resolved.framework, ref.path.rsplit(".", 1)[-1],
-                                                     resolved.activation, tensors, site,
-                                                     self._path(resolved.name))
-            return ref
-        if resolved.framework == ir.TORCH and resolved.name.startswith("nn.init."):
-            self.builder.custom_init = True
-            return None
-        tensors = tensors_in(args) + tensors_in(list(kwargs.values()))
-        if tensors:
-            framework = resolved.framework or self.builder.drafts[tensors[0].node_id].node.framework
-            # A framework function (torch.roll, tf.image.resize): it holds no weights.
-            return self.builder.opaque(framework, f"`{ref.path}` is not in portlint's tables",
-                                       tensors, site, self._path(ref.path.rsplit(".", 1)[-1]),
-                                       functional=resolved.kind != "layer")
-        return Unknown(f"`{ref.path}` is not in portlint's tables", site)
+        call = FrameworkCall(resolved, ref, args, kwargs, site, arg_sites)
+        handler = FRAMEWORK_CALLS.get(resolved.kind)
+        result = NOT_HANDLED if handler is None else handler(self, call)
+        return _not_in_tables(self, call) if result is NOT_HANDLED else result
 
     def construct_layer(self, resolved: Resolved, args: list[Any], kwargs: dict[str, Any],
                         site: Site, arg_sites: dict[Any, Site]) -> Layer:
@@ -229,3 +170,138 @@ def wrapped_layer(wrapper: LayerSpec, bound: dict[str, Any], sites: dict[str, Si
     args = {**inner.args, **{k: v for k, v in bound.items() if k != "layer"}}
     return spec, args, {**inner.arg_sites, **{k: v for k, v in sites.items() if k != "layer"}}
 
+
+@dataclasses.dataclass
+class FrameworkCall:
+    """One call of a framework name, as its handler sees it."""
+
+    resolved: Resolved
+    ref: FrameworkRef
+    args: list[Any]
+    kwargs: dict[str, Any]
+    site: Site
+    arg_sites: dict[Any, Site]
+
+
+NOT_HANDLED = object()  # a handler's "not such a call after all": the generic case applies
+
+
+def _layer(interp: Any, call: FrameworkCall) -> Any:
+    return interp.construct_layer(call.resolved, call.args, call.kwargs, call.site,
+                                  call.arg_sites)
+
+
+def _sequential(interp: Any, call: FrameworkCall) -> Any:
+    return interp.construct_sequential(call.resolved.framework, call.args, call.kwargs,
+                                       call.site)
+
+
+def _module_list(interp: Any, call: FrameworkCall) -> Any:
+    return interp.construct_container(call.resolved.name, call.args, call.kwargs, call.site)
+
+
+def _input(interp: Any, call: FrameworkCall) -> Any:
+    args, kwargs = call.args, call.kwargs
+    shape = kwargs.get("shape", args[0] if args else None)
+    name = kwargs.get("name") if isinstance(kwargs.get("name"), str) else K.INPUT_NAME
+    return interp.builder.add_input(call.resolved.framework, shape, call.site, name=name)
+
+
+def _model(interp: Any, call: FrameworkCall) -> Any:
+    """keras.Model(inputs, outputs); without them, a subclass's `super().__init__()`."""
+    args, kwargs = call.args, call.kwargs
+    inputs = kwargs.get("inputs", args[0] if args else None)
+    outputs = kwargs.get("outputs", args[1] if len(args) > 1 else None)
+    if inputs is None and outputs is None:
+        return Builtin("noop")
+    return KerasModel(tensors_in([inputs]), tensors_in([outputs]), call.site)
+
+
+def _function(interp: Any, call: FrameworkCall) -> Any:
+    return interp.apply_function(call.resolved, call.args, call.kwargs, call.site,
+                                 call.arg_sites)
+
+
+def _weight_call(interp: Any, call: FrameworkCall) -> Any:
+    applied = interp.apply_weight_call(call.resolved, call.args, call.kwargs, call.site,
+                                       call.arg_sites)
+    return NOT_HANDLED if applied is None else applied
+
+
+def _tensor_factory(interp: Any, call: FrameworkCall) -> Any:
+    """torch.zeros(2, 3), torch.ones((2, 3)), torch.full(size, value): their shape."""
+    dims = T.factory_dims(call.resolved.name, call.args)
+    shape = tuple(dims) if all(isinstance(d, int) for d in dims) else None
+    return ConstTensor(shape)
+
+
+def _parameter(interp: Any, call: FrameworkCall) -> Any:
+    args, kwargs = call.args, call.kwargs
+    data = args[0] if args else kwargs.get("data")
+    shape = data.shape if isinstance(data, (ConstTensor, Weight)) else None
+    trainable = kwargs.get("requires_grad", args[1] if len(args) > 1 else True)
+    return Weight(shape, trainable=trainable is not False)
+
+
+def _config(interp: Any, call: FrameworkCall) -> Any:
+    """keras.initializers.Constant(0.2): a setting, as text."""
+    shown = ", ".join([repr(a) for a in call.args]
+                      + [f"{k}={v!r}" for k, v in call.kwargs.items()])
+    return f"{call.resolved.name}({shown})"
+
+
+def _helper(interp: Any, call: FrameworkCall) -> Any:
+    def shape_of(value: Any) -> Any:
+        if isinstance(value, Tensor):
+            return interp.builder.drafts[value.node_id].node.out_shape
+        return None
+
+    try:
+        return K.HELPERS[call.resolved.name](call.args, call.kwargs, shape_of)
+    except Exception:  # a helper met arguments outside its modelled use
+        return Unknown(f"`{call.ref.path}` with these arguments", call.site)
+
+
+def _activation(interp: Any, call: FrameworkCall) -> Any:
+    """keras.activations.relu(x); without a tensor, the activation itself (a setting)."""
+    tensors = tensors_in(call.args[:1])
+    if not tensors:
+        return call.ref
+    resolved = call.resolved
+    return interp.builder.apply_activation(resolved.framework, call.ref.path.rsplit(".", 1)[-1],
+                                           resolved.activation, tensors, call.site,
+                                           interp._path(resolved.name))
+
+
+def _not_in_tables(interp: Any, call: FrameworkCall) -> Any:
+    """A framework name the tables do not model: torch's weight initialisers mark the
+    model as custom-initialised; a function of tensors becomes an opaque node."""
+    resolved, ref, site = call.resolved, call.ref, call.site
+    if resolved.framework == ir.TORCH and resolved.name.startswith(T.INIT_NAMESPACE):
+        interp.builder.custom_init = True
+        return None
+    tensors = tensors_in(call.args) + tensors_in(list(call.kwargs.values()))
+    if tensors:
+        framework = resolved.framework or interp.builder.drafts[tensors[0].node_id].node.framework
+        # A framework function (torch.roll, tf.image.resize): it holds no weights.
+        return interp.builder.opaque(framework, f"`{ref.path}` is not in portlint's tables",
+                                     tensors, site, interp._path(ref.path.rsplit(".", 1)[-1]),
+                                     functional=resolved.kind != "layer")
+    return Unknown(f"`{ref.path}` is not in portlint's tables", site)
+
+
+# What a framework call does, by the kind `frameworks.resolve` gives its name.
+FRAMEWORK_CALLS: dict[str, Callable[[Any, FrameworkCall], Any]] = {
+    "layer": _layer,
+    "sequential": _sequential,
+    "module_list": _module_list,
+    "input": _input,
+    "model": _model,
+    "function": _function,
+    "weight_call": _weight_call,
+    "tensor_factory": _tensor_factory,
+    "parameter": _parameter,
+    "config": _config,
+    "helper": _helper,
+    "activation": _activation,
+}

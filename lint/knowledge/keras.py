@@ -556,3 +556,6 @@ ROOTS = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras.src",
 ACTIVATION_NAMESPACES = ("activations", "ops", "nn")
 
 DEFAULT_DATA_FORMAT = "channels_last"
+
+# The name keras.Input(...) gives its layer when the call names none.
+INPUT_NAME = "input_layer"

@@ -493,3 +493,19 @@ def weight_shape(spec: LayerSpec, args: Mapping[str, Any], name: str) -> tuple |
             return None
         shape = (out,) if name == "bias" else (out, cin // groups, *kernel)
     return shape if all(isinstance(d, int) for d in shape) else None
+
+
+# Initialisers (`nn.init.kaiming_normal_`): calling one makes the weights custom.
+INIT_NAMESPACE = "nn.init."
+
+
+def factory_dims(name: str, args: list[Any]) -> tuple | list:
+    """The size a tensor factory is given: `zeros(2, 3)` and `zeros((2, 3))` alike;
+    `full(size, value)` takes it first."""
+    dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+    if name == "full":
+        dims = args[0] if args else ()
+    if not isinstance(dims, (tuple, list)):  # torch.full(size_not_known, ...)
+        dims = (dims,)
+    return dims
+
