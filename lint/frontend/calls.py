@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from typing import Any
+from typing import Any, Callable
 
 from .budget import MAX_DEPTH
 from .modules import framework_kind
@@ -18,36 +17,8 @@ class Calls:
 
     def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
              arg_sites: dict[Any, Site] | None = None) -> Any:
-        arg_sites = arg_sites or {}
-        if isinstance(func, Function):
-            return self.call_function(func, args, kwargs, site)
-        if isinstance(func, BoundMethod):
-            if isinstance(func.function, Builtin):  # a dataclass's generated __init__
-                self.dataclass_init(func.function.receiver, func.receiver, args, kwargs, site)
-                return None
-            return self.call_function(func.function, [func.receiver, *args], kwargs, site,
-                                      receiver=func.receiver)
-        if isinstance(func, Class):
-            return self.instantiate(func, args, kwargs, site)
-        if isinstance(func, FrameworkRef):
-            return self.call_framework(func, args, kwargs, site, arg_sites)
-        if isinstance(func, (Layer, Sequential, Instance, KerasModel)):
-            tensors = tensors_in(args[:1])
-            if tensors:
-                return self.apply(func, args, kwargs, site)
-            return Unknown("module called without a tensor", site)
-        if isinstance(func, Builtin):
-            return self.call_builtin(func, args, kwargs, site, arg_sites)
-        if isinstance(func, Partial):
-            return self.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, site)
-        if isinstance(func, ExternalRef):
-            func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
-        tensors = tensors_in(args) + tensors_in(list(kwargs.values()))
-        if tensors:
-            framework = self.builder.drafts[tensors[0].node_id].node.framework
-            return self.builder.opaque(framework, f"call not modelled: {reason_of(func)}",
-                                       tensors, site, self._path("?"))
-        return Unknown(f"call of a value not known statically ({reason_of(func)})", site)
+        handler = CALLS_BY_TYPE.get(type(func), _not_callable)
+        return handler(self, func, args, kwargs, site, arg_sites or {})
 
     def call_function(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site,
                       receiver: Any = None) -> Any:
@@ -139,3 +110,57 @@ class Calls:
         post_init = cls.lookup("__post_init__")
         if isinstance(post_init, Function):
             self.call_function(post_init, [instance], {}, site, receiver=instance)
+
+
+def _bound_method(interp: Any, func: BoundMethod, args: list[Any], kwargs: dict[str, Any],
+                  site: Site, arg_sites: dict[Any, Site]) -> Any:
+    if isinstance(func.function, Builtin):  # a dataclass's generated __init__
+        interp.dataclass_init(func.function.receiver, func.receiver, args, kwargs, site)
+        return None
+    return interp.call_function(func.function, [func.receiver, *args], kwargs, site,
+                                receiver=func.receiver)
+
+
+def _module(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+            arg_sites: dict[Any, Site]) -> Any:
+    """A layer, container or model applied to a tensor."""
+    if tensors_in(args[:1]):
+        return interp.apply(func, args, kwargs, site)
+    return Unknown("module called without a tensor", site)
+
+
+def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any], site: Site,
+             arg_sites: dict[Any, Site]) -> Any:
+    return interp.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, site)
+
+
+def _not_callable(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+                  arg_sites: dict[Any, Site]) -> Any:
+    """A value the interpreter cannot call: given tensors, an opaque graph node."""
+    if isinstance(func, ExternalRef):
+        func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
+    tensors = tensors_in(args) + tensors_in(list(kwargs.values()))
+    if tensors:
+        framework = interp.builder.drafts[tensors[0].node_id].node.framework
+        return interp.builder.opaque(framework, f"call not modelled: {reason_of(func)}",
+                                     tensors, site, interp._path("?"))
+    return Unknown(f"call of a value not known statically ({reason_of(func)})", site)
+
+
+# How each kind of value is called (by its exact type: the value classes have no subclasses).
+CALLS_BY_TYPE: dict[type, Callable[..., Any]] = {
+    Function: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_function(func, args, kwargs, site),
+    BoundMethod: _bound_method,
+    Class: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.instantiate(func, args, kwargs, site),
+    FrameworkRef: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_framework(func, args, kwargs, site, arg_sites),
+    Layer: _module,
+    Sequential: _module,
+    Instance: _module,
+    KerasModel: _module,
+    Builtin: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_builtin(func, args, kwargs, site, arg_sites),
+    Partial: _partial,
+}

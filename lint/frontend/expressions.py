@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import InputError
 from ..knowledge import OPERATORS, Attr, LayerSpec
@@ -20,10 +19,10 @@ class Expressions:
 
     def eval(self, node: Any, scope: Scope, source: Any) -> Any:
         self._tick()
-        method = getattr(self, "_eval_" + type(node).__name__, None)
-        if method is None:
+        evaluator = EXPRESSIONS.get(type(node).__name__)
+        if evaluator is None:
             return Unknown(f"expression `{type(node).__name__}` not modelled", Site(source, node))
-        return method(node, scope, source)
+        return evaluator(self, node, scope, source)
 
     def _eval_Integer(self, node: Any, scope: Scope, source: Any) -> Any:
         try:
@@ -368,3 +367,10 @@ class Expressions:
 
             call = cst.Module(body=[]).code_for_node(node)
             raise InputError(f"{source.path}::{call}: `{shown or func.name}` {problem}")
+
+
+# The evaluator of each libcst expression type: the `_eval_<Type>` methods above (a new
+# kind of expression is one such method).
+EXPRESSIONS: dict[str, Callable[[Any, Any, Scope, Any], Any]] = {
+    name[len("_eval_"):]: method for name, method in vars(Expressions).items()
+    if name.startswith("_eval_")}

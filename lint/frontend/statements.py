@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from .budget import MAX_ITERATIONS, BudgetExceeded
 from .modules import attach
@@ -26,64 +25,16 @@ class Statements:
                 raise BudgetExceeded("nesting too deep") from None
 
     def exec_stmt(self, stmt: Any, scope: Scope, source: Any) -> None:
-        kind = type(stmt).__name__
-        if kind == "SimpleStatementLine":
-            for small in stmt.body:
-                self.exec_small(small, scope, source)
-        elif kind == "FunctionDef":
-            scope.vars[stmt.name.value] = self.make_function(stmt, scope, source)
-        elif kind == "ClassDef":
-            scope.vars[stmt.name.value] = self.make_class(stmt, scope, source)
-        elif kind == "If":
-            self.exec_if(stmt, scope, source)
-        elif kind == "For":
-            self.exec_for(stmt, scope, source)
-        elif kind in ("With",):
-            for item in stmt.items:
-                value = self.eval(item.item, scope, source)
-                if item.asname is not None:
-                    self.assign(item.asname.name, value, scope, source)
-            self.exec_block(stmt.body.body, scope, source)
-        elif kind == "Try":
-            self.exec_block(stmt.body.body, scope, source)
-            if stmt.orelse is not None:
-                self.exec_block(stmt.orelse.body.body, scope, source)
-            if stmt.finalbody is not None:
-                self.exec_block(stmt.finalbody.body.body, scope, source)
-        elif kind == "While":
-            self.exec_while(stmt, scope, source)
+        handler = STATEMENTS.get(type(stmt).__name__)
+        if handler is None:
+            self.note(f"statement `{type(stmt).__name__}` not followed", source, stmt)
         else:
-            self.note(f"statement `{kind}` not followed", source, stmt)
+            handler(self, stmt, scope, source)
 
     def exec_small(self, small: Any, scope: Scope, source: Any) -> None:
-        kind = type(small).__name__
-        if kind == "Assign":
-            value = self.eval(small.value, scope, source)
-            for target in small.targets:
-                self.assign(target.target, value, scope, source)
-        elif kind == "AnnAssign":
-            if small.value is not None:
-                self.assign(small.target, self.eval(small.value, scope, source), scope, source)
-        elif kind == "AugAssign":
-            current = self.eval(small.target, scope, source)
-            value = self.eval(small.value, scope, source)
-            op = type(small.operator).__name__.replace("Assign", "")
-            self.assign(small.target, self.binary(op, current, value, source, small), scope, source)
-        elif kind == "Expr":
-            self.eval(small.value, scope, source)
-        elif kind == "Return":
-            raise FunctionReturn(None if small.value is None else self.eval(small.value, scope, source))
-        elif kind == "Import":
-            self.exec_import(small, scope, source)
-        elif kind == "ImportFrom":
-            self.exec_import_from(small, scope, source)
-        elif kind == "Raise":
-            raise Unfollowable()
-        elif kind == "Break":
-            raise LoopBreak()
-        elif kind == "Continue":
-            raise LoopContinue()
-        # Pass, Assert, Global, Nonlocal, Del: nothing that shapes a model.
+        handler = SMALL_STATEMENTS.get(type(small).__name__)
+        if handler is not None:  # Pass, Assert, Global, Nonlocal, Del: nothing that shapes a model
+            handler(self, small, scope, source)
 
     def exec_if(self, stmt: Any, scope: Scope, source: Any) -> None:
         test = self.eval(stmt.test, scope, source)
@@ -219,3 +170,93 @@ class Statements:
                     obj[index] = value
                 except (IndexError, TypeError):
                     pass
+
+
+
+# --- compound statements, by libcst node type ------------------------------------------
+
+def _simple_line(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
+    for small in stmt.body:
+        interp.exec_small(small, scope, source)
+
+
+def _function_def(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
+    scope.vars[stmt.name.value] = interp.make_function(stmt, scope, source)
+
+
+def _class_def(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
+    scope.vars[stmt.name.value] = interp.make_class(stmt, scope, source)
+
+
+def _with(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
+    for item in stmt.items:
+        value = interp.eval(item.item, scope, source)
+        if item.asname is not None:
+            interp.assign(item.asname.name, value, scope, source)
+    interp.exec_block(stmt.body.body, scope, source)
+
+
+def _try(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
+    """The body, then `else` and `finally` (handlers never run: nothing raises)."""
+    interp.exec_block(stmt.body.body, scope, source)
+    if stmt.orelse is not None:
+        interp.exec_block(stmt.orelse.body.body, scope, source)
+    if stmt.finalbody is not None:
+        interp.exec_block(stmt.finalbody.body.body, scope, source)
+
+
+STATEMENTS: dict[str, Callable[[Any, Any, Scope, Any], None]] = {
+    "SimpleStatementLine": _simple_line,
+    "FunctionDef": _function_def,
+    "ClassDef": _class_def,
+    "If": lambda interp, stmt, scope, source: interp.exec_if(stmt, scope, source),
+    "For": lambda interp, stmt, scope, source: interp.exec_for(stmt, scope, source),
+    "While": lambda interp, stmt, scope, source: interp.exec_while(stmt, scope, source),
+    "With": _with,
+    "Try": _try,
+}
+
+
+# --- simple statements ---------------------------------------------------------------
+
+def _assign(interp: Any, small: Any, scope: Scope, source: Any) -> None:
+    value = interp.eval(small.value, scope, source)
+    for target in small.targets:
+        interp.assign(target.target, value, scope, source)
+
+
+def _ann_assign(interp: Any, small: Any, scope: Scope, source: Any) -> None:
+    if small.value is not None:
+        interp.assign(small.target, interp.eval(small.value, scope, source), scope, source)
+
+
+def _aug_assign(interp: Any, small: Any, scope: Scope, source: Any) -> None:
+    current = interp.eval(small.target, scope, source)
+    value = interp.eval(small.value, scope, source)
+    op = type(small.operator).__name__.replace("Assign", "")
+    interp.assign(small.target, interp.binary(op, current, value, source, small), scope, source)
+
+
+def _return(interp: Any, small: Any, scope: Scope, source: Any) -> None:
+    raise FunctionReturn(None if small.value is None else interp.eval(small.value, scope, source))
+
+
+def _raise(exception: type) -> Callable[..., None]:
+    def signal(*_: Any) -> None:
+        raise exception()
+    return signal
+
+
+SMALL_STATEMENTS: dict[str, Callable[[Any, Any, Scope, Any], None]] = {
+    "Assign": _assign,
+    "AnnAssign": _ann_assign,
+    "AugAssign": _aug_assign,
+    "Expr": lambda interp, small, scope, source: interp.eval(small.value, scope, source),
+    "Return": _return,
+    "Import": lambda interp, small, scope, source: interp.exec_import(small, scope, source),
+    "ImportFrom": lambda interp, small, scope, source: interp.exec_import_from(small, scope,
+                                                                               source),
+    "Raise": _raise(Unfollowable),
+    "Break": _raise(LoopBreak),
+    "Continue": _raise(LoopContinue),
+}
