@@ -10,6 +10,7 @@ from .. import ir
 from ..knowledge import LayerSpec
 from ..knowledge import keras as K
 from ..knowledge import torch as T
+from ..knowledge.ops import Op
 from . import constant_tensors
 from .frameworks import Resolved, resolve
 from .modules import attach
@@ -41,7 +42,7 @@ class FrameworkCalls:
         aliases = K.ALIASES.get(resolved.name, {}) if resolved.framework == ir.KERAS else {}
         bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites, aliases)
         self.layer_keys += 1
-        if spec.op == "wrapper":
+        if spec.op == Op.WRAPPER:
             inner = bound.get("layer")
             if not isinstance(inner, Layer):
                 return Unknown(f"`{resolved.name}` of a layer not known statically", site)
@@ -117,7 +118,7 @@ class FrameworkCalls:
         tensors = tensors_in([bound.pop(name, None) for name in ("input", "tensors", "inputs")])
         if not tensors:
             return Unknown(f"`{resolved.name}` called without a tensor", site)
-        if spec.op == "chunk":
+        if spec.op == Op.CHUNK:
             return self._chunks(resolved.framework, f"torch.{resolved.name}", spec, bound,
                                 bound_sites, tensors, site)
         prefix = {"keras": "layers.", "torch": "torch." if resolved.name in T.ROOT_FUNCTIONS else "F."}

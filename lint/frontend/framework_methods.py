@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .. import ir
 from ..knowledge import torch as T
+from ..knowledge.ops import Op
 from . import constant_tensors
 from .frameworks import resolve
 from .modules import attach, container_kind, module_tree
@@ -143,7 +144,7 @@ def _tensor_method(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, 
         shape = args[0] if len(args) == 1 and isinstance(args[0], (list, tuple)) else tuple(args)
         args = [tuple(shape)]
     bound, sites = bind_arguments(spec.params, args, kwargs, arg_sites)
-    if spec.op == "chunk":
+    if spec.op == Op.CHUNK:
         return interp._chunks(framework, f".{method}()", spec, bound, sites, [tensor], site)
     return interp.builder.apply_function(framework, f".{method}()", spec, bound, sites,
                                          [tensor], site, interp._path(method))
