@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import ActivationSpec, Attr, LayerSpec, lower, ntuple, one_minus
+from . import Attr, LayerSpec, lower, ntuple, one_minus
+from .keras_activations import (ACTIVATION_NAMESPACES, ACTIVATIONS,  # noqa: F401
+                                OPS_ACTIVATIONS, VERSION_ACTIVATIONS)
+from .keras_helpers import DEFAULT_DATA_FORMAT, HELPERS  # noqa: F401
 from .ops import Op
 
 DOCS = "https://keras.io/api/layers/"
@@ -466,86 +469,6 @@ ALIASES: dict[str, dict[str, str]] = {
     "LeakyReLU": {"alpha": "negative_slope"},
 }
 
-# `activation="..."` strings and `keras.activations.*` functions.
-ACTIVATIONS: dict[str, ActivationSpec] = {
-    "relu": ActivationSpec("relu"),
-    "softmax": ActivationSpec("softmax", {"axis": -1}),
-    "log_softmax": ActivationSpec("log_softmax", {"axis": -1}),
-    "sigmoid": ActivationSpec("sigmoid"),
-    "tanh": ActivationSpec("tanh"),
-    "linear": ActivationSpec("linear"),
-    "elu": ActivationSpec("elu", {"alpha": 1.0}),
-    "selu": ActivationSpec("selu"),
-    "gelu": ActivationSpec("gelu", {"approximate": False}),
-    "swish": ActivationSpec("silu"),
-    "silu": ActivationSpec("silu"),
-    "softplus": ActivationSpec("softplus"),
-    "softsign": ActivationSpec("softsign"),
-    "relu6": ActivationSpec("relu6"),
-    "leaky_relu": ActivationSpec("leaky_relu", {"negative_slope": 0.2}),
-    "hard_sigmoid": ActivationSpec("hard_sigmoid"),
-    "hard_silu": ActivationSpec("hard_swish"),
-    "hard_swish": ActivationSpec("hard_swish"),
-    "mish": ActivationSpec("mish"),
-    "exponential": ActivationSpec("exp"),
-}
-
-# keras.ops functions whose defaults differ from the activation of the same name:
-# ops.gelu approximates with tanh by default, activations.gelu does not (reference §6).
-OPS_ACTIVATIONS: dict[str, ActivationSpec] = {
-    "gelu": ActivationSpec("gelu", {"approximate": True}),
-}
-
-# Keras 2 (tf.keras) activations that compute something else than Keras 3's of the same
-# name: hard_sigmoid was clip(0.2x + 0.5, 0, 1); Keras 3 and torch use relu6(x + 3) / 6
-# (reference §6, tensorflow/tensorflow#65381).
-VERSION_ACTIVATIONS: dict[int, dict[str, ActivationSpec]] = {
-    2: {"hard_sigmoid": ActivationSpec("hard_sigmoid_0.2x+0.5")},
-}
-
-def _obtain_input_shape(input_shape: Any = None, default_size: Any = None, min_size: Any = None,
-                        data_format: Any = None, require_flatten: Any = None,
-                        weights: Any = None) -> Any:
-    """keras.src.applications.imagenet_utils.obtain_input_shape, for valid arguments."""
-    first = data_format == "channels_first"
-    channels = 3
-    if weights != "imagenet" and isinstance(input_shape, (tuple, list)) and len(input_shape) == 3:
-        channels = input_shape[0] if first else input_shape[-1]
-    default = (channels, default_size, default_size) if first else (default_size, default_size, channels)
-    if input_shape:
-        return tuple(input_shape)
-    if require_flatten:
-        return default
-    return (channels, None, None) if first else (None, None, channels)
-
-
-def _correct_pad(shape_of: Any, inputs: Any, kernel_size: Any) -> Any:
-    """keras.src.applications.imagenet_utils.correct_pad: TF-'same'-like zero padding."""
-    shape = shape_of(inputs)  # per sample, channels last
-    size = shape[:2] if shape and len(shape) == 3 else (None, None)
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
-    correct = (kernel_size[0] // 2, kernel_size[1] // 2)
-    return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
-
-
-# Keras utility functions model code calls, with their static result: `(args, kwargs,
-# shape_of) -> value`, where shape_of gives a tensor's per-sample shape (or None).
-HELPERS: dict[str, Any] = {
-    "backend.image_data_format": lambda a, k, shape_of: DEFAULT_DATA_FORMAT,
-    "backend.backend": lambda a, k, shape_of: "tensorflow",
-    "backend.floatx": lambda a, k, shape_of: "float32",
-    "backend.is_keras_tensor": lambda a, k, shape_of: bool(a) and shape_of(a[0]) is not None,
-    "backend.int_shape": lambda a, k, shape_of: (None, *shape_of(a[0])) if a and shape_of(a[0]) is not None else None,
-    "applications.imagenet_utils.obtain_input_shape": lambda a, k, shape_of: _obtain_input_shape(*a, **k),
-    "applications.imagenet_utils.correct_pad": lambda a, k, shape_of: _correct_pad(shape_of, *a, **k),
-    "applications.imagenet_utils.validate_activation": lambda a, k, shape_of: None,
-    "ops.operation_utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
-    "utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
-    "utils.file_utils.exists": lambda a, k, shape_of: False,
-}
-
 # Names under which the model classes and `Input` are reachable.
 MODEL_CLASSES = frozenset({"Model", "Functional"})
 SEQUENTIAL_CLASSES = frozenset({"Sequential"})
@@ -554,9 +477,6 @@ LAYER_BASES = frozenset({"Layer"})
 
 # Import roots that mean "this is Keras", longest first; what follows is the Keras path.
 ROOTS = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras.src", "keras")
-ACTIVATION_NAMESPACES = ("activations", "ops", "nn")
-
-DEFAULT_DATA_FORMAT = "channels_last"
 
 # The name keras.Input(...) gives its layer when the call names none.
 INPUT_NAME = "input_layer"

@@ -10,6 +10,9 @@ from typing import Any, Mapping
 
 from . import Attr, LayerSpec, ntuple
 from .ops import Op
+from .torch_values import (CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,  # noqa: F401
+                           INPLACE_INIT_METHODS, PARAMETER_CLASSES, SHAPE_METHODS,
+                           TENSOR_FACTORIES, factory_dims, weight_shape)
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
@@ -431,24 +434,6 @@ TENSOR_METHODS: dict[str, LayerSpec] = {
     "softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "log_softmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
 }
-# Methods that return their tensor unchanged for our purposes.
-IDENTITY_METHODS = frozenset({"contiguous", "float", "to", "cpu", "cuda", "clone", "detach",
-                              "type", "double", "half"})
-# Methods that return the shape or a dimension.
-SHAPE_METHODS = frozenset({"size", "dim", "numel"})
-
-# torch functions that build a tensor from constants: only the shape is kept.
-TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"})
-PARAMETER_CLASSES = frozenset({"Parameter"})
-# torch functions computed on constant 1-D tensors (configuration arithmetic).
-CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt", "floor",
-                                "ceil", "abs", "divide", "div", "true_divide", "pow", "diff",
-                                "stack", "meshgrid", "sign", "log2", "ones_like",
-                                "zeros_like"})
-# In-place initialisers on such tensors: the shape stays.
-INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
-                                  "trunc_normal_", "clone", "detach", "float", "to"})
-
 # torch functions whose static result is known, by path under `torch.`, with the
 # interpreter's built-in behaviour for them (eager mode, never scripting or tracing).
 STATIC_CALLS = {"jit.is_scripting": "false", "jit.is_tracing": "false",
@@ -473,39 +458,3 @@ MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
 MODULE_BASES = frozenset({"Module"})
 
 ROOTS = ("torch",)
-
-
-def weight_shape(spec: LayerSpec, args: Mapping[str, Any], name: str) -> tuple | None:
-    """`conv.weight.shape` = (out, in / groups, *kernel); `bias` = (out,), from a torch
-    layer's constructor arguments."""
-    if spec.op not in (Op.CONV, Op.DENSE):
-        return None
-    if spec.op == Op.DENSE:
-        out, cin = args.get("out_features"), args.get("in_features")
-        shape: tuple = (out,) if name == "bias" else (out, cin)
-    else:
-        out, cin = args.get("out_channels"), args.get("in_channels")
-        groups = args.get("groups", spec.default("groups"))
-        kernel = args.get("kernel_size")
-        rank = spec.fixed.get("rank", 2)
-        kernel = (kernel,) * rank if isinstance(kernel, int) else kernel
-        if not (isinstance(cin, int) and isinstance(groups, int) and isinstance(kernel, tuple)):
-            return None
-        shape = (out,) if name == "bias" else (out, cin // groups, *kernel)
-    return shape if all(isinstance(d, int) for d in shape) else None
-
-
-# Initialisers (`nn.init.kaiming_normal_`): calling one makes the weights custom.
-INIT_NAMESPACE = "nn.init."
-
-
-def factory_dims(name: str, args: list[Any]) -> tuple | list:
-    """The size a tensor factory is given: `zeros(2, 3)` and `zeros((2, 3))` alike;
-    `full(size, value)` takes it first."""
-    dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
-    if name == "full":
-        dims = args[0] if args else ()
-    if not isinstance(dims, (tuple, list)):  # torch.full(size_not_known, ...)
-        dims = (dims,)
-    return dims
-
