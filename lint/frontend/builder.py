@@ -15,6 +15,7 @@ from typing import Any, Mapping
 from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
+from ..knowledge.ops import Op
 from ..shapes import infer_node
 from ..source import LazySpan
 from .frameworks import resolve
@@ -57,7 +58,7 @@ class GraphBuilder:
         # Shapes as far as known now, for code that asks (`x.shape[1]`, Keras's
         # correct_pad); shape inference proper runs again over the finished graph.
         infer_node(node, [self.drafts[i].node for i in node.inputs], node.framework,
-                   self.input_shape if node.op == "input" else None)
+                   self.input_shape if node.op == Op.INPUT else None)
         self.drafts.append(_Draft(node, site, call_site, arg_sites or {}))
         return Tensor(node.id)
 
@@ -68,7 +69,7 @@ class GraphBuilder:
         if not isinstance(shape, (list, tuple)):
             shape = self.input_shape
         attrs = {"shape": tuple(shape) if isinstance(shape, (list, tuple)) else None}
-        node = ir.Node(id=-1, op="input", framework=framework, layer_type="Input", name=name,
+        node = ir.Node(id=-1, op=Op.INPUT, framework=framework, layer_type="Input", name=name,
                        attrs=attrs)
         return self._add(node, site, None)
 
@@ -77,7 +78,7 @@ class GraphBuilder:
         """A step the front end could not model. `functional` steps (tensor indexing, an
         unknown tensor method) hold no weights; others may (an unknown module)."""
         self.note_unresolved(reason, site)
-        node = ir.Node(id=-1, op="opaque", framework=framework, layer_type="?",
+        node = ir.Node(id=-1, op=Op.OPAQUE, framework=framework, layer_type="?",
                        name=scope or "?", attrs={"reason": reason},
                        inputs=[t.node_id for t in inputs], functional=functional)
         return self._add(node, None, site)
@@ -88,24 +89,24 @@ class GraphBuilder:
         spec = layer.spec
         attrs, explicit = self.canonical_attrs(spec, layer.args, layer.arg_sites)
         activation = None
-        if spec.op == "activation" and "kind" not in spec.fixed:
+        if spec.op == Op.ACTIVATION and "kind" not in spec.fixed:
             # keras.layers.Activation(...): the kind comes from the argument.
             activation = self.activation_of(layer.args.get("activation"), layer.arg_sites.get("activation"))
             if activation is not None:
                 attrs.update(kind=activation.kind, **activation.params)
                 explicit = explicit | frozenset(activation.params)
-        if spec.op == "activation":
+        if spec.op == Op.ACTIVATION:
             attrs = canonical_activation(attrs)
-        if spec.op == "separable_conv":
+        if spec.op == Op.SEPARABLE_CONV:
             inputs = [self._depthwise_half(layer, attrs, explicit, inputs, call_site, path)]
             attrs = separable_pointwise(attrs)
-        node = ir.Node(id=-1, op=spec.op if spec.op != "separable_conv" else "conv",
+        node = ir.Node(id=-1, op=spec.op if spec.op != Op.SEPARABLE_CONV else Op.CONV,
                        framework=layer.framework, layer_type=layer.type_name, name=path,
                        attrs=attrs, explicit=explicit,
                        inputs=[t.node_id for t in inputs], layer_key=layer.key)
         layer.applied += 1
         out = self._add(node, layer.site, call_site, layer.arg_sites)
-        if spec.op == "rnn":
+        if spec.op == Op.RNN:
             return self._rnn_outputs(node, out, call_site, path)
         if spec.outputs > 1:
             return (out, *[Unknown(f"output {i} of {layer.type_name}") for i in range(1, spec.outputs)])
@@ -113,7 +114,7 @@ class GraphBuilder:
             value = layer.args.get(spec.fused_activation, spec.default(spec.fused_activation))
             fused = self.activation_of(value, layer.arg_sites.get(spec.fused_activation))
             if fused is not None and fused.kind not in ("linear",):
-                act = ir.Node(id=-1, op="activation", framework=layer.framework,
+                act = ir.Node(id=-1, op=Op.ACTIVATION, framework=layer.framework,
                               layer_type=f"{layer.type_name}(activation=)",
                               name=f"{path}.activation",
                               attrs={"kind": fused.kind, **fused.params},
@@ -127,7 +128,7 @@ class GraphBuilder:
         """Keras SeparableConv2D is a depthwise convolution (no bias) followed by a 1x1
         convolution with the layer's one bias: two nodes, as a torch port writes it."""
         depthwise = {k: v for k, v in attrs.items() if k not in ("filters", "bias")}
-        node = ir.Node(id=-1, op="depthwise_conv", framework=layer.framework,
+        node = ir.Node(id=-1, op=Op.DEPTHWISE_CONV, framework=layer.framework,
                        layer_type=f"{layer.type_name}(depthwise)", name=path,
                        attrs={**depthwise, "bias": False}, explicit=explicit,
                        inputs=[t.node_id for t in inputs], layer_key=-layer.key)
@@ -139,7 +140,7 @@ class GraphBuilder:
         states = ("h", "c") if rnn.attrs.get("cell") == "lstm" else ("h",)
 
         def state(which: str, direction: str = "") -> Tensor:
-            node = ir.Node(id=-1, op="rnn_state", framework=rnn.framework,
+            node = ir.Node(id=-1, op=Op.RNN_STATE, framework=rnn.framework,
                            layer_type=f"{rnn.layer_type} state {which}",
                            name=f"{path}.{direction}{which}",
                            attrs={"which": which, "direction": direction or None},
@@ -156,7 +157,7 @@ class GraphBuilder:
 
     def apply_index(self, framework: str, tensor: Tensor, index: tuple, site: Site | None,
                     path: str) -> Tensor:
-        node = ir.Node(id=-1, op="index", framework=framework, layer_type="x[...]", name=path,
+        node = ir.Node(id=-1, op=Op.INDEX, framework=framework, layer_type="x[...]", name=path,
                        attrs={"index": index}, inputs=[tensor.node_id], functional=True)
         return self._add(node, None, site)
 
@@ -171,7 +172,7 @@ class GraphBuilder:
 
     def apply_activation(self, framework: str, type_name: str, activation: ActivationSpec,
                          inputs: list[Tensor], site: Site | None, path: str) -> Tensor:
-        node = ir.Node(id=-1, op="activation", framework=framework, layer_type=type_name,
+        node = ir.Node(id=-1, op=Op.ACTIVATION, framework=framework, layer_type=type_name,
                        name=path, attrs={"kind": activation.kind, **activation.params},
                        inputs=[t.node_id for t in inputs])
         return self._add(node, None, site)
@@ -266,7 +267,7 @@ class GraphBuilder:
                 construction = draft.call_site  # functional calls: the call is the construction
             node.insert_at, node.insert_prefix = _insertion_point(construction)
             graph.nodes.append(node)
-            if node.op == "input":
+            if node.op == Op.INPUT:
                 graph.inputs.append(node.id)
         graph.outputs = [renumber[t.node_id] for t in outputs]
         graph.span = _span(model_site)

@@ -48,6 +48,21 @@ def resolve(path: str) -> Resolved:
     return Resolved("", "namespace", path)
 
 
+# The classes of a framework's layer namespace, by kind, looked up in this order; a
+# layer's table gives its spec.
+_KERAS_CLASSES = (("layer", K.LAYERS), ("input", K.INPUT_FUNCTIONS), ("model", K.MODEL_CLASSES),
+                  ("sequential", K.SEQUENTIAL_CLASSES), ("base", K.LAYER_BASES))
+_TORCH_CLASSES = (("layer", T.MODULES), ("sequential", T.CONTAINERS),
+                  ("module_list", T.MODULE_LISTS), ("base", T.MODULE_BASES))
+
+
+def _first_class(framework: str, leaf: str, tables: tuple) -> Resolved | None:
+    for kind, names in tables:
+        if leaf in names:
+            return Resolved(framework, kind, leaf, spec=names[leaf] if kind == "layer" else None)
+    return None
+
+
 def _resolve_keras(rest: str) -> Resolved:
     if rest in K.HELPERS:
         return Resolved(KERAS, "helper", rest)
@@ -56,16 +71,9 @@ def _resolve_keras(rest: str) -> Resolved:
     # keras.src.layers.core.dense.Dense and friends: only the leaf matters.
     top = namespace.split(".")[0] if namespace else ""
     if top in ("layers", "models", "") or namespace.startswith("layers."):
-        if leaf in K.LAYERS:
-            return Resolved(KERAS, "layer", leaf, spec=K.LAYERS[leaf])
-        if leaf in K.INPUT_FUNCTIONS:
-            return Resolved(KERAS, "input", leaf)
-        if leaf in K.MODEL_CLASSES:
-            return Resolved(KERAS, "model", leaf)
-        if leaf in K.SEQUENTIAL_CLASSES:
-            return Resolved(KERAS, "sequential", leaf)
-        if leaf in K.LAYER_BASES:
-            return Resolved(KERAS, "base", leaf)
+        found = _first_class(KERAS, leaf, _KERAS_CLASSES)
+        if found is not None:
+            return found
     if (top == "layers" or namespace.startswith("layers.")) and leaf in K.FUNCTIONS:
         return Resolved(KERAS, "function", leaf, spec=K.FUNCTIONS[leaf])
     if top in ("initializers", "regularizers", "constraints"):
@@ -80,14 +88,9 @@ def _resolve_keras(rest: str) -> Resolved:
 def _resolve_torch(rest: str) -> Resolved:
     namespace, _, leaf = rest.rpartition(".")
     if namespace == "nn" or namespace.startswith("nn.modules"):
-        if leaf in T.MODULES:
-            return Resolved(TORCH, "layer", leaf, spec=T.MODULES[leaf])
-        if leaf in T.CONTAINERS:
-            return Resolved(TORCH, "sequential", leaf)
-        if leaf in T.MODULE_LISTS:
-            return Resolved(TORCH, "module_list", leaf)
-        if leaf in T.MODULE_BASES:
-            return Resolved(TORCH, "base", leaf)
+        found = _first_class(TORCH, leaf, _TORCH_CLASSES)
+        if found is not None:
+            return found
     if leaf in T.PARAMETER_CLASSES and namespace in ("nn", "nn.parameter"):
         return Resolved(TORCH, "parameter", leaf)
     if namespace == "" and leaf in T.CONSTANT_FUNCTIONS:

@@ -9,10 +9,6 @@ from .. import ir
 from .frameworks import resolve
 from .values import Class, Instance, Layer, Sequential, Tensor
 
-CONTAINER_METHODS = frozenset({"add", "append", "extend", "insert", "add_module",
-                               "register_module", "items", "keys", "values", "children",
-                               "update"})
-
 
 def attach(value: Any, parent: Any, name: str) -> None:
     """Name a torch module after the attribute or index that first holds it."""

@@ -11,6 +11,8 @@ from typing import Any
 
 from ..knowledge import LayerSpec
 
+BATCH = "N"  # the batch dimension, as `x.size(0)` and `x.shape[0]` evaluate
+
 
 class Code:
     """Values that stand for code (a place in it, a function, a class, a module): the
@@ -270,3 +272,47 @@ class Weight:
     shape: tuple | None
     trainable: bool = True
     buffer: bool = False  # torch buffer (not a parameter), or Keras non-trainable state
+
+
+class ShapeOf:
+    """`x.shape`: only the batch entry is meaningful during extraction."""
+
+    def __init__(self, tensor: Tensor) -> None:
+        self.tensor = tensor
+
+
+def reason_of(value: Any) -> str:
+    if isinstance(value, Unknown):
+        return value.reason
+    return type(value).__name__
+
+
+def flat(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for value in values:
+        out.extend(flat(list(value)) if isinstance(value, (list, tuple)) else [value])
+    return out
+
+
+def tensors_in(values: list[Any]) -> list[Tensor]:
+    found: list[Tensor] = []
+    for value in values:
+        if isinstance(value, Tensor):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            found.extend(tensors_in(list(value)))
+    return found
+
+
+def static_index(index: Any) -> bool:
+    """`x[:, -1]`, `h[-1]`, `x[..., 0]`: integers, plain slices, None and Ellipsis."""
+    items = index if isinstance(index, tuple) else (index,)
+    for item in items:
+        if isinstance(item, slice):
+            if not all(v is None or (isinstance(v, int) and not isinstance(v, bool))
+                       for v in (item.start, item.stop, item.step)):
+                return False
+        elif not (item is None or item is Ellipsis
+                  or (isinstance(item, int) and not isinstance(item, bool))):
+            return False
+    return True

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
+from .ops import Op
+
 REQUIRED = object()  # marks a parameter without a default
 
 
@@ -85,11 +87,11 @@ class ActivationSpec:
 
 # Python operators applied to tensors: (op with two tensors, op with a constant, symbol).
 OPERATORS: dict[str, tuple[str, str, str]] = {
-    "Add": ("add", "elementwise", "+"),
-    "Multiply": ("multiply", "elementwise", "*"),
-    "Subtract": ("elementwise", "elementwise", "-"),
-    "Divide": ("elementwise", "elementwise", "/"),
-    "Power": ("elementwise", "elementwise", "**"),
+    "Add": (Op.ADD, Op.ELEMENTWISE, "+"),
+    "Multiply": (Op.MULTIPLY, Op.ELEMENTWISE, "*"),
+    "Subtract": (Op.ELEMENTWISE, Op.ELEMENTWISE, "-"),
+    "Divide": (Op.ELEMENTWISE, Op.ELEMENTWISE, "/"),
+    "Power": (Op.ELEMENTWISE, Op.ELEMENTWISE, "**"),
 }
 
 # Output heads: activations that turn logits into probabilities.

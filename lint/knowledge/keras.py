@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from . import ActivationSpec, Attr, LayerSpec, lower, ntuple, one_minus
+from . import Attr, LayerSpec, lower, ntuple, one_minus
+from .keras_activations import (ACTIVATION_NAMESPACES, ACTIVATIONS,  # noqa: F401
+                                OPS_ACTIVATIONS, VERSION_ACTIVATIONS)
+from .keras_helpers import DEFAULT_DATA_FORMAT, HELPERS  # noqa: F401
+from .ops import Op
 
 DOCS = "https://keras.io/api/layers/"
 
@@ -27,7 +31,7 @@ _CONV_PARAMS = ("filters", "kernel_size", "strides", "padding", "data_format",
 
 def _conv(rank: int) -> LayerSpec:
     return LayerSpec(
-        op="conv",
+        op=Op.CONV,
         params=_CONV_PARAMS,
         defaults={"strides": 1, "padding": "valid", "data_format": None, "dilation_rate": 1,
                   "groups": 1, "activation": None, "use_bias": True,
@@ -66,7 +70,7 @@ def _keras_pad_pairs(value: Any, args: Mapping[str, Any]) -> Any:
 
 def _depthwise(rank: int) -> LayerSpec:
     return LayerSpec(
-        op="depthwise_conv",
+        op=Op.DEPTHWISE_CONV,
         params=("kernel_size", "strides", "padding", "depth_multiplier", "data_format",
                 "dilation_rate", "activation", "use_bias", "depthwise_initializer",
                 "bias_initializer"),
@@ -85,7 +89,7 @@ def _depthwise(rank: int) -> LayerSpec:
 
 def _separable(rank: int) -> LayerSpec:
     return LayerSpec(
-        op="separable_conv",
+        op=Op.SEPARABLE_CONV,
         params=("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
                 "depth_multiplier", "activation", "use_bias", "depthwise_initializer",
                 "pointwise_initializer", "bias_initializer"),
@@ -111,7 +115,7 @@ def _pool(kind: str, rank: int) -> LayerSpec:
     if kind == "max":
         defaults["pool_size"] = 2
     return LayerSpec(
-        op="pool",
+        op=Op.POOL,
         params=("pool_size", "strides", "padding", "data_format"),
         defaults=defaults,
         version_defaults={2: {"pool_size": 2}},
@@ -129,7 +133,7 @@ def _pool(kind: str, rank: int) -> LayerSpec:
 
 def _global_pool(kind: str, rank: int) -> LayerSpec:
     return LayerSpec(
-        op="global_pool",
+        op=Op.GLOBAL_POOL,
         params=("data_format", "keepdims"),
         defaults={"data_format": None, "keepdims": False},
         attrs={"data_format": Attr("data_format"), "keepdims": Attr("keepdims")},
@@ -139,7 +143,7 @@ def _global_pool(kind: str, rank: int) -> LayerSpec:
 
 
 _BN = LayerSpec(
-    op="batch_norm",
+    op=Op.BATCH_NORM,
     params=("axis", "momentum", "epsilon", "center", "scale", "beta_initializer",
             "gamma_initializer", "moving_mean_initializer", "moving_variance_initializer",
             "beta_regularizer", "gamma_regularizer", "beta_constraint", "gamma_constraint",
@@ -168,7 +172,7 @@ _BN = LayerSpec(
 )
 
 _DENSE = LayerSpec(
-    op="dense",
+    op=Op.DENSE,
     params=("units", "activation", "use_bias", "kernel_initializer", "bias_initializer",
             "kernel_regularizer", "bias_regularizer", "activity_regularizer",
             "kernel_constraint", "bias_constraint", "lora_rank"),
@@ -191,7 +195,7 @@ def _activation_layer(kind: str, params: tuple[str, ...] = (),
                       defaults: Mapping[str, Any] | None = None,
                       attrs: Mapping[str, Attr] | None = None,
                       version_defaults: Mapping[int, Mapping[str, Any]] | None = None) -> LayerSpec:
-    return LayerSpec(op="activation", params=params, defaults=defaults or {},
+    return LayerSpec(op=Op.ACTIVATION, params=params, defaults=defaults or {},
                      attrs=attrs or {}, fixed={"kind": kind},
                      version_defaults=version_defaults or {},
                      reference=DOCS + "activation_layers/")
@@ -200,7 +204,7 @@ def _activation_layer(kind: str, params: tuple[str, ...] = (),
 def _conv_transpose(rank: int) -> LayerSpec:
     base = _conv(rank)
     return LayerSpec(
-        op="conv_transpose",
+        op=Op.CONV_TRANSPOSE,
         params=("filters", "kernel_size", "strides", "padding", "output_padding", "data_format",
                 "dilation_rate", "activation", "use_bias", "kernel_initializer",
                 "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -216,7 +220,7 @@ def _conv_transpose(rank: int) -> LayerSpec:
 
 
 def _spatial_dropout(rank: int) -> LayerSpec:
-    return LayerSpec(op="dropout", params=("rate", "data_format", "seed"),
+    return LayerSpec(op=Op.DROPOUT, params=("rate", "data_format", "seed"),
                      defaults={"data_format": None, "seed": None},
                      attrs={"rate": Attr("rate"), "data_format": Attr("data_format")},
                      fixed={"variant": "channels", "rank": rank},
@@ -269,7 +273,7 @@ def _rnn(cell: str) -> LayerSpec:
     fixed = {"cell": cell, "num_layers": 1, "bidirectional": False}
     if cell == "simple":
         fixed["recurrent_activation"] = None
-    return LayerSpec(op="rnn", params=params, defaults=_RNN_DEFAULTS, attrs=attrs,
+    return LayerSpec(op=Op.RNN, params=params, defaults=_RNN_DEFAULTS, attrs=attrs,
                      fixed=fixed, reference=DOCS + f"recurrent_layers/{cell if cell != 'simple' else 'simple_rnn'}/")
 
 
@@ -279,10 +283,10 @@ LAYERS: dict[str, LayerSpec] = {
     "Conv3D": _conv(3),
     "Dense": _DENSE,
     "BatchNormalization": _BN,
-    "Flatten": LayerSpec(op="flatten", params=("data_format",), defaults={"data_format": None},
+    "Flatten": LayerSpec(op=Op.FLATTEN, params=("data_format",), defaults={"data_format": None},
                          attrs={"data_format": Attr("data_format")},
                          reference=DOCS + "reshaping_layers/flatten/"),
-    "Dropout": LayerSpec(op="dropout", params=("rate", "noise_shape", "seed"),
+    "Dropout": LayerSpec(op=Op.DROPOUT, params=("rate", "noise_shape", "seed"),
                          defaults={"noise_shape": None, "seed": None},
                          attrs={"rate": Attr("rate")}, fixed={"variant": "elements"},
                          reference=DOCS + "regularization_layers/dropout/"),
@@ -292,7 +296,7 @@ LAYERS: dict[str, LayerSpec] = {
     "GlobalAveragePooling1D": _global_pool("avg", 1), "GlobalAveragePooling2D": _global_pool("avg", 2),
     "GlobalAveragePooling3D": _global_pool("avg", 3), "GlobalMaxPooling1D": _global_pool("max", 1),
     "GlobalMaxPooling2D": _global_pool("max", 2), "GlobalMaxPooling3D": _global_pool("max", 3),
-    "Activation": LayerSpec(op="activation", params=("activation",), attrs={},
+    "Activation": LayerSpec(op=Op.ACTIVATION, params=("activation",), attrs={},
                             reference=DOCS + "core_layers/activation/"),
     "ReLU": _activation_layer("relu", ("max_value", "negative_slope", "threshold"),
                               {"max_value": None, "negative_slope": 0.0, "threshold": 0.0},
@@ -307,7 +311,7 @@ LAYERS: dict[str, LayerSpec] = {
     "DepthwiseConv1D": _depthwise(1), "DepthwiseConv2D": _depthwise(2),
     "SeparableConv1D": _separable(1), "SeparableConv2D": _separable(2),
     "LayerNormalization": LayerSpec(
-        op="layer_norm",
+        op=Op.LAYER_NORM,
         params=("axis", "epsilon", "center", "scale", "rms_scaling"),
         defaults={"axis": -1, "epsilon": 1e-3, "center": True, "scale": True,
                   "rms_scaling": False},
@@ -315,7 +319,7 @@ LAYERS: dict[str, LayerSpec] = {
                "scale": Attr("scale"), "rms_scaling": Attr("rms_scaling")},
         reference=DOCS + "normalization_layers/layer_normalization/"),
     "GroupNormalization": LayerSpec(
-        op="group_norm",
+        op=Op.GROUP_NORM,
         params=("groups", "axis", "epsilon", "center", "scale"),
         defaults={"groups": 32, "axis": -1, "epsilon": 1e-3, "center": True, "scale": True},
         attrs={"groups": Attr("groups"), "axis": Attr("axis"), "epsilon": Attr("epsilon"),
@@ -323,33 +327,33 @@ LAYERS: dict[str, LayerSpec] = {
         reference=DOCS + "normalization_layers/group_normalization/"),
     # Preprocessing: Normalization keeps mean, variance (per feature) and a count as
     # non-trainable weights (reference §15: 7 for 3 features).
-    "Normalization": LayerSpec(op="normalization", params=("axis", "mean", "variance", "invert"),
+    "Normalization": LayerSpec(op=Op.NORMALIZATION, params=("axis", "mean", "variance", "invert"),
                                defaults={"axis": -1, "mean": None, "variance": None,
                                          "invert": False},
                                attrs={"axis": Attr("axis"), "invert": Attr("invert"),
                                       # given mean/variance are constants, not weights
                                       "adapted": Attr("mean", lambda v, a: v is None)}),
-    "Rescaling": LayerSpec(op="rescale", params=("scale", "offset"), defaults={"offset": 0.0},
+    "Rescaling": LayerSpec(op=Op.RESCALE, params=("scale", "offset"), defaults={"offset": 0.0},
                            attrs={"scale": Attr("scale"), "offset": Attr("offset")}),
-    "Lambda": LayerSpec(op="lambda", params=("function", "output_shape", "mask", "arguments"),
+    "Lambda": LayerSpec(op=Op.LAMBDA, params=("function", "output_shape", "mask", "arguments"),
                         defaults={"output_shape": None, "mask": None, "arguments": None},
                         attrs={"output_shape": Attr("output_shape")}),
-    "Cropping2D": LayerSpec(op="crop", params=("cropping", "data_format"),
+    "Cropping2D": LayerSpec(op=Op.CROP, params=("cropping", "data_format"),
                             defaults={"cropping": ((0, 0), (0, 0)), "data_format": None},
                             attrs={"crops": Attr("cropping", _keras_pad_pairs),
                                    "data_format": Attr("data_format")}),
-    "Identity": LayerSpec(op="identity"),
-    "Add": LayerSpec(op="add"),
-    "Multiply": LayerSpec(op="multiply"),
-    "Subtract": LayerSpec(op="elementwise", fixed={"operator": "-"}),
-    "Average": LayerSpec(op="elementwise", fixed={"operator": "mean"}),
-    "Maximum": LayerSpec(op="elementwise", fixed={"operator": "max"}),
-    "Concatenate": LayerSpec(op="concat", params=("axis",), defaults={"axis": -1},
+    "Identity": LayerSpec(op=Op.IDENTITY),
+    "Add": LayerSpec(op=Op.ADD),
+    "Multiply": LayerSpec(op=Op.MULTIPLY),
+    "Subtract": LayerSpec(op=Op.ELEMENTWISE, fixed={"operator": "-"}),
+    "Average": LayerSpec(op=Op.ELEMENTWISE, fixed={"operator": "mean"}),
+    "Maximum": LayerSpec(op=Op.ELEMENTWISE, fixed={"operator": "max"}),
+    "Concatenate": LayerSpec(op=Op.CONCAT, params=("axis",), defaults={"axis": -1},
                              attrs={"axis": Attr("axis")}),
-    "Reshape": LayerSpec(op="reshape", params=("target_shape",),
+    "Reshape": LayerSpec(op=Op.RESHAPE, params=("target_shape",),
                          attrs={"target_shape": Attr("target_shape")}),
-    "Permute": LayerSpec(op="permute", params=("dims",), attrs={"dims": Attr("dims")}),
-    "ZeroPadding2D": LayerSpec(op="pad", params=("padding", "data_format"),
+    "Permute": LayerSpec(op=Op.PERMUTE, params=("dims",), attrs={"dims": Attr("dims")}),
+    "ZeroPadding2D": LayerSpec(op=Op.PAD, params=("padding", "data_format"),
                                defaults={"padding": (1, 1), "data_format": None},
                                attrs={"explicit_pads": Attr("padding", _keras_pad_pairs),
                                       "data_format": Attr("data_format")},
@@ -358,15 +362,15 @@ LAYERS: dict[str, LayerSpec] = {
     "Conv3DTranspose": _conv_transpose(3),
     "SpatialDropout1D": _spatial_dropout(1), "SpatialDropout2D": _spatial_dropout(2),
     "SpatialDropout3D": _spatial_dropout(3),
-    "GaussianDropout": LayerSpec(op="dropout", params=("rate", "seed"), defaults={"seed": None},
+    "GaussianDropout": LayerSpec(op=Op.DROPOUT, params=("rate", "seed"), defaults={"seed": None},
                                  attrs={"rate": Attr("rate")}, fixed={"variant": "gaussian"}),
-    "AlphaDropout": LayerSpec(op="dropout", params=("rate", "noise_shape", "seed"),
+    "AlphaDropout": LayerSpec(op=Op.DROPOUT, params=("rate", "noise_shape", "seed"),
                               defaults={"noise_shape": None, "seed": None},
                               attrs={"rate": Attr("rate")}, fixed={"variant": "alpha"}),
-    "GaussianNoise": LayerSpec(op="dropout", params=("stddev", "seed"), defaults={"seed": None},
+    "GaussianNoise": LayerSpec(op=Op.DROPOUT, params=("stddev", "seed"), defaults={"seed": None},
                                attrs={"stddev": Attr("stddev")}, fixed={"variant": "noise"}),
     "Embedding": LayerSpec(
-        op="embedding",
+        op=Op.EMBEDDING,
         params=("input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer",
                 "embeddings_constraint", "mask_zero", "weights", "lora_rank", "lora_alpha",
                 "input_length"),
@@ -377,11 +381,11 @@ LAYERS: dict[str, LayerSpec] = {
                "mask_zero": Attr("mask_zero"), "embedding_init": Attr("embeddings_initializer")},
         fixed={"padding_idx": None},
         reference=DOCS + "core_layers/embedding/"),
-    "UpSampling1D": LayerSpec(op="upsample", params=("size",), defaults={"size": 2},
+    "UpSampling1D": LayerSpec(op=Op.UPSAMPLE, params=("size",), defaults={"size": 2},
                               attrs={"scale": Attr("size", ntuple(1))},
                               fixed={"mode": "nearest", "align_corners": False, "rank": 1},
                               reference=DOCS + "reshaping_layers/up_sampling1d/"),
-    "UpSampling2D": LayerSpec(op="upsample", params=("size", "data_format", "interpolation"),
+    "UpSampling2D": LayerSpec(op=Op.UPSAMPLE, params=("size", "data_format", "interpolation"),
                               defaults={"size": (2, 2), "data_format": None,
                                         "interpolation": "nearest"},
                               attrs={"scale": Attr("size", ntuple(2)),
@@ -390,7 +394,7 @@ LAYERS: dict[str, LayerSpec] = {
                               # TF2 image.resize uses half-pixel centres: torch align_corners=False
                               fixed={"align_corners": False, "rank": 2},
                               reference=DOCS + "reshaping_layers/up_sampling2d/"),
-    "PReLU": LayerSpec(op="activation",
+    "PReLU": LayerSpec(op=Op.ACTIVATION,
                        params=("alpha_initializer", "alpha_regularizer", "alpha_constraint",
                                "shared_axes"),
                        defaults={"alpha_initializer": "Zeros", "alpha_regularizer": None,
@@ -401,14 +405,14 @@ LAYERS: dict[str, LayerSpec] = {
                               "alpha_init": Attr("alpha_initializer", lower)},
                        fixed={"kind": "prelu"},
                        reference=DOCS + "activation_layers/prelu/"),
-    "RMSNormalization": LayerSpec(op="rms_norm", params=("axis", "epsilon"),
+    "RMSNormalization": LayerSpec(op=Op.RMS_NORM, params=("axis", "epsilon"),
                                   defaults={"axis": -1, "epsilon": 1e-6},
                                   attrs={"axis": Attr("axis"), "epsilon": Attr("epsilon")},
                                   fixed={"scale": True, "center": False},
                                   reference=DOCS + "normalization_layers/rms_normalization/"),
     "SimpleRNN": _rnn("simple"), "LSTM": _rnn("lstm"), "GRU": _rnn("gru"),
     "MultiHeadAttention": LayerSpec(
-        op="attention",
+        op=Op.ATTENTION,
         params=("num_heads", "key_dim", "value_dim", "dropout", "use_bias", "output_shape",
                 "attention_axes", "sliding_window", "flash_attention", "kernel_initializer",
                 "bias_initializer", "kernel_regularizer", "bias_regularizer",
@@ -427,14 +431,14 @@ LAYERS: dict[str, LayerSpec] = {
         fixed={"batch_first": True},
         reference=DOCS + "attention_layers/multi_head_attention/"),
     # A wrapper: the front end applies the wrapped layer's spec with these attrs on top.
-    "Bidirectional": LayerSpec(op="wrapper", params=("layer", "merge_mode", "weights",
+    "Bidirectional": LayerSpec(op=Op.WRAPPER, params=("layer", "merge_mode", "weights",
                                                      "backward_layer"),
                                defaults={"merge_mode": "concat", "weights": None,
                                          "backward_layer": None},
                                attrs={"merge_mode": Attr("merge_mode")},
                                fixed={"bidirectional": True},
                                reference=DOCS + "recurrent_layers/bidirectional/"),
-    "InputLayer": LayerSpec(op="input", params=("shape",), defaults={"shape": None}),
+    "InputLayer": LayerSpec(op=Op.INPUT, params=("shape",), defaults={"shape": None}),
 }
 
 # Alternative class names Keras exports for the same class; layers are named (and
@@ -450,99 +454,19 @@ CLASS_ALIASES: dict[str, str] = {
 
 # Functional forms of the merge layers: `layers.add([x, y])`.
 FUNCTIONS: dict[str, LayerSpec] = {
-    "add": LayerSpec(op="add", params=("inputs",)),
-    "multiply": LayerSpec(op="multiply", params=("inputs",)),
-    "subtract": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "-"}),
-    "average": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "mean"}),
-    "maximum": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "max"}),
-    "minimum": LayerSpec(op="elementwise", params=("inputs",), fixed={"operator": "min"}),
-    "concatenate": LayerSpec(op="concat", params=("inputs", "axis"), defaults={"axis": -1},
+    "add": LayerSpec(op=Op.ADD, params=("inputs",)),
+    "multiply": LayerSpec(op=Op.MULTIPLY, params=("inputs",)),
+    "subtract": LayerSpec(op=Op.ELEMENTWISE, params=("inputs",), fixed={"operator": "-"}),
+    "average": LayerSpec(op=Op.ELEMENTWISE, params=("inputs",), fixed={"operator": "mean"}),
+    "maximum": LayerSpec(op=Op.ELEMENTWISE, params=("inputs",), fixed={"operator": "max"}),
+    "minimum": LayerSpec(op=Op.ELEMENTWISE, params=("inputs",), fixed={"operator": "min"}),
+    "concatenate": LayerSpec(op=Op.CONCAT, params=("inputs", "axis"), defaults={"axis": -1},
                              attrs={"axis": Attr("axis")}),
 }
 
 # Keras parameter aliases (Keras 3 still accepts the old spelling).
 ALIASES: dict[str, dict[str, str]] = {
     "LeakyReLU": {"alpha": "negative_slope"},
-}
-
-# `activation="..."` strings and `keras.activations.*` functions.
-ACTIVATIONS: dict[str, ActivationSpec] = {
-    "relu": ActivationSpec("relu"),
-    "softmax": ActivationSpec("softmax", {"axis": -1}),
-    "log_softmax": ActivationSpec("log_softmax", {"axis": -1}),
-    "sigmoid": ActivationSpec("sigmoid"),
-    "tanh": ActivationSpec("tanh"),
-    "linear": ActivationSpec("linear"),
-    "elu": ActivationSpec("elu", {"alpha": 1.0}),
-    "selu": ActivationSpec("selu"),
-    "gelu": ActivationSpec("gelu", {"approximate": False}),
-    "swish": ActivationSpec("silu"),
-    "silu": ActivationSpec("silu"),
-    "softplus": ActivationSpec("softplus"),
-    "softsign": ActivationSpec("softsign"),
-    "relu6": ActivationSpec("relu6"),
-    "leaky_relu": ActivationSpec("leaky_relu", {"negative_slope": 0.2}),
-    "hard_sigmoid": ActivationSpec("hard_sigmoid"),
-    "hard_silu": ActivationSpec("hard_swish"),
-    "hard_swish": ActivationSpec("hard_swish"),
-    "mish": ActivationSpec("mish"),
-    "exponential": ActivationSpec("exp"),
-}
-
-# keras.ops functions whose defaults differ from the activation of the same name:
-# ops.gelu approximates with tanh by default, activations.gelu does not (reference §6).
-OPS_ACTIVATIONS: dict[str, ActivationSpec] = {
-    "gelu": ActivationSpec("gelu", {"approximate": True}),
-}
-
-# Keras 2 (tf.keras) activations that compute something else than Keras 3's of the same
-# name: hard_sigmoid was clip(0.2x + 0.5, 0, 1); Keras 3 and torch use relu6(x + 3) / 6
-# (reference §6, tensorflow/tensorflow#65381).
-VERSION_ACTIVATIONS: dict[int, dict[str, ActivationSpec]] = {
-    2: {"hard_sigmoid": ActivationSpec("hard_sigmoid_0.2x+0.5")},
-}
-
-def _obtain_input_shape(input_shape: Any = None, default_size: Any = None, min_size: Any = None,
-                        data_format: Any = None, require_flatten: Any = None,
-                        weights: Any = None) -> Any:
-    """keras.src.applications.imagenet_utils.obtain_input_shape, for valid arguments."""
-    first = data_format == "channels_first"
-    channels = 3
-    if weights != "imagenet" and isinstance(input_shape, (tuple, list)) and len(input_shape) == 3:
-        channels = input_shape[0] if first else input_shape[-1]
-    default = (channels, default_size, default_size) if first else (default_size, default_size, channels)
-    if input_shape:
-        return tuple(input_shape)
-    if require_flatten:
-        return default
-    return (channels, None, None) if first else (None, None, channels)
-
-
-def _correct_pad(shape_of: Any, inputs: Any, kernel_size: Any) -> Any:
-    """keras.src.applications.imagenet_utils.correct_pad: TF-'same'-like zero padding."""
-    shape = shape_of(inputs)  # per sample, channels last
-    size = shape[:2] if shape and len(shape) == 3 else (None, None)
-    if isinstance(kernel_size, int):
-        kernel_size = (kernel_size, kernel_size)
-    adjust = (1, 1) if size[0] is None else (1 - size[0] % 2, 1 - size[1] % 2)
-    correct = (kernel_size[0] // 2, kernel_size[1] // 2)
-    return ((correct[0] - adjust[0], correct[0]), (correct[1] - adjust[1], correct[1]))
-
-
-# Keras utility functions model code calls, with their static result: `(args, kwargs,
-# shape_of) -> value`, where shape_of gives a tensor's per-sample shape (or None).
-HELPERS: dict[str, Any] = {
-    "backend.image_data_format": lambda a, k, shape_of: DEFAULT_DATA_FORMAT,
-    "backend.backend": lambda a, k, shape_of: "tensorflow",
-    "backend.floatx": lambda a, k, shape_of: "float32",
-    "backend.is_keras_tensor": lambda a, k, shape_of: bool(a) and shape_of(a[0]) is not None,
-    "backend.int_shape": lambda a, k, shape_of: (None, *shape_of(a[0])) if a and shape_of(a[0]) is not None else None,
-    "applications.imagenet_utils.obtain_input_shape": lambda a, k, shape_of: _obtain_input_shape(*a, **k),
-    "applications.imagenet_utils.correct_pad": lambda a, k, shape_of: _correct_pad(shape_of, *a, **k),
-    "applications.imagenet_utils.validate_activation": lambda a, k, shape_of: None,
-    "ops.operation_utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
-    "utils.get_source_inputs": lambda a, k, shape_of: a[0] if a else None,
-    "utils.file_utils.exists": lambda a, k, shape_of: False,
 }
 
 # Names under which the model classes and `Input` are reachable.
@@ -553,6 +477,6 @@ LAYER_BASES = frozenset({"Layer"})
 
 # Import roots that mean "this is Keras", longest first; what follows is the Keras path.
 ROOTS = ("tensorflow.python.keras", "tensorflow.keras", "tf_keras", "keras.src", "keras")
-ACTIVATION_NAMESPACES = ("activations", "ops", "nn")
 
-DEFAULT_DATA_FORMAT = "channels_last"
+# The name keras.Input(...) gives its layer when the call names none.
+INPUT_NAME = "input_layer"

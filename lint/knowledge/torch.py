@@ -9,6 +9,10 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from . import Attr, LayerSpec, ntuple
+from .ops import Op
+from .torch_values import (CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,  # noqa: F401
+                           INPLACE_INIT_METHODS, PARAMETER_CLASSES, SHAPE_METHODS,
+                           TENSOR_FACTORIES, factory_dims, weight_shape)
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
@@ -38,7 +42,7 @@ def _torch_pad_pairs(value: Any, args: Mapping[str, Any]) -> Any:
 
 def _conv(rank: int) -> LayerSpec:
     return LayerSpec(
-        op="conv",
+        op=Op.CONV,
         params=("in_channels", "out_channels", "kernel_size", "stride", "padding",
                 "dilation", "groups", "bias", "padding_mode", "device", "dtype"),
         defaults={"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True,
@@ -62,7 +66,7 @@ def _conv(rank: int) -> LayerSpec:
 
 def _bn(rank: int) -> LayerSpec:
     return LayerSpec(
-        op="batch_norm",
+        op=Op.BATCH_NORM,
         params=("num_features", "eps", "momentum", "affine", "track_running_stats",
                 "device", "dtype"),
         defaults={"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True,
@@ -102,14 +106,14 @@ def _pool(kind: str, rank: int) -> LayerSpec:
     }
     if kind == "avg":
         attrs["count_include_pad"] = Attr("count_include_pad")
-    return LayerSpec(op="pool", params=params, defaults=defaults, attrs=attrs, fixed=fixed,
+    return LayerSpec(op=Op.POOL, params=params, defaults=defaults, attrs=attrs, fixed=fixed,
                      reference=DOCS + f"torch.nn.{kind.capitalize()}Pool{rank}d.html")
 
 
 def _act(kind: str, params: tuple[str, ...] = ("inplace",),
          defaults: Mapping[str, Any] | None = None,
          attrs: Mapping[str, Attr] | None = None) -> LayerSpec:
-    return LayerSpec(op="activation", params=params,
+    return LayerSpec(op=Op.ACTIVATION, params=params,
                      defaults=defaults if defaults is not None else {"inplace": False},
                      attrs=attrs or {}, fixed={"kind": kind},
                      reference=DOCS + "torch.nn.ReLU.html")
@@ -118,7 +122,7 @@ def _act(kind: str, params: tuple[str, ...] = ("inplace",),
 def _conv_transpose(rank: int) -> LayerSpec:
     base = _conv(rank)
     return LayerSpec(
-        op="conv_transpose",
+        op=Op.CONV_TRANSPOSE,
         params=("in_channels", "out_channels", "kernel_size", "stride", "padding",
                 "output_padding", "groups", "bias", "dilation", "padding_mode", "device",
                 "dtype"),
@@ -133,7 +137,7 @@ def _instance_norm(rank: int) -> LayerSpec:
     # InstanceNorm is GroupNorm with one channel per group; unlike BatchNorm it has no
     # affine parameters and no running statistics by default (reference §2).
     return LayerSpec(
-        op="group_norm",
+        op=Op.GROUP_NORM,
         params=("num_features", "eps", "momentum", "affine", "track_running_stats", "device",
                 "dtype"),
         defaults={"eps": 1e-5, "momentum": 0.1, "affine": False, "track_running_stats": False,
@@ -169,7 +173,7 @@ def _rnn(cell: str) -> LayerSpec:
         attrs["proj_size"] = Attr("proj_size")
     if cell == "gru":
         fixed["reset_after"] = True
-    return LayerSpec(op="rnn", params=params,
+    return LayerSpec(op=Op.RNN, params=params,
                      defaults={"num_layers": 1, "nonlinearity": "tanh", "bias": True,
                                "batch_first": False, "dropout": 0.0, "bidirectional": False,
                                "proj_size": 0, "device": None, "dtype": None},
@@ -188,7 +192,7 @@ def _upsample(mode: str | None, align_corners: bool | None = None) -> LayerSpec:
     else:
         fixed.update(mode=mode, align_corners=bool(align_corners))
         params = ("size", "scale_factor")
-    return LayerSpec(op="upsample", params=params,
+    return LayerSpec(op=Op.UPSAMPLE, params=params,
                      defaults={"size": None, "scale_factor": None, "mode": "nearest",
                                "align_corners": None, "recompute_scale_factor": None},
                      attrs=attrs, fixed=fixed, reference=DOCS + "torch.nn.Upsample.html")
@@ -204,7 +208,7 @@ _SOFTMAX_ATTRS = {"axis": Attr("dim")}
 MODULES: dict[str, LayerSpec] = {
     "Conv1d": _conv(1), "Conv2d": _conv(2), "Conv3d": _conv(3),
     "Linear": LayerSpec(
-        op="dense",
+        op=Op.DENSE,
         params=("in_features", "out_features", "bias", "device", "dtype"),
         defaults={"bias": True, "device": None, "dtype": None},
         attrs={"in_features": Attr("in_features"), "units": Attr("out_features"),
@@ -214,19 +218,19 @@ MODULES: dict[str, LayerSpec] = {
         reference=DOCS + "torch.nn.Linear.html",
     ),
     "BatchNorm1d": _bn(1), "BatchNorm2d": _bn(2), "BatchNorm3d": _bn(3),
-    "Flatten": LayerSpec(op="flatten", params=("start_dim", "end_dim"),
+    "Flatten": LayerSpec(op=Op.FLATTEN, params=("start_dim", "end_dim"),
                          defaults={"start_dim": 1, "end_dim": -1},
                          attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")},
                          reference=DOCS + "torch.nn.Flatten.html"),
-    "Dropout": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+    "Dropout": LayerSpec(op=Op.DROPOUT, params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
                          attrs={"rate": Attr("p")}, fixed={"variant": "elements"},
                          reference=DOCS + "torch.nn.Dropout.html"),
     "MaxPool1d": _pool("max", 1), "MaxPool2d": _pool("max", 2), "MaxPool3d": _pool("max", 3),
     "AvgPool1d": _pool("avg", 1), "AvgPool2d": _pool("avg", 2), "AvgPool3d": _pool("avg", 3),
-    "AdaptiveAvgPool2d": LayerSpec(op="adaptive_pool", params=("output_size",),
+    "AdaptiveAvgPool2d": LayerSpec(op=Op.ADAPTIVE_POOL, params=("output_size",),
                                    attrs={"output_size": Attr("output_size", ntuple(2))},
                                    fixed={"kind": "avg", "rank": 2}),
-    "AdaptiveMaxPool2d": LayerSpec(op="adaptive_pool", params=("output_size", "return_indices"),
+    "AdaptiveMaxPool2d": LayerSpec(op=Op.ADAPTIVE_POOL, params=("output_size", "return_indices"),
                                    defaults={"return_indices": False},
                                    attrs={"output_size": Attr("output_size", ntuple(2))},
                                    fixed={"kind": "max", "rank": 2}),
@@ -250,9 +254,9 @@ MODULES: dict[str, LayerSpec] = {
                  {"approximate": Attr("approximate", lambda v, a: v != "none")}),
     "Softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "LogSoftmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
-    "Identity": LayerSpec(op="identity"),
+    "Identity": LayerSpec(op=Op.IDENTITY),
     "MultiheadAttention": LayerSpec(
-        op="attention",
+        op=Op.ATTENTION,
         params=("embed_dim", "num_heads", "dropout", "bias", "add_bias_kv", "add_zero_attn",
                 "kdim", "vdim", "batch_first", "device", "dtype"),
         defaults={"dropout": 0.0, "bias": True, "add_bias_kv": False, "add_zero_attn": False,
@@ -263,7 +267,7 @@ MODULES: dict[str, LayerSpec] = {
         outputs=2,  # (attn_output, attn_weights)
         reference=DOCS + "torch.nn.MultiheadAttention.html"),
     "LayerNorm": LayerSpec(
-        op="layer_norm",
+        op=Op.LAYER_NORM,
         params=("normalized_shape", "eps", "elementwise_affine", "bias", "device", "dtype"),
         defaults={"eps": 1e-5, "elementwise_affine": True, "bias": True, "device": None,
                   "dtype": None},
@@ -272,7 +276,7 @@ MODULES: dict[str, LayerSpec] = {
                "center": Attr("bias", lambda v, a: bool(v) and bool(a["elementwise_affine"]))},
         reference=DOCS + "torch.nn.LayerNorm.html"),
     "GroupNorm": LayerSpec(
-        op="group_norm",
+        op=Op.GROUP_NORM,
         params=("num_groups", "num_channels", "eps", "affine", "device", "dtype"),
         defaults={"eps": 1e-5, "affine": True, "device": None, "dtype": None},
         attrs={"groups": Attr("num_groups"), "num_features": Attr("num_channels"),
@@ -283,7 +287,7 @@ MODULES: dict[str, LayerSpec] = {
     "InstanceNorm1d": _instance_norm(1), "InstanceNorm2d": _instance_norm(2),
     "InstanceNorm3d": _instance_norm(3),
     "RMSNorm": LayerSpec(
-        op="rms_norm",
+        op=Op.RMS_NORM,
         params=("normalized_shape", "eps", "elementwise_affine", "device", "dtype"),
         defaults={"eps": None, "elementwise_affine": True, "device": None, "dtype": None},
         attrs={"normalized_shape": Attr("normalized_shape", lambda v, a: (v,) if isinstance(v, int) else v),
@@ -291,16 +295,16 @@ MODULES: dict[str, LayerSpec] = {
                "scale": Attr("elementwise_affine")},
         fixed={"center": False},
         reference=DOCS + "torch.nn.RMSNorm.html"),
-    "Dropout1d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+    "Dropout1d": LayerSpec(op=Op.DROPOUT, params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
                            attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 1}),
-    "Dropout2d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+    "Dropout2d": LayerSpec(op=Op.DROPOUT, params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
                            attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 2}),
-    "Dropout3d": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+    "Dropout3d": LayerSpec(op=Op.DROPOUT, params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
                            attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 3}),
-    "AlphaDropout": LayerSpec(op="dropout", params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
+    "AlphaDropout": LayerSpec(op=Op.DROPOUT, params=("p", "inplace"), defaults={"p": 0.5, "inplace": False},
                               attrs={"rate": Attr("p")}, fixed={"variant": "alpha"}),
     "Embedding": LayerSpec(
-        op="embedding",
+        op=Op.EMBEDDING,
         params=("num_embeddings", "embedding_dim", "padding_idx", "max_norm", "norm_type",
                 "scale_grad_by_freq", "sparse", "_weight", "_freeze", "device", "dtype"),
         defaults={"padding_idx": None, "max_norm": None, "norm_type": 2.0,
@@ -314,12 +318,12 @@ MODULES: dict[str, LayerSpec] = {
     "UpsamplingNearest2d": _upsample("nearest"),
     # UpsamplingBilinear2d is align_corners=True, unlike Keras's half-pixel bilinear.
     "UpsamplingBilinear2d": _upsample("bilinear", align_corners=True),
-    "PReLU": LayerSpec(op="activation", params=("num_parameters", "init", "device", "dtype"),
+    "PReLU": LayerSpec(op=Op.ACTIVATION, params=("num_parameters", "init", "device", "dtype"),
                        defaults={"num_parameters": 1, "init": 0.25, "device": None, "dtype": None},
                        attrs={"num_parameters": Attr("num_parameters"), "alpha_init": Attr("init")},
                        fixed={"kind": "prelu"}, reference=DOCS + "torch.nn.PReLU.html"),
     "LSTM": _rnn("lstm"), "GRU": _rnn("gru"), "RNN": _rnn("simple"),
-    "ZeroPad2d": LayerSpec(op="pad", params=("padding",),
+    "ZeroPad2d": LayerSpec(op=Op.PAD, params=("padding",),
                            attrs={"explicit_pads": Attr("padding", _torch_pad_pairs)},
                            fixed={"mode": "constant", "value": 0.0}),
 }
@@ -345,10 +349,10 @@ FUNCTIONS: dict[str, LayerSpec] = {
                         {"dim": None, "_stacklevel": 3, "dtype": None}, _SOFTMAX_ATTRS),
     "hardsigmoid": _act("hard_sigmoid", ("input", "inplace"), {"inplace": False}),
     "hardswish": _act("hard_swish", ("input", "inplace"), {"inplace": False}),
-    "dropout": LayerSpec(op="dropout", params=("input", "p", "training", "inplace"),
+    "dropout": LayerSpec(op=Op.DROPOUT, params=("input", "p", "training", "inplace"),
                          defaults={"p": 0.5, "training": True, "inplace": False},
                          attrs={"rate": Attr("p")}, fixed={"variant": "elements"}),
-    "interpolate": LayerSpec(op="upsample",
+    "interpolate": LayerSpec(op=Op.UPSAMPLE,
                              params=("input", "size", "scale_factor", "mode", "align_corners",
                                      "recompute_scale_factor", "antialias"),
                              defaults={"size": None, "scale_factor": None, "mode": "nearest",
@@ -358,70 +362,70 @@ FUNCTIONS: dict[str, LayerSpec] = {
                                     "mode": Attr("mode"),
                                     "align_corners": Attr("align_corners", lambda v, a: bool(v))},
                              fixed={"rank": 2}),
-    "dropout2d": LayerSpec(op="dropout", params=("input", "p", "training", "inplace"),
+    "dropout2d": LayerSpec(op=Op.DROPOUT, params=("input", "p", "training", "inplace"),
                            defaults={"p": 0.5, "training": True, "inplace": False},
                            attrs={"rate": Attr("p")}, fixed={"variant": "channels", "rank": 2}),
     "prelu": _act("prelu", ("input", "weight"), {}),
-    "max_pool2d": LayerSpec(op="pool", params=("input", "kernel_size", "stride", "padding",
+    "max_pool2d": LayerSpec(op=Op.POOL, params=("input", "kernel_size", "stride", "padding",
                                                 "dilation", "ceil_mode", "return_indices"),
                             defaults={"stride": None, "padding": 0, "dilation": 1,
                                       "ceil_mode": False, "return_indices": False},
                             attrs=_pool("max", 2).attrs, fixed=_pool("max", 2).fixed),
-    "avg_pool2d": LayerSpec(op="pool", params=("input", "kernel_size", "stride", "padding",
+    "avg_pool2d": LayerSpec(op=Op.POOL, params=("input", "kernel_size", "stride", "padding",
                                                 "ceil_mode", "count_include_pad",
                                                 "divisor_override"),
                             defaults=_pool("avg", 2).defaults, attrs=_pool("avg", 2).attrs,
                             fixed=_pool("avg", 2).fixed),
-    "adaptive_avg_pool2d": LayerSpec(op="adaptive_pool", params=("input", "output_size"),
+    "adaptive_avg_pool2d": LayerSpec(op=Op.ADAPTIVE_POOL, params=("input", "output_size"),
                                      attrs={"output_size": Attr("output_size", ntuple(2))},
                                      fixed={"kind": "avg", "rank": 2}),
     # torch.flatten(input, start_dim=0): note the default start_dim of 0, unlike nn.Flatten.
-    "flatten": LayerSpec(op="flatten", params=("input", "start_dim", "end_dim"),
+    "flatten": LayerSpec(op=Op.FLATTEN, params=("input", "start_dim", "end_dim"),
                          defaults={"start_dim": 0, "end_dim": -1},
                          attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")}),
-    "transpose": LayerSpec(op="transpose", params=("input", "dim0", "dim1"),
+    "transpose": LayerSpec(op=Op.TRANSPOSE, params=("input", "dim0", "dim1"),
                            attrs={"dims": Attr("dim0", lambda v, a: (v, a["dim1"]))}),
-    "chunk": LayerSpec(op="chunk", params=("input", "chunks", "dim"), defaults={"dim": 0},
+    "chunk": LayerSpec(op=Op.CHUNK, params=("input", "chunks", "dim"), defaults={"dim": 0},
                        attrs={"chunks": Attr("chunks"), "dim": Attr("dim")}),
-    "layer_norm": LayerSpec(op="layer_norm",
+    "layer_norm": LayerSpec(op=Op.LAYER_NORM,
                             params=("input", "normalized_shape", "weight", "bias", "eps"),
                             defaults={"weight": None, "bias": None, "eps": 1e-5},
                             attrs={"normalized_shape": Attr("normalized_shape"),
                                    "epsilon": Attr("eps")}),
-    "linear": LayerSpec(op="dense", params=("input", "weight", "bias"), defaults={"bias": None}),
-    "pad": LayerSpec(op="pad", params=("input", "pad", "mode", "value"),
+    "linear": LayerSpec(op=Op.DENSE, params=("input", "weight", "bias"), defaults={"bias": None}),
+    "pad": LayerSpec(op=Op.PAD, params=("input", "pad", "mode", "value"),
                      defaults={"mode": "constant", "value": None},
                      attrs={"explicit_pads": Attr("pad", _torch_pad_pairs), "mode": Attr("mode"),
                             "value": Attr("value")}),
-    "cat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},
+    "cat": LayerSpec(op=Op.CONCAT, params=("tensors", "dim"), defaults={"dim": 0},
                      attrs={"axis": Attr("dim")}),
-    "concat": LayerSpec(op="concat", params=("tensors", "dim"), defaults={"dim": 0},
+    "concat": LayerSpec(op=Op.CONCAT, params=("tensors", "dim"), defaults={"dim": 0},
                         attrs={"axis": Attr("dim")}),
-    "add": LayerSpec(op="add", params=("input", "other"), defaults={}),
-    "permute": LayerSpec(op="permute", params=("input", "dims"), attrs={"dims": Attr("dims")}),
-    "reshape": LayerSpec(op="reshape", params=("input", "shape"),
+    "add": LayerSpec(op=Op.ADD, params=("input", "other"), defaults={}),
+    "permute": LayerSpec(op=Op.PERMUTE, params=("input", "dims"), attrs={"dims": Attr("dims")}),
+    "reshape": LayerSpec(op=Op.RESHAPE, params=("input", "shape"),
                          attrs={"target_shape": Attr("shape")}),
 }
 
 # Tensor methods: `x.view(...)`, `x.flatten(1)`, `x.relu()`.
 TENSOR_METHODS: dict[str, LayerSpec] = {
-    "view": LayerSpec(op="reshape", params=("shape",), attrs={"target_shape": Attr("shape")},
+    "view": LayerSpec(op=Op.RESHAPE, params=("shape",), attrs={"target_shape": Attr("shape")},
                       takes_varargs=True),
-    "reshape": LayerSpec(op="reshape", params=("shape",), attrs={"target_shape": Attr("shape")},
+    "reshape": LayerSpec(op=Op.RESHAPE, params=("shape",), attrs={"target_shape": Attr("shape")},
                          takes_varargs=True),
-    "permute": LayerSpec(op="permute", params=("dims",), attrs={"dims": Attr("dims")},
+    "permute": LayerSpec(op=Op.PERMUTE, params=("dims",), attrs={"dims": Attr("dims")},
                          takes_varargs=True),
-    "flatten": LayerSpec(op="flatten", params=("start_dim", "end_dim"),
+    "flatten": LayerSpec(op=Op.FLATTEN, params=("start_dim", "end_dim"),
                          defaults={"start_dim": 0, "end_dim": -1},
                          attrs={"start_dim": Attr("start_dim"), "end_dim": Attr("end_dim")}),
-    "transpose": LayerSpec(op="transpose", params=("dim0", "dim1"),
+    "transpose": LayerSpec(op=Op.TRANSPOSE, params=("dim0", "dim1"),
                            attrs={"dims": Attr("dim0", lambda v, a: (v, a["dim1"]))}),
-    "chunk": LayerSpec(op="chunk", params=("chunks", "dim"), defaults={"dim": 0},
+    "chunk": LayerSpec(op=Op.CHUNK, params=("chunks", "dim"), defaults={"dim": 0},
                        attrs={"chunks": Attr("chunks"), "dim": Attr("dim")}),
-    "mean": LayerSpec(op="reduce", params=("dim", "keepdim"), defaults={"dim": None, "keepdim": False},
+    "mean": LayerSpec(op=Op.REDUCE, params=("dim", "keepdim"), defaults={"dim": None, "keepdim": False},
                       attrs={"dims": Attr("dim", lambda v, a: (v,) if isinstance(v, int) else v),
                              "keepdim": Attr("keepdim")}, fixed={"kind": "avg"}),
-    "amax": LayerSpec(op="reduce", params=("dim", "keepdim"), defaults={"dim": (), "keepdim": False},
+    "amax": LayerSpec(op=Op.REDUCE, params=("dim", "keepdim"), defaults={"dim": (), "keepdim": False},
                       attrs={"dims": Attr("dim", lambda v, a: (v,) if isinstance(v, int) else v),
                              "keepdim": Attr("keepdim")}, fixed={"kind": "max"}),
     "relu": _act("relu", (), {}),
@@ -430,24 +434,6 @@ TENSOR_METHODS: dict[str, LayerSpec] = {
     "softmax": _act("softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
     "log_softmax": _act("log_softmax", ("dim",), {"dim": None}, _SOFTMAX_ATTRS),
 }
-# Methods that return their tensor unchanged for our purposes.
-IDENTITY_METHODS = frozenset({"contiguous", "float", "to", "cpu", "cuda", "clone", "detach",
-                              "type", "double", "half"})
-# Methods that return the shape or a dimension.
-SHAPE_METHODS = frozenset({"size", "dim", "numel"})
-
-# torch functions that build a tensor from constants: only the shape is kept.
-TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"})
-PARAMETER_CLASSES = frozenset({"Parameter"})
-# torch functions computed on constant 1-D tensors (configuration arithmetic).
-CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt", "floor",
-                                "ceil", "abs", "divide", "div", "true_divide", "pow", "diff",
-                                "stack", "meshgrid", "sign", "log2", "ones_like",
-                                "zeros_like"})
-# In-place initialisers on such tensors: the shape stays.
-INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
-                                  "trunc_normal_", "clone", "detach", "float", "to"})
-
 # torch functions whose static result is known, by path under `torch.`, with the
 # interpreter's built-in behaviour for them (eager mode, never scripting or tracing).
 STATIC_CALLS = {"jit.is_scripting": "false", "jit.is_tracing": "false",
@@ -472,4 +458,3 @@ MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})
 MODULE_BASES = frozenset({"Module"})
 
 ROOTS = ("torch",)
-

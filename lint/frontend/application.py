@@ -1,0 +1,130 @@
+"""Applying modules to tensors, and counting the weights modules own."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .. import ir
+from .modules import attach, module_tree
+from .values import (BATCH, Function, Instance, Layer, Sequential, Site, Tensor, Unknown,
+                     Weight, module_path, tensors_in)
+
+
+class Application:
+    """Module application and weight counting (a part of the Interpreter)."""
+
+    def apply(self, module: Any, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        if isinstance(module, Layer):
+            tensors = tensors_in(args[:1])
+            return self.builder.apply_layer(module, tensors, site, self._layer_path(module))
+        if isinstance(module, Sequential):
+            x: Any = args[0]
+            self.module_stack.append(module)
+            try:
+                for item in module.items:
+                    # Each item is applied where it is listed in the Sequential.
+                    item_site = getattr(item, "site", None) or site
+                    x = self.call(item, [x], {}, item_site)
+            finally:
+                self.module_stack.pop()
+            return x
+        if isinstance(module, Instance):
+            method = module.cls.lookup("forward") or module.cls.lookup("call")
+            if module.called_on is None and isinstance(args[0], Tensor):
+                module.called_on = args[0]
+            if not isinstance(method, Function) and module.base_layer is not None:
+                # A subclass of a framework layer without its own forward is that layer:
+                # its weights are counted on the layer's node, not again as its own.
+                module.built = True
+                attach(module.base_layer, module.parent, module.local_name or "")
+                module.base_layer.local_name, module.base_layer.parent = module.local_name, module.parent
+                return self.apply(module.base_layer, args, kwargs, site)
+            if not isinstance(method, Function):
+                if module.container is not None:  # an nn.Sequential subclass without forward
+                    self.module_stack.append(module)
+                    try:
+                        return self.apply(module.container, args, kwargs, site)
+                    finally:
+                        self.module_stack.pop()
+                return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
+                                           tensors_in(args), site, self._path(module.cls.name))
+            self.register_owned(module, args, site)
+            self.module_stack.append(module)
+            try:
+                return self.call_function(method, [module, *args], kwargs, site, receiver=module)
+            finally:
+                self.module_stack.pop()
+        tensors = tensors_in(args)
+        return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
+                                   tensors, site, "?")
+
+    def register_owned(self, module: Instance, args: list[Any], site: Site) -> None:
+        """Count a module's own weights once, when it is first applied; Keras layers are
+        built first (`build(input_shape)` is where they call add_weight)."""
+        if module.built:
+            return
+        module.built = True
+        build = module.cls.lookup("build")
+        if isinstance(build, Function) and args and isinstance(args[0], Tensor):
+            self.call_function(build, [module, self.full_shape(args[0]) or Unknown("shape", site)],
+                               {}, site, receiver=module)
+        weights = list(module.own_weights)
+        weights += [v for v in module.attrs.values() if isinstance(v, Weight) and v not in weights]
+        if module.base_layer is not None:  # its forward calls F.*: the base holds the weights
+            counts = self.layer_counts(module.base_layer)
+            self.builder.owned.append((self._owner_name(module), counts, module.base_layer.site))
+        if not weights:
+            return
+        trainable = state = 0
+        for weight in weights:
+            if weight.shape is None:
+                self.builder.owned.append((self._owner_name(module), None, Site(module.cls.source, module.cls.node)))
+                return
+            if weight.trainable and not weight.buffer:
+                trainable += math.prod(weight.shape)
+            else:
+                state += math.prod(weight.shape)
+        self.builder.owned.append((self._owner_name(module), ir.Counts(trainable, state),
+                                   Site(module.cls.source, module.cls.node)))
+
+    def layer_counts(self, layer: Layer) -> Any:
+        """Weights of a torch layer from its arguments alone (no input shape needed)."""
+        from ..shapes import count
+
+        attrs, _ = self.builder.canonical_attrs(layer.spec, layer.args, {})
+        node = ir.Node(id=-1, op=layer.spec.op, framework=layer.framework,
+                       layer_type=layer.type_name, name="", attrs=attrs)
+        return count(node, layer.framework)
+
+    def count_unused(self, root: Instance, site: Site) -> None:
+        """Modules registered in the tree but never applied in forward (an auxiliary
+        classifier used only in training) still hold parameters."""
+        for module in module_tree(root):
+            if isinstance(module, Layer) and module.applied == 0 and module.framework == ir.TORCH:
+                self.builder.owned.append((module_path(module) or module.type_name,
+                                           self.layer_counts(module), module.site))
+            elif isinstance(module, Instance) and not module.built:
+                self.register_owned(module, [], site)
+
+    def _owner_name(self, module: Instance) -> str:
+        """Keras: the layer name; torch: the module path ("" for the root, as torch's
+        named_modules() has it)."""
+        if module.keras_name:
+            return module.keras_name
+        return module_path(module)
+
+    def _path(self, leaf: str) -> str:
+        """A name for a step inside the module being applied: `layer1.0.relu`."""
+        prefix = module_path(self.module_stack[-1]) if self.module_stack else ""
+        return f"{prefix}.{leaf}" if prefix else leaf
+
+    def _layer_path(self, layer: Layer) -> str:
+        if layer.framework == ir.KERAS:
+            return layer.name or layer.type_name
+        return module_path(layer) or self._path(layer.type_name)
+
+    def full_shape(self, tensor: Tensor) -> tuple | None:
+        """The tensor's shape with the batch dimension first, when known now."""
+        shape = self.builder.drafts[tensor.node_id].node.out_shape
+        return None if shape is None else (BATCH, *shape)

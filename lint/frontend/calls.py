@@ -1,0 +1,166 @@
+"""Calls of Python values: functions, methods, classes and what they dispatch to."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .budget import MAX_DEPTH
+from .modules import framework_kind
+from .scope import Frame, FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
+from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function, Instance,
+                     KerasModel, Layer, Partial, Sequential, Site, SuperProxy, Unknown, reason_of,
+                     tensors_in)
+
+
+class Calls:
+    """Calling values (a part of the Interpreter)."""
+
+    def call(self, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+             arg_sites: dict[Any, Site] | None = None) -> Any:
+        handler = CALLS_BY_TYPE.get(type(func), _not_callable)
+        return handler(self, func, args, kwargs, site, arg_sites or {})
+
+    def call_function(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site,
+                      receiver: Any = None) -> Any:
+        if len(self.frames) > MAX_DEPTH:
+            self.builder.note_unresolved(f"call depth limit reached in `{fn.name}`", site)
+            return Unknown("recursion limit", site)
+        local = Scope(fn.scope)
+        bound = self.bind_params(fn, args, kwargs, site)
+        local.vars.update(bound)
+        self.frames.append(Frame(fn, receiver))
+        try:
+            if type(fn.node).__name__ == "Lambda":
+                return self.eval(fn.node.body, local, fn.source)
+            body = fn.node.body
+            statements = body.body if hasattr(body, "body") else [body]
+            self.exec_block(statements, local, fn.source)
+        except FunctionReturn as ret:
+            return ret.value
+        except (Unfollowable, LoopBreak, LoopContinue):
+            return Unknown(f"`{fn.name}` raised or left a loop early", site)
+        finally:
+            self.frames.pop()
+        return None
+
+    def bind_params(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site) -> dict[str, Any]:
+        params = fn.node.params
+        kwargs = dict(kwargs)
+        bound: dict[str, Any] = {}
+        remaining = list(args)
+        for param in list(params.posonly_params) + list(params.params):
+            name = param.name.value
+            if remaining:
+                bound[name] = remaining.pop(0)
+            elif name in kwargs:
+                bound[name] = kwargs.pop(name)
+            else:
+                bound[name] = self._default(fn, param, site)
+        star = params.star_arg
+        if type(star).__name__ == "Param":
+            bound[star.name.value] = tuple(remaining)
+        for param in params.kwonly_params:
+            name = param.name.value
+            bound[name] = kwargs.pop(name) if name in kwargs else self._default(fn, param, site)
+        if params.star_kwarg is not None:
+            bound[params.star_kwarg.name.value] = dict(kwargs)
+        return bound
+
+    def _default(self, fn: Function, param: Any, site: Site) -> Any:
+        """A parameter's default; for a required `config: SomeConfig` parameter, an
+        instance of that class built from its own defaults (Hugging Face style)."""
+        name = param.name.value
+        if name in fn.defaults:
+            return fn.defaults[name]
+        annotation = getattr(param.annotation, "annotation", None)
+        if annotation is not None:
+            cls = self.eval(annotation, fn.scope, fn.source)
+            if isinstance(cls, Class) and framework_kind(cls) is None:
+                return self.instantiate(cls, [], {}, site)
+        return Unknown(f"argument `{name}` of `{fn.name}` not given", site)
+
+    def instantiate(self, cls: Class, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        instance = Instance(cls)
+        init = cls.lookup("__init__")
+        if isinstance(init, Function):
+            self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
+        elif isinstance(init, Builtin) and init.name == "dataclass.__init__":
+            self.dataclass_init(init.receiver, instance, args, kwargs, site)
+        elif init is None and (args or kwargs):  # only the framework base's __init__
+            base_init = self.getattr(SuperProxy(instance, cls.mro()[-1]), "__init__", site)
+            if isinstance(base_init, Builtin):
+                self.call_builtin(base_init, args, kwargs, site, {})
+        return instance
+
+    def dataclass_init(self, cls: Class, instance: Instance, args: list[Any],
+                       kwargs: dict[str, Any], site: Site) -> None:
+        """The __init__ @dataclass writes: fields in order, class-body defaults."""
+        fields: list[str] = []
+        for klass in reversed(cls.mro()):
+            fields += [f for f in getattr(klass, "fields", []) if f not in fields]
+        values = dict(zip(fields, args))
+        values.update({k: v for k, v in kwargs.items() if k in fields})
+        for name in fields:
+            if name in values:
+                instance.attrs[name] = values[name]
+            elif cls.lookup(name) is not None:
+                instance.attrs[name] = cls.lookup(name)
+            else:
+                instance.attrs[name] = Unknown(f"field `{name}` not given", site)
+        post_init = cls.lookup("__post_init__")
+        if isinstance(post_init, Function):
+            self.call_function(post_init, [instance], {}, site, receiver=instance)
+
+
+def _bound_method(interp: Any, func: BoundMethod, args: list[Any], kwargs: dict[str, Any],
+                  site: Site, arg_sites: dict[Any, Site]) -> Any:
+    if isinstance(func.function, Builtin):  # a dataclass's generated __init__
+        interp.dataclass_init(func.function.receiver, func.receiver, args, kwargs, site)
+        return None
+    return interp.call_function(func.function, [func.receiver, *args], kwargs, site,
+                                receiver=func.receiver)
+
+
+def _module(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+            arg_sites: dict[Any, Site]) -> Any:
+    """A layer, container or model applied to a tensor."""
+    if tensors_in(args[:1]):
+        return interp.apply(func, args, kwargs, site)
+    return Unknown("module called without a tensor", site)
+
+
+def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any], site: Site,
+             arg_sites: dict[Any, Site]) -> Any:
+    return interp.call(func.func, [*func.args, *args], {**func.kwargs, **kwargs}, site)
+
+
+def _not_callable(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
+                  arg_sites: dict[Any, Site]) -> Any:
+    """A value the interpreter cannot call: given tensors, an opaque graph node."""
+    if isinstance(func, ExternalRef):
+        func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
+    tensors = tensors_in(args) + tensors_in(list(kwargs.values()))
+    if tensors:
+        framework = interp.builder.drafts[tensors[0].node_id].node.framework
+        return interp.builder.opaque(framework, f"call not modelled: {reason_of(func)}",
+                                     tensors, site, interp._path("?"))
+    return Unknown(f"call of a value not known statically ({reason_of(func)})", site)
+
+
+# How each kind of value is called (by its exact type: the value classes have no subclasses).
+CALLS_BY_TYPE: dict[type, Callable[..., Any]] = {
+    Function: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_function(func, args, kwargs, site),
+    BoundMethod: _bound_method,
+    Class: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.instantiate(func, args, kwargs, site),
+    FrameworkRef: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_framework(func, args, kwargs, site, arg_sites),
+    Layer: _module,
+    Sequential: _module,
+    Instance: _module,
+    KerasModel: _module,
+    Builtin: lambda interp, func, args, kwargs, site, arg_sites:
+        interp.call_builtin(func, args, kwargs, site, arg_sites),
+    Partial: _partial,
+}

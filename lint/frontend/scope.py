@@ -1,0 +1,68 @@
+"""Scopes and call frames of interpreted code, the control-flow signals that unwind it,
+and literals."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from typing import Any
+
+from .values import Function
+
+
+MISSING = object()
+
+class FunctionReturn(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class Unfollowable(Exception):
+    """Control flow the interpreter cannot follow (raise, break/continue out of reach)."""
+
+
+class LoopBreak(Exception):
+    pass
+
+
+class LoopContinue(Exception):
+    pass
+
+
+@functools.lru_cache(maxsize=16384)
+def literal(text: str) -> Any:
+    """The value of a number or string literal's source text, cached: the same literals
+    recur throughout model code, and the values (numbers, str, bytes) are immutable.
+    Not `ast.literal_eval`: in Python 3.11 each of its calls leaves a cycle of closures
+    for the garbage collector. ValueError or SyntaxError for anything else."""
+    expression = ast.parse(text, mode="eval").body
+    if not isinstance(expression, ast.Constant):
+        raise ValueError(f"not a literal: {text!r}")
+    return expression.value
+
+
+class Scope:
+    def __init__(self, parent: Scope | None = None) -> None:
+        self.vars: dict[str, Any] = {}
+        self.parent = parent
+        self.stars: list[Any] = []  # LazyImports of `from X import *`, in order
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.vars:
+                return scope.vars[name]
+            scope = scope.parent
+        return MISSING
+
+
+class Frame:
+    def __init__(self, function: Function | None, receiver: Any = None) -> None:
+        self.function = function
+        self.receiver = receiver
+
+class FileRef:
+    """Stands for a source file when only its path is needed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
