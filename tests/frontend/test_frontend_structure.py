@@ -13,8 +13,9 @@ from portlint.frontend import attributes, builtins, calls, expressions, framewor
 from portlint.frontend import framework_methods, statements
 from portlint.frontend.python import BUILTINS, PURE_BUILTINS, STDLIB_BUILTINS
 from portlint.knowledge.ops import Op
+from support import ROOT
 
-FRONTEND = Path(__file__).resolve().parents[1] / "lint" / "frontend"
+FRONTEND = ROOT / "lint" / "frontend"
 KNOWLEDGE = FRONTEND.parent / "knowledge"
 
 
