@@ -5,7 +5,6 @@ entry (issue 15)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import libcst
 
