@@ -15,7 +15,9 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .source import read_source
 from .rule import FileContext, FileRule, PairContext, Rule
-from .shapes import FEATURES_LAST_OPS, first_layer_op, infer, to_layout
+from .shapes import infer
+from .shapes.axes import to_layout
+from .shapes.inference import FEATURES_LAST_OPS, first_layer_op
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Graph, Node, is_known
 from portlint.knowledge import source_param
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, fmt
-from portlint.shapes import channels, inferred_feature_count, to_layout
+from portlint.shapes.axes import channels, to_layout
+from portlint.shapes.counting import inferred_feature_count
 
 # Canonical attributes compared as plain values, per op.
 CONFIG_ATTRS: dict[str, tuple[str, ...]] = {

@@ -15,7 +15,7 @@ from typing import Any, Mapping
 from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
-from ..shapes import infer_node
+from ..shapes.inference import infer_node
 from ..source import LazySpan
 from .frameworks import resolve
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
