@@ -13,10 +13,10 @@ from .align import Alignment, align
 from .errors import InputError
 from .findings import Finding
 from .frontend import ModelRef, extract
+from .layout import to_layout
 from .source import read_source
 from .rule import FileContext, FileRule, PairContext, Rule
 from .shapes import infer
-from .shapes.axes import to_layout
 from .shapes.inference import FEATURES_LAST_OPS, first_layer_op
 
 

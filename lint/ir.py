@@ -137,6 +137,7 @@ class Node:
     layout: str | None = None  # layout of the output
     in_layout: str | None = None
     counts: Counts | None = None
+    normalized_features: int | None = None  # a normalization's normalized-axis size, inferred
 
     @property
     def where(self) -> Span | None:

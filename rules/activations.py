@@ -8,6 +8,7 @@ from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, KERAS, Graph, Node
 from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
+from portlint.layout import softmax_axis
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, set_argument_fix
 
 # Ops that do not change which activation a model ends with.
@@ -379,18 +380,6 @@ intended contract (`# portlint: ignore[output-activation-mismatch]`).
             else:
                 yield self.finding(ctx, f"the port ends in {label(port)} but {theirs} returns "
                                         f"logits", at=port, prefer_call=True)
-
-
-def softmax_axis(node: Node) -> int | None:
-    """The softmax axis as a non-negative index into the full shape (batch first);
-    torch's `dim=None` picks 0 for 1-D and 3-D tensors and 1 otherwise."""
-    if node.in_shape is None:
-        return None
-    rank = len(node.in_shape) + 1
-    axis = node.attrs.get("axis")
-    if axis is None:
-        return 0 if rank in (1, 3) else 1
-    return axis % rank if isinstance(axis, int) else None
 
 
 def _feature_dim(port: Node, origin: Node) -> int | None:

@@ -7,6 +7,7 @@ from typing import Iterable
 
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, CHANNELS_LAST, KERAS, Graph, Node
+from portlint.layout import axis_meaning
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 
 _PASS_THROUGH = frozenset({"activation", "dropout", "identity"})
@@ -159,8 +160,6 @@ port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
 
 def concat_axis(node: Node) -> str | None:
     """What a concatenation joins along: "features", "batch" or "axis i" (by meaning)."""
-    from portlint.rules.normalization import _axis_meaning
-
     shape, layout = node.in_shape, node.in_layout
     axis = node.attrs.get("axis")
     if not shape or layout is None or not isinstance(axis, int):
@@ -168,7 +167,7 @@ def concat_axis(node: Node) -> str | None:
     position = axis % (len(shape) + 1) - 1  # both frameworks count the batch axis
     if position < 0:
         return "batch"
-    return _axis_meaning(position, len(shape), layout)
+    return axis_meaning(position, len(shape), layout)
 
 
 KERAS_CONCAT = """

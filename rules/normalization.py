@@ -7,6 +7,7 @@ from typing import Iterable
 from portlint.findings import Finding
 from portlint.ir import KERAS, Node
 from portlint.knowledge import source_param
+from portlint.layout import normalized_axes
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, fmt, set_argument_fix
 
 NORMALIZATION_OPS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
@@ -298,45 +299,6 @@ weight at 1 (`self.bn.weight.requires_grad_(False)`). No automatic fix.
             message = (f"learned normalization parameters differ: Keras {k} vs torch {t}"
                        f"{note}")
             yield self.finding(ctx, message, at=port, about=origin)
-
-
-
-
-def normalized_axes(node: Node) -> frozenset[str] | None:
-    """The axes a normalization layer normalizes, by meaning ("channels", "axis 0", ...)
-    rather than position, so that NHWC and NCHW layers can be compared."""
-    shape, layout = node.in_shape, node.in_layout
-    if not shape or layout is None:
-        return None
-    rank = len(shape)
-    if node.framework == KERAS:
-        axes = node.attrs.get("axis", -1)
-        axes = axes if isinstance(axes, tuple) else tuple(axes) if isinstance(axes, list) else (axes,)
-        if not all(isinstance(a, int) for a in axes):
-            return None
-        positions = {a - 1 if a > 0 else rank + a for a in axes}
-    elif node.op in ("batch_norm", "group_norm"):
-        positions = {0}  # torch normalizes over dim 1 of (N, C, ...)
-    else:
-        normalized = node.attrs.get("normalized_shape")
-        if not isinstance(normalized, tuple):
-            return None
-        positions = set(range(rank - len(normalized), rank))
-    if any(p < 0 or p >= rank for p in positions):
-        return None
-    return frozenset(_axis_meaning(p, rank, layout) for p in positions)
-
-
-def _axis_meaning(position: int, rank: int, layout: str) -> str:
-    from portlint.ir import CHANNELS_FIRST, FLAT
-
-    if layout == FLAT or rank == 1:
-        return "features"
-    channel = 0 if layout == CHANNELS_FIRST else rank - 1
-    if position == channel:
-        return "features"
-    others = [p for p in range(rank) if p != channel]
-    return f"axis {others.index(position)}"
 
 
 def _axes_text(axes: frozenset[str]) -> str:

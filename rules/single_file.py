@@ -6,9 +6,8 @@ from typing import Iterable
 
 from portlint.findings import Edit, Finding, Fix, Related
 from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Node
+from portlint.layout import normalized_axes, softmax_axis
 from portlint.rule import Case, FileContext, FileRule, describe, set_argument_fix
-from portlint.rules.activations import softmax_axis
-from portlint.rules.normalization import normalized_axes
 
 KERAS_HEAD = """
 import keras

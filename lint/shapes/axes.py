@@ -2,7 +2,8 @@
 
 Shapes have no batch dimension and are in the framework's own layout; a node's layout
 says where its channels are (channels_last, channels_first or flat). Shape inference and
-weight counting both read shapes through these helpers.
+weight counting share these helpers; the channel-axis facts rules read too are in
+`portlint.layout`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from typing import Any
 
 from .. import ir
 from ..ir import CHANNELS_FIRST, CHANNELS_LAST, FLAT, Node
-
-Shape = tuple  # of int | None
+from ..layout import Shape
 
 
 def default_layout(framework: str, shape: Shape | None) -> str | None:
@@ -22,25 +22,6 @@ def default_layout(framework: str, shape: Shape | None) -> str | None:
     if len(shape) <= 1:
         return FLAT
     return CHANNELS_LAST if framework == ir.KERAS else CHANNELS_FIRST
-
-
-def to_layout(shape: Shape | None, source: str | None, target: str) -> Shape | None:
-    """Move the channel axis: (H, W, C) <-> (C, H, W)."""
-    if shape is None or source == target or source in (None, FLAT) or len(shape) < 2:
-        return shape
-    if source == CHANNELS_LAST and target == CHANNELS_FIRST:
-        return (shape[-1], *shape[:-1])
-    if source == CHANNELS_FIRST and target == CHANNELS_LAST:
-        return (*shape[1:], shape[0])
-    return shape
-
-
-def channels(shape: Shape | None, layout: str | None) -> int | None:
-    if not shape:
-        return None
-    if layout == CHANNELS_FIRST:
-        return shape[0]
-    return shape[-1]
 
 
 def conv_layout(node: Node, framework: str) -> str:

@@ -11,7 +11,8 @@ from typing import Callable
 from .. import ir
 from ..ir import CHANNELS_FIRST, Counts, Node, is_known
 from ..knowledge.ops import Op
-from .axes import channels, conv_layout
+from ..layout import channels
+from .axes import conv_layout
 
 
 def rnn_directions(node: Node) -> int:

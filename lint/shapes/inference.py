@@ -13,8 +13,9 @@ from typing import Callable
 from .. import ir
 from ..ir import CHANNELS_FIRST, CHANNELS_LAST, FLAT, Counts, Graph, Node, is_known
 from ..knowledge.ops import NORMALIZATIONS, Op
-from .axes import Shape, channels, clean_shape, conv_layout, default_layout, join_channels, product
-from .counting import count, rnn_directions
+from ..layout import Shape, channels
+from .axes import clean_shape, conv_layout, default_layout, join_channels, product
+from .counting import count, inferred_feature_count, rnn_directions
 from .windows import SPATIAL_SHAPE_RULES
 
 
@@ -38,6 +39,8 @@ def infer(graph: Graph, input_shape: Shape | None = None) -> None:
     features_last = graph.framework == ir.TORCH and first_layer_op(graph) in FEATURES_LAST_OPS
     for node in graph.nodes:
         infer_node(node, [graph.nodes[i] for i in node.inputs], graph.framework, input_shape)
+        if node.op in NORMALIZATIONS:
+            node.normalized_features = inferred_feature_count(node)
         if node.op == Op.INPUT and features_last and node.out_shape and len(node.out_shape) > 1:
             node.layout = CHANNELS_LAST  # (T, F) for an RNN or Linear: features last
         if node.layer_key is not None and node.layer_key in seen_keys:
