@@ -18,6 +18,7 @@ from .source import read_source
 from .rule import FileContext, FileRule, PairContext, Rule
 from .shapes import infer
 from .shapes.inference import FEATURES_LAST_OPS, first_layer_op
+from .source_facts import attach_source_facts
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
     rules = selected_rules(options)
+    for graph, source in zip(graphs, sources):
+        attach_source_facts(graph, source)
     file_contexts = [FileContext(graph, source, options.keras_version)
                      for graph, source in zip(graphs, sources)]
     findings = run_rules(ctx, rules, file_contexts)

@@ -180,6 +180,15 @@ class OwnedWeights:
     span: Span | None
 
 
+@dataclass(frozen=True)
+class LossCall:
+    """A call in the model's file that builds or applies a loss expecting logits."""
+
+    name: str  # its spelling: "CrossEntropyLoss", "cross_entropy", a Keras loss
+    applies: str | None  # the activation a torch loss applies itself; None for Keras
+    span: Span | None
+
+
 @dataclass
 class Graph:
     """A model: nodes in evaluation order (a topological order) plus its inputs."""
@@ -195,6 +204,8 @@ class Graph:
     unresolved: list[Unresolved] = field(default_factory=list)
     custom_init: bool = False  # the code calls torch.nn.init / sets initializers itself
     owned: list[OwnedWeights] = field(default_factory=list)
+    # Filled from the source file before the rules run (portlint.source_facts):
+    logits_losses: tuple[LossCall, ...] = ()
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]
