@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .knowledge.ops import Op
+
 KERAS = "keras"
 TORCH = "torch"
 
@@ -212,7 +214,7 @@ class Graph:
 
     def layers(self) -> list[Node]:
         """Nodes other than inputs, in order."""
-        return [n for n in self.nodes if n.op != "input"]
+        return [n for n in self.nodes if n.op != Op.INPUT]
 
     def consumers(self, node_id: int) -> list[Node]:
         return [n for n in self.nodes if node_id in n.inputs]
@@ -225,7 +227,7 @@ class Graph:
         return total
 
     def counts_known(self) -> bool:
-        return (all(n.counts is not None for n in self.nodes if n.op != "input")
+        return (all(n.counts is not None for n in self.nodes if n.op != Op.INPUT)
                 and all(w.counts is not None for w in self.owned))
 
 

@@ -8,11 +8,12 @@ from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, KERAS, Graph, Node
 from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
+from portlint.knowledge.ops import Op
 from portlint.layout import softmax_axis
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, set_argument_fix
 
 # Ops that do not change which activation a model ends with.
-_TRANSPARENT = frozenset({"flatten", "reshape", "permute", "identity", "dropout"})
+_TRANSPARENT = frozenset({Op.FLATTEN, Op.RESHAPE, Op.PERMUTE, Op.IDENTITY, Op.DROPOUT})
 
 
 def kind(node: Node) -> str:
@@ -41,7 +42,7 @@ def is_output_head(node: Node, graph: Graph) -> bool:
 
 def _head_row(ctx: PairContext, row: Row) -> bool:
     nodes = [n for n in (row.keras, row.torch) if n is not None]
-    return all(n.op == "activation" and kind(n) in PROBABILITY_HEADS
+    return all(n.op == Op.ACTIVATION and kind(n) in PROBABILITY_HEADS
                and is_output_head(n, ctx.alignment.graph(n.framework)) for n in nodes)
 
 
@@ -142,14 +143,14 @@ x = F.relu(self.fc1(x))
                 continue
             port, origin = ctx.split(row)
             theirs = FRAMEWORK_LABEL[ctx.origin]
-            if row.status == MATCH and port.op == "activation":
+            if row.status == MATCH and port.op == Op.ACTIVATION:
                 if kind(port) != kind(origin) and "?" not in (kind(port), kind(origin)):
                     yield self.finding(ctx, f"different activation: the port applies "
                                             f"{label(port)} where {theirs} applies {label(origin)}",
                                        at=port, about=origin)
             elif row.status in (KERAS_ONLY, TORCH_ONLY):
                 node = port or origin
-                if node.op != "activation" or kind(node) in IDENTITY_ACTIVATIONS:
+                if node.op != Op.ACTIVATION or kind(node) in IDENTITY_ACTIVATIONS:
                     continue
                 if origin is not None:
                     after = ctx.anchor_before(origin)
@@ -504,7 +505,7 @@ Safe for slopes: it copies the original's effective value.
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
         theirs = FRAMEWORK_LABEL[ctx.origin]
-        for port, origin, _ in ctx.matched("activation"):
+        for port, origin, _ in ctx.matched(Op.ACTIVATION):
             if kind(port) != kind(origin):
                 continue  # a different activation is activation-mismatch
             for name in ("negative_slope", "approximate", "alpha"):

@@ -8,22 +8,23 @@ from typing import Iterable
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, KERAS, Node, is_known
 from portlint.knowledge import source_param
+from portlint.knowledge.ops import Op
 from portlint.layout import channels
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, fmt
 
 # Canonical attributes compared as plain values, per op.
 CONFIG_ATTRS: dict[str, tuple[str, ...]] = {
-    "conv": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
-    "conv_transpose": ("filters", "kernel", "stride", "dilation", "groups", "bias"),
-    "rnn": ("cell", "units", "bias", "bidirectional"),
-    "embedding": ("num_embeddings", "embedding_dim"),
-    "attention": ("num_heads", "embed_dim", "batch_first", "bias"),
-    "upsample": ("scale", "mode", "align_corners"),
-    "dense": ("units", "bias"),
-    "dropout": ("rate", "variant"),
-    "pool": ("kind", "pool", "stride"),
-    "global_pool": ("kind",),
-    "adaptive_pool": ("kind",),
+    Op.CONV: ("filters", "kernel", "stride", "dilation", "groups", "bias"),
+    Op.CONV_TRANSPOSE: ("filters", "kernel", "stride", "dilation", "groups", "bias"),
+    Op.RNN: ("cell", "units", "bias", "bidirectional"),
+    Op.EMBEDDING: ("num_embeddings", "embedding_dim"),
+    Op.ATTENTION: ("num_heads", "embed_dim", "batch_first", "bias"),
+    Op.UPSAMPLE: ("scale", "mode", "align_corners"),
+    Op.DENSE: ("units", "bias"),
+    Op.DROPOUT: ("rate", "variant"),
+    Op.POOL: ("kind", "pool", "stride"),
+    Op.GLOBAL_POOL: ("kind",),
+    Op.ADAPTIVE_POOL: ("kind",),
 }
 
 KERAS_MLP = """
@@ -274,7 +275,7 @@ bilinear UpSampling2D.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched(*CONFIG_ATTRS, "depthwise_conv"):
+        for port, origin, _ in ctx.matched(*CONFIG_ATTRS, Op.DEPTHWISE_CONV):
             compared = CONFIG_ATTRS.get(port.op) if port.op == origin.op else \
                 CROSS_OP_ATTRS.get(frozenset({port.op, origin.op}))
             if compared is None:
@@ -298,7 +299,7 @@ bilinear UpSampling2D.
 
 # Different ops for the same layer: Keras DepthwiseConv2D vs torch Conv2d(groups=C).
 CROSS_OP_ATTRS: dict[frozenset[str], tuple[str, ...]] = {
-    frozenset({"depthwise_conv", "conv"}): ("kernel", "stride", "dilation", "bias"),
+    frozenset({Op.DEPTHWISE_CONV, Op.CONV}): ("kernel", "stride", "dilation", "bias"),
 }
 
 
@@ -306,7 +307,7 @@ def _depthwise_as_conv(port: Node, origin: Node) -> list[tuple]:
     """A torch Conv2d aligned with a Keras depthwise convolution must have
     groups == in_channels and out_channels == in_channels * depth_multiplier."""
     pair = {port.op: port, origin.op: origin}
-    conv, depthwise = pair.get("conv"), pair.get("depthwise_conv")
+    conv, depthwise = pair.get(Op.CONV), pair.get(Op.DEPTHWISE_CONV)
     if conv is None or depthwise is None or conv.framework == depthwise.framework:
         return []
     cin = channels(conv.in_shape, CHANNELS_FIRST) if conv.in_shape else None
@@ -413,8 +414,8 @@ the torch original relies on `padding_idx`. No automatic fix.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("embedding"):
-            if origin.op != "embedding":
+        for port, origin, _ in ctx.matched(Op.EMBEDDING):
+            if origin.op != Op.EMBEDDING:
                 continue
             keras, torch = (port, origin) if port.framework == KERAS else (origin, port)
             masked = keras.attrs.get("mask_zero") is True

@@ -6,6 +6,7 @@ from typing import Iterable
 
 from portlint.findings import Edit, Finding, Fix, Related
 from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Node
+from portlint.knowledge.ops import Op
 from portlint.layout import normalized_axes, softmax_axis
 from portlint.rule import Case, FileContext, FileRule, describe, set_argument_fix
 
@@ -87,7 +88,7 @@ the fix writes `dim=-1` and is unsafe: it changes the output, which is the point
         if ctx.framework != TORCH:
             return
         for node in ctx.graph.nodes:
-            if node.op != "activation" or node.attrs.get("kind") not in ("softmax", "log_softmax"):
+            if node.op != Op.ACTIVATION or node.attrs.get("kind") not in ("softmax", "log_softmax"):
                 continue
             if node.attrs.get("axis") is not None or "axis" in node.explicit:
                 continue
@@ -189,9 +190,9 @@ def _output_activation(ctx: FileContext) -> Node | None:
     graph = ctx.graph
     for index in graph.outputs:
         node = graph.nodes[index]
-        while node.op in ("dropout", "identity") and node.inputs:
+        while node.op in (Op.DROPOUT, Op.IDENTITY) and node.inputs:
             node = graph.nodes[node.inputs[0]]
-        if node.op == "activation" and node.attrs.get("kind") in ("softmax", "sigmoid"):
+        if node.op == Op.ACTIVATION and node.attrs.get("kind") in ("softmax", "sigmoid"):
             return node
     return None
 
@@ -261,7 +262,7 @@ Unsafe fix: it changes what the layer computes (which is the intent).
         if ctx.framework != KERAS:
             return
         for node in ctx.graph.nodes:
-            if node.op != "batch_norm":
+            if node.op != Op.BATCH_NORM:
                 continue
             axes = normalized_axes(node)
             if axes is None or "features" in axes:

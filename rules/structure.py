@@ -9,6 +9,7 @@ from portlint.align import KERAS_ONLY, LAYOUT_OPS, TORCH_ONLY
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, TORCH, Graph, Node
 from portlint.knowledge import source_param
+from portlint.knowledge.ops import Op
 from portlint.layout import channels, to_layout
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 from portlint.rules.layer_config import KERAS_MLP, TORCH_MLP  # shared case models
@@ -140,7 +141,7 @@ Use the inferred size the message gives.
         if problems:
             return
         for port, origin, _ in ctx.matched():
-            if port.op != origin.op or port.op == "rnn":
+            if port.op != origin.op or port.op == Op.RNN:
                 # compatible ops (global vs adaptive pooling) may differ in rank; what an
                 # RNN returns is rnn-convention-mismatch's to judge
                 continue
@@ -174,7 +175,7 @@ Use the inferred size the message gives.
 
 def _is_identity(node: Node) -> bool:
     """A shape-preserving pooling over windows of one element: the input unchanged."""
-    return (node.op == "adaptive_pool" and node.in_shape is not None
+    return (node.op == Op.ADAPTIVE_POOL and node.in_shape is not None
             and node.out_shape == node.in_shape and None not in node.in_shape)
 
 
@@ -188,14 +189,14 @@ def _param(node: Node, canonical: str) -> str:
 
 
 def _declared_inputs(node: Node) -> list[tuple[str, int | None]]:
-    if node.op in ("conv", "conv_transpose"):
+    if node.op in (Op.CONV, Op.CONV_TRANSPOSE):
         layout = CHANNELS_FIRST if node.framework == TORCH else node.in_layout
         return [("in_channels", channels(node.in_shape, layout))]
-    if node.op == "rnn" and len(node.in_shape) == 2:
+    if node.op == Op.RNN and len(node.in_shape) == 2:
         return [("input_size", node.in_shape[-1])]
-    if node.op == "dense":
+    if node.op == Op.DENSE:
         return [("in_features", node.in_shape[-1])]
-    if node.op == "batch_norm":
+    if node.op == Op.BATCH_NORM:
         return [("num_features", node.normalized_features)]
     return []
 
@@ -296,11 +297,11 @@ class Net(nn.Module):
                 continue
             port, origin = ctx.split(row)
             node = port or origin
-            if node.op in LAYOUT_OPS or node.op in ("activation", "input", "opaque"):
+            if node.op in LAYOUT_OPS or node.op in (Op.ACTIVATION, Op.INPUT, Op.OPAQUE):
                 continue
             if _is_identity(node):
                 continue  # e.g. AdaptiveAvgPool2d((7, 7)) on a 7x7 map
-            severity = "warning" if node.op == "dropout" else None
+            severity = "warning" if node.op == Op.DROPOUT else None
             theirs = FRAMEWORK_LABEL[ctx.origin]
             if origin is not None:
                 after = ctx.anchor_before(origin)
