@@ -46,21 +46,22 @@ def _head_row(ctx: PairContext, row: Row) -> bool:
                and is_output_head(n, ctx.alignment.graph(n.framework)) for n in nodes)
 
 
-KERAS_DENSE = """
+# Two dense layers 16 -> 8 -> 4: the activation cases vary the hidden layer's activation,
+# the output-head cases the last one.
+KERAS_TWO_DENSE = """
 import keras
 from keras import layers
 
 def build():
     inputs = keras.Input(shape=(16,))
-    x = layers.Dense(8, activation={act})(inputs)
-    x = layers.Dense(4)(x)
+    x = layers.Dense(8, activation={hidden})(inputs)
+    x = layers.Dense(4{output})(x)
     return keras.Model(inputs, x)
 """
-TORCH_DENSE = """
+TORCH_TWO_LINEAR = """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-
+{functional}
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -68,9 +69,12 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(8, 4)
 
     def forward(self, x):
-        x = {body}
-        return self.fc2(x)
+        x = {hidden}
+        return {output}
 """
+KERAS_DENSE = KERAS_TWO_DENSE.format(hidden="{act}", output="")
+TORCH_DENSE = TORCH_TWO_LINEAR.format(functional="import torch.nn.functional as F\n",
+                                      hidden="{body}", output="self.fc2(x)")
 
 
 class ActivationMismatch(Rule):
@@ -287,30 +291,9 @@ def _norm_between(ctx: PairContext, act: Node) -> Node | None:
     return None
 
 
-KERAS_HEAD = """
-import keras
-from keras import layers
-
-def build():
-    inputs = keras.Input(shape=(16,))
-    x = layers.Dense(8, activation="relu")(inputs)
-    x = layers.Dense(4, activation={head})(x)
-    return keras.Model(inputs, x)
-"""
-TORCH_HEAD = """
-import torch
-import torch.nn as nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(16, 8)
-        self.fc2 = nn.Linear(8, 4)
-
-    def forward(self, x):
-        x = torch.relu(self.fc1(x))
-        return {ret}
-"""
+KERAS_HEAD = KERAS_TWO_DENSE.format(hidden='"relu"', output=", activation={head}")
+TORCH_HEAD = TORCH_TWO_LINEAR.format(functional="", hidden="torch.relu(self.fc1(x))",
+                                     output="{ret}")
 
 
 class OutputActivationMismatch(Rule):
