@@ -34,6 +34,7 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .rule import FileContext, FileRule
 from .shapes import infer
+from .source_facts import attach_source_facts
 from .ir import Span
 from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
                      recording_reads, scan_source, too_large)
@@ -311,6 +312,7 @@ def _checked_models(source: SourceFile, keras_version: int, codes: tuple[str, ..
     rules = [rule() for rule in _rules() if rule.code in codes]
     out = []
     for graph in _models(source, keras_version, warnings):
+        attach_source_facts(graph, source)
         context = FileContext(graph, source, keras_version)
         out.append((graph.model, [f for rule in rules for f in rule.check_file(context)]))
     return out

@@ -13,9 +13,12 @@ from .align import Alignment, align
 from .errors import InputError
 from .findings import Finding
 from .frontend import ModelRef, extract
+from .layout import to_layout
 from .source import read_source
 from .rule import FileContext, FileRule, PairContext, Rule
-from .shapes import FEATURES_LAST_OPS, first_layer_op, infer, to_layout
+from .shapes import infer
+from .shapes.inference import FEATURES_LAST_OPS, first_layer_op
+from .source_facts import attach_source_facts
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,8 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
     rules = selected_rules(options)
+    for graph, source in zip(graphs, sources):
+        attach_source_facts(graph, source)
     file_contexts = [FileContext(graph, source, options.keras_version)
                      for graph, source in zip(graphs, sources)]
     findings = run_rules(ctx, rules, file_contexts)

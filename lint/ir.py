@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .knowledge.ops import Op
+
 KERAS = "keras"
 TORCH = "torch"
 
@@ -137,6 +139,7 @@ class Node:
     layout: str | None = None  # layout of the output
     in_layout: str | None = None
     counts: Counts | None = None
+    normalized_features: int | None = None  # a normalization's normalized-axis size, inferred
 
     @property
     def where(self) -> Span | None:
@@ -179,6 +182,15 @@ class OwnedWeights:
     span: Span | None
 
 
+@dataclass(frozen=True)
+class LossCall:
+    """A call in the model's file that builds or applies a loss expecting logits."""
+
+    name: str  # its spelling: "CrossEntropyLoss", "cross_entropy", a Keras loss
+    applies: str | None  # the activation a torch loss applies itself; None for Keras
+    span: Span | None
+
+
 @dataclass
 class Graph:
     """A model: nodes in evaluation order (a topological order) plus its inputs."""
@@ -194,13 +206,15 @@ class Graph:
     unresolved: list[Unresolved] = field(default_factory=list)
     custom_init: bool = False  # the code calls torch.nn.init / sets initializers itself
     owned: list[OwnedWeights] = field(default_factory=list)
+    # Filled from the source file before the rules run (portlint.source_facts):
+    logits_losses: tuple[LossCall, ...] = ()
 
     def node(self, node_id: int) -> Node:
         return self.nodes[node_id]
 
     def layers(self) -> list[Node]:
         """Nodes other than inputs, in order."""
-        return [n for n in self.nodes if n.op != "input"]
+        return [n for n in self.nodes if n.op != Op.INPUT]
 
     def consumers(self, node_id: int) -> list[Node]:
         return [n for n in self.nodes if node_id in n.inputs]
@@ -213,7 +227,7 @@ class Graph:
         return total
 
     def counts_known(self) -> bool:
-        return (all(n.counts is not None for n in self.nodes if n.op != "input")
+        return (all(n.counts is not None for n in self.nodes if n.op != Op.INPUT)
                 and all(w.counts is not None for w in self.owned))
 
 

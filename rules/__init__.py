@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 # The modules whose `RULES` make up `ALL_RULES` (the rules `compare` and `check` run),
 # importable as attributes of the package like when it imported them all.
-FAMILIES = ("normalization", "layout", "geometry", "activations", "structure", "recurrent",
-            "accounting", "single_file", "unresolved")
+FAMILIES = ("normalization", "layout", "geometry", "activations", "layer_config", "structure",
+            "recurrent", "accounting", "single_file", "unresolved")
 
 
 class RuleInfo(NamedTuple):
@@ -55,13 +55,13 @@ CATALOGUE: tuple[RuleInfo, ...] = tuple(RuleInfo(*row) for row in ROWS)
 
 def __getattr__(name: str) -> Any:
     if name == "ALL_RULES":
-        from . import (accounting, activations, geometry, layout, normalization, recurrent,
-                       single_file, structure, unresolved)
+        from . import (accounting, activations, geometry, layer_config, layout, normalization,
+                       recurrent, single_file, structure, unresolved)
 
         value = sorted(
             [*normalization.RULES, *layout.RULES, *geometry.RULES, *activations.RULES,
-             *structure.RULES, *recurrent.RULES, *accounting.RULES, *single_file.RULES,
-             *unresolved.RULES],
+             *layer_config.RULES, *structure.RULES, *recurrent.RULES, *accounting.RULES,
+             *single_file.RULES, *unresolved.RULES],
             key=lambda rule: rule.code,
         )
         globals()["ALL_RULES"] = value

@@ -6,6 +6,7 @@ from typing import Iterable
 
 from portlint.findings import Finding, Related
 from portlint.ir import KERAS, Graph, Node
+from portlint.knowledge.ops import Op
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 
 
@@ -316,7 +317,7 @@ class Net(nn.Module):
         pairs = []
         for row in ctx.rows:
             k, t = row.keras, row.torch
-            if k is None or t is None or k.op not in ("dense", "conv") or k.op != t.op:
+            if k is None or t is None or k.op not in (Op.DENSE, Op.CONV) or k.op != t.op:
                 continue
             if k.attrs.get("kernel_init") != t.attrs.get("kernel_init") or (
                     k.attrs.get("bias") and k.attrs.get("bias_init") != t.attrs.get("bias_init")):
@@ -354,7 +355,7 @@ def _rnn_init(keras: Node) -> str:
 
 
 # Layers whose Keras and torch default initializers differ beyond Dense/Conv (reference §7).
-OTHER_INITS = {"embedding": _embedding_init, "rnn": _rnn_init}
+OTHER_INITS = {Op.EMBEDDING: _embedding_init, Op.RNN: _rnn_init}
 
 
 RULES = [ParamCountMismatch, BufferAccounting, InitializerMismatch]

@@ -8,10 +8,12 @@ from portlint.align import KERAS_ONLY, MATCH, REORDERED, TORCH_ONLY, Row
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, KERAS, Graph, Node
 from portlint.knowledge import IDENTITY_ACTIVATIONS, PROBABILITY_HEADS
+from portlint.knowledge.ops import Op
+from portlint.layout import softmax_axis
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe, set_argument_fix
 
 # Ops that do not change which activation a model ends with.
-_TRANSPARENT = frozenset({"flatten", "reshape", "permute", "identity", "dropout"})
+_TRANSPARENT = frozenset({Op.FLATTEN, Op.RESHAPE, Op.PERMUTE, Op.IDENTITY, Op.DROPOUT})
 
 
 def kind(node: Node) -> str:
@@ -40,25 +42,26 @@ def is_output_head(node: Node, graph: Graph) -> bool:
 
 def _head_row(ctx: PairContext, row: Row) -> bool:
     nodes = [n for n in (row.keras, row.torch) if n is not None]
-    return all(n.op == "activation" and kind(n) in PROBABILITY_HEADS
+    return all(n.op == Op.ACTIVATION and kind(n) in PROBABILITY_HEADS
                and is_output_head(n, ctx.alignment.graph(n.framework)) for n in nodes)
 
 
-KERAS_DENSE = """
+# Two dense layers 16 -> 8 -> 4: the activation cases vary the hidden layer's activation,
+# the output-head cases the last one.
+KERAS_TWO_DENSE = """
 import keras
 from keras import layers
 
 def build():
     inputs = keras.Input(shape=(16,))
-    x = layers.Dense(8, activation={act})(inputs)
-    x = layers.Dense(4)(x)
+    x = layers.Dense(8, activation={hidden})(inputs)
+    x = layers.Dense(4{output})(x)
     return keras.Model(inputs, x)
 """
-TORCH_DENSE = """
+TORCH_TWO_LINEAR = """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
-
+{functional}
 class Net(nn.Module):
     def __init__(self):
         super().__init__()
@@ -66,9 +69,12 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(8, 4)
 
     def forward(self, x):
-        x = {body}
-        return self.fc2(x)
+        x = {hidden}
+        return {output}
 """
+KERAS_DENSE = KERAS_TWO_DENSE.format(hidden="{act}", output="")
+TORCH_DENSE = TORCH_TWO_LINEAR.format(functional="import torch.nn.functional as F\n",
+                                      hidden="{body}", output="self.fc2(x)")
 
 
 class ActivationMismatch(Rule):
@@ -141,14 +147,14 @@ x = F.relu(self.fc1(x))
                 continue
             port, origin = ctx.split(row)
             theirs = FRAMEWORK_LABEL[ctx.origin]
-            if row.status == MATCH and port.op == "activation":
+            if row.status == MATCH and port.op == Op.ACTIVATION:
                 if kind(port) != kind(origin) and "?" not in (kind(port), kind(origin)):
                     yield self.finding(ctx, f"different activation: the port applies "
                                             f"{label(port)} where {theirs} applies {label(origin)}",
                                        at=port, about=origin)
             elif row.status in (KERAS_ONLY, TORCH_ONLY):
                 node = port or origin
-                if node.op != "activation" or kind(node) in IDENTITY_ACTIVATIONS:
+                if node.op != Op.ACTIVATION or kind(node) in IDENTITY_ACTIVATIONS:
                     continue
                 if origin is not None:
                     after = ctx.anchor_before(origin)
@@ -285,30 +291,9 @@ def _norm_between(ctx: PairContext, act: Node) -> Node | None:
     return None
 
 
-KERAS_HEAD = """
-import keras
-from keras import layers
-
-def build():
-    inputs = keras.Input(shape=(16,))
-    x = layers.Dense(8, activation="relu")(inputs)
-    x = layers.Dense(4, activation={head})(x)
-    return keras.Model(inputs, x)
-"""
-TORCH_HEAD = """
-import torch
-import torch.nn as nn
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1 = nn.Linear(16, 8)
-        self.fc2 = nn.Linear(8, 4)
-
-    def forward(self, x):
-        x = torch.relu(self.fc1(x))
-        return {ret}
-"""
+KERAS_HEAD = KERAS_TWO_DENSE.format(hidden='"relu"', output=", activation={head}")
+TORCH_HEAD = TORCH_TWO_LINEAR.format(functional="", hidden="torch.relu(self.fc1(x))",
+                                     output="{ret}")
 
 
 class OutputActivationMismatch(Rule):
@@ -379,18 +364,6 @@ intended contract (`# portlint: ignore[output-activation-mismatch]`).
             else:
                 yield self.finding(ctx, f"the port ends in {label(port)} but {theirs} returns "
                                         f"logits", at=port, prefer_call=True)
-
-
-def softmax_axis(node: Node) -> int | None:
-    """The softmax axis as a non-negative index into the full shape (batch first);
-    torch's `dim=None` picks 0 for 1-D and 3-D tensors and 1 otherwise."""
-    if node.in_shape is None:
-        return None
-    rank = len(node.in_shape) + 1
-    axis = node.attrs.get("axis")
-    if axis is None:
-        return 0 if rank in (1, 3) else 1
-    return axis % rank if isinstance(axis, int) else None
 
 
 def _feature_dim(port: Node, origin: Node) -> int | None:
@@ -515,7 +488,7 @@ Safe for slopes: it copies the original's effective value.
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
         theirs = FRAMEWORK_LABEL[ctx.origin]
-        for port, origin, _ in ctx.matched("activation"):
+        for port, origin, _ in ctx.matched(Op.ACTIVATION):
             if kind(port) != kind(origin):
                 continue  # a different activation is activation-mismatch
             for name in ("negative_slope", "approximate", "alpha"):

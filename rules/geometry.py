@@ -6,6 +6,7 @@ from typing import Iterable
 
 from portlint.findings import Finding
 from portlint.ir import UNKNOWN, is_known
+from portlint.knowledge.ops import Op
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, set_argument_fix
 
 KERAS_CONV = """
@@ -181,7 +182,7 @@ x = nn.Conv2d(3, 64, 7, stride=2, padding=0)(x)
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("conv_transpose"):
+        for port, origin, _ in ctx.matched(Op.CONV_TRANSPOSE):
             mine, theirs = port.attrs.get("transpose_crops"), origin.attrs.get("transpose_crops")
             if not (isinstance(mine, tuple) and isinstance(theirs, tuple)) or mine == theirs:
                 continue
@@ -193,10 +194,10 @@ x = nn.Conv2d(3, 64, 7, stride=2, padding=0)(x)
                 f"padding=(k-1)//2, output_padding=s-1 shifts values by one pixel; use "
                 f"padding=floor((k-s)/2) and crop the last row/column when k-s is odd"),
                 at=port, about=origin)
-        for port, origin, _ in ctx.matched("conv"):
+        for port, origin, _ in ctx.matched(Op.CONV):
             mode = next((n.attrs.get("padding_mode") for n in (port, origin)
                          if n.attrs.get("padding_mode") not in (None, "zeros")), None)
-            if mode is not None and origin.op == "conv":
+            if mode is not None and origin.op == Op.CONV:
                 yield self.finding(ctx, f"torch padding_mode={mode!r} pads with {mode} values; "
                                         f"Keras convolutions pad with zeros", at=port, about=origin)
                 continue
@@ -315,8 +316,8 @@ an explicit pad (`F.pad(x, ..., value=-inf)` before a max pool).
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("pool"):
-            if origin.op != "pool" or port.attrs.get("kind") != origin.attrs.get("kind"):
+        for port, origin, _ in ctx.matched(Op.POOL):
+            if origin.op != Op.POOL or port.attrs.get("kind") != origin.attrs.get("kind"):
                 continue  # a different kind of pooling is a layer-config-mismatch
             mine, theirs = pooling_pads(ctx, port), pooling_pads(ctx, origin)
             if mine is None or theirs is None:

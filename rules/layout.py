@@ -7,9 +7,11 @@ from typing import Iterable
 
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, CHANNELS_LAST, KERAS, Graph, Node
+from portlint.knowledge.ops import Op
+from portlint.layout import axis_meaning
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 
-_PASS_THROUGH = frozenset({"activation", "dropout", "identity"})
+_PASS_THROUGH = frozenset({Op.ACTIVATION, Op.DROPOUT, Op.IDENTITY})
 
 
 def dense_after(node: Node, graph: Graph) -> Node | None:
@@ -20,7 +22,7 @@ def dense_after(node: Node, graph: Graph) -> Node | None:
         if len(consumers) != 1:
             return None
         current = consumers[0]
-        if current.op == "dense":
+        if current.op == Op.DENSE:
             return current
         if current.op not in _PASS_THROUGH:
             return None
@@ -131,8 +133,8 @@ port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("flatten", "reshape"):
-            if origin.op not in ("flatten", "reshape"):
+        for port, origin, _ in ctx.matched(Op.FLATTEN, Op.RESHAPE):
+            if origin.op not in (Op.FLATTEN, Op.RESHAPE):
                 continue
             if port.out_shape is None or len(port.out_shape) != 1:
                 continue
@@ -159,8 +161,6 @@ port flatten in Keras order: `x = x.permute(0, 2, 3, 1).flatten(1)`.
 
 def concat_axis(node: Node) -> str | None:
     """What a concatenation joins along: "features", "batch" or "axis i" (by meaning)."""
-    from portlint.rules.normalization import _axis_meaning
-
     shape, layout = node.in_shape, node.in_layout
     axis = node.attrs.get("axis")
     if not shape or layout is None or not isinstance(axis, int):
@@ -168,7 +168,7 @@ def concat_axis(node: Node) -> str | None:
     position = axis % (len(shape) + 1) - 1  # both frameworks count the batch axis
     if position < 0:
         return "batch"
-    return _axis_meaning(position, len(shape), layout)
+    return axis_meaning(position, len(shape), layout)
 
 
 KERAS_CONCAT = """
@@ -246,8 +246,8 @@ x = torch.cat([a, b], dim=1)              # channels of NCHW
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
         theirs = FRAMEWORK_LABEL[ctx.origin]
-        for port, origin, _ in ctx.matched("concat"):
-            if origin.op != "concat":
+        for port, origin, _ in ctx.matched(Op.CONCAT):
+            if origin.op != Op.CONCAT:
                 continue
             mine, other = concat_axis(port), concat_axis(origin)
             if mine is None or other is None or mine == other:
@@ -259,8 +259,8 @@ x = torch.cat([a, b], dim=1)              # channels of NCHW
                 at=port, about=origin, prefer_call=True)
 
 
-_SPATIAL_CONSUMERS = frozenset({"conv", "depthwise_conv", "conv_transpose", "pool",
-                                "global_pool", "adaptive_pool", "batch_norm", "upsample"})
+_SPATIAL_CONSUMERS = frozenset({Op.CONV, Op.DEPTHWISE_CONV, Op.CONV_TRANSPOSE, Op.POOL,
+                                Op.GLOBAL_POOL, Op.ADAPTIVE_POOL, Op.BATCH_NORM, Op.UPSAMPLE})
 
 
 def spatial_consumer(node: Node, graph: Graph) -> Node | None:
@@ -284,10 +284,10 @@ def _omits_batch(node: Node) -> bool:
     shape = node.in_shape
     if node.framework == KERAS or not shape or None in shape:
         return False
-    if node.op == "permute":
+    if node.op == Op.PERMUTE:
         dims = node.attrs.get("dims")
         return isinstance(dims, tuple) and len(dims) == len(shape)
-    if node.op == "reshape":
+    if node.op == Op.RESHAPE:
         target = node.attrs.get("target_shape")
         if not isinstance(target, tuple) or not all(isinstance(d, int) and d > 0 for d in target):
             return False
@@ -379,8 +379,8 @@ likewise). Give torch `permute`/`view` an index for the batch.
                     f"{describe(node)} has one index per sample dimension: torch counts the "
                     f"batch as dim 0 (Keras Permute/Reshape do not); add it, e.g. "
                     f"permute(0, ...) / view(-1, ...)"), at=node, prefer_call=True)
-        for port, origin, _ in ctx.matched("reshape"):
-            if origin.op != "reshape":
+        for port, origin, _ in ctx.matched(Op.RESHAPE):
+            if origin.op != Op.RESHAPE:
                 continue
             keras, torch = (port, origin) if port.framework == KERAS else (origin, port)
             if not (keras.in_shape and len(keras.in_shape) == 1 and keras.out_shape

@@ -7,9 +7,9 @@ from typing import Iterable
 from portlint.findings import Finding
 from portlint.ir import KERAS, Node
 from portlint.knowledge import source_param
+from portlint.knowledge.ops import NORMALIZATIONS, Op
+from portlint.layout import normalized_axes
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, fmt, set_argument_fix
-
-NORMALIZATION_OPS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
 
 
 def spelled(node: Node, canonical: str, value: object) -> str:
@@ -109,7 +109,7 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("batch_norm"):
+        for port, origin, _ in ctx.matched(Op.BATCH_NORM):
             unportable = list(_unportable_statistics(port, origin))
             for message in unportable:
                 yield self.finding(ctx, message, at=port, about=origin)
@@ -153,7 +153,7 @@ def _unportable_statistics(*nodes: Node) -> Iterable[str]:
                        f"norm) has no torch equivalent")
             if a.get("adjustment") is not None:
                 yield "tf.keras BatchNormalization(adjustment=...) has no torch equivalent"
-        elif a.get("track_running_stats") is False and node.op == "batch_norm":
+        elif a.get("track_running_stats") is False and node.op == Op.BATCH_NORM:
             yield (f"{node.layer_type}(track_running_stats=False) keeps no running statistics "
                    f"and normalizes with batch statistics at inference too; Keras always uses "
                    f"its moving statistics at inference")
@@ -223,7 +223,7 @@ Safe: it copies the original's epsilon.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched(*NORMALIZATION_OPS):
+        for port, origin, _ in ctx.matched(*NORMALIZATIONS):
             mine, theirs = port.attrs.get("epsilon"), origin.attrs.get("epsilon")
             if not (isinstance(mine, (int, float)) and isinstance(theirs, (int, float))):
                 continue
@@ -282,7 +282,7 @@ weight at 1 (`self.bn.weight.requires_grad_(False)`). No automatic fix.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched(*NORMALIZATION_OPS):
+        for port, origin, _ in ctx.matched(*NORMALIZATIONS):
             mine = (port.attrs.get("center"), port.attrs.get("scale"))
             theirs = (origin.attrs.get("center"), origin.attrs.get("scale"))
             if not all(isinstance(v, bool) for v in (*mine, *theirs)) or mine == theirs:
@@ -298,45 +298,6 @@ weight at 1 (`self.bn.weight.requires_grad_(False)`). No automatic fix.
             message = (f"learned normalization parameters differ: Keras {k} vs torch {t}"
                        f"{note}")
             yield self.finding(ctx, message, at=port, about=origin)
-
-
-
-
-def normalized_axes(node: Node) -> frozenset[str] | None:
-    """The axes a normalization layer normalizes, by meaning ("channels", "axis 0", ...)
-    rather than position, so that NHWC and NCHW layers can be compared."""
-    shape, layout = node.in_shape, node.in_layout
-    if not shape or layout is None:
-        return None
-    rank = len(shape)
-    if node.framework == KERAS:
-        axes = node.attrs.get("axis", -1)
-        axes = axes if isinstance(axes, tuple) else tuple(axes) if isinstance(axes, list) else (axes,)
-        if not all(isinstance(a, int) for a in axes):
-            return None
-        positions = {a - 1 if a > 0 else rank + a for a in axes}
-    elif node.op in ("batch_norm", "group_norm"):
-        positions = {0}  # torch normalizes over dim 1 of (N, C, ...)
-    else:
-        normalized = node.attrs.get("normalized_shape")
-        if not isinstance(normalized, tuple):
-            return None
-        positions = set(range(rank - len(normalized), rank))
-    if any(p < 0 or p >= rank for p in positions):
-        return None
-    return frozenset(_axis_meaning(p, rank, layout) for p in positions)
-
-
-def _axis_meaning(position: int, rank: int, layout: str) -> str:
-    from portlint.ir import CHANNELS_FIRST, FLAT
-
-    if layout == FLAT or rank == 1:
-        return "features"
-    channel = 0 if layout == CHANNELS_FIRST else rank - 1
-    if position == channel:
-        return "features"
-    others = [p for p in range(rank) if p != channel]
-    return f"axis {others.index(position)}"
 
 
 def _axes_text(axes: frozenset[str]) -> str:
@@ -429,7 +390,7 @@ or normalize with the matching LayerNorm shape. No automatic fix.
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched(*NORMALIZATION_OPS):
+        for port, origin, _ in ctx.matched(*NORMALIZATIONS):
             if port.op != origin.op:
                 continue
             mine, theirs = normalized_axes(port), normalized_axes(origin)
@@ -512,8 +473,8 @@ self.norm = nn.RMSNorm(16, eps=1e-6)           # set eps: torch's None means 1.1
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("layer_norm", "rms_norm"):
-            if origin.op not in ("layer_norm", "rms_norm"):
+        for port, origin, _ in ctx.matched(Op.LAYER_NORM, Op.RMS_NORM):
+            if origin.op not in (Op.LAYER_NORM, Op.RMS_NORM):
                 continue
             label = FRAMEWORK_LABEL[origin.framework]
             rms_scaling = next((n for n in (port, origin) if n.attrs.get("rms_scaling")), None)
@@ -523,8 +484,8 @@ self.norm = nn.RMSNorm(16, eps=1e-6)           # set eps: torch's None means 1.1
                     "the centred standard deviation: neither LayerNorm nor RMSNorm. Use "
                     "keras.layers.RMSNormalization"), at=port, about=origin)
             elif port.op != origin.op:
-                kinds = {"layer_norm": "layer normalization (centred)",
-                         "rms_norm": "RMS normalization (not centred)"}
+                kinds = {Op.LAYER_NORM: "layer normalization (centred)",
+                         Op.RMS_NORM: "RMS normalization (not centred)"}
                 yield self.finding(ctx, f"{port.layer_type} is {kinds[port.op]}, {label} "
                                         f"{origin.layer_type} is {kinds[origin.op]}",
                                    at=port, about=origin)

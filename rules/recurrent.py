@@ -6,6 +6,7 @@ from typing import Iterable
 
 from portlint.findings import Finding
 from portlint.ir import KERAS, TORCH, Graph, Node
+from portlint.knowledge.ops import Op
 from portlint.rule import Case, PairContext, Rule, fmt, set_argument_fix
 
 KERAS_RNN = """
@@ -48,9 +49,9 @@ def _moves_batch(node: Node | None) -> bool:
     if node is None:
         return False
     dims = node.attrs.get("dims")
-    if node.op == "transpose" and isinstance(dims, tuple):
+    if node.op == Op.TRANSPOSE and isinstance(dims, tuple):
         return 0 in dims
-    if node.op == "permute" and isinstance(dims, tuple) and dims:
+    if node.op == Op.PERMUTE and isinstance(dims, tuple) and dims:
         return dims[0] != 0
     return False
 
@@ -156,8 +157,8 @@ and SimpleRNN, Keras's single bias split into `bias_ih` (the Keras bias) and `bi
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:
-        for port, origin, _ in ctx.matched("rnn"):
-            if origin.op != "rnn":
+        for port, origin, _ in ctx.matched(Op.RNN):
+            if origin.op != Op.RNN:
                 continue
             keras, torch = _torch_pair(port, origin)
             problems = [(m, port) for m in self._cell(keras, torch, ctx)]
@@ -213,10 +214,10 @@ and SimpleRNN, Keras's single bias split into `bias_ih` (the Keras bias) and `bi
         graph = ctx.alignment.graph(TORCH)
         batch_first = bool(torch.attrs.get("batch_first"))
         consumers = graph.consumers(torch.id)
-        outputs = [n for n in consumers if n.op != "rnn_state"]
-        states = [n for n in consumers if n.op == "rnn_state"]
+        outputs = [n for n in consumers if n.op != Op.RNN_STATE]
+        states = [n for n in consumers if n.op == Op.RNN_STATE]
         used_states = [n for s in states for n in graph.consumers(s.id)]
-        last_steps = [n for n in outputs if n.op == "index" and _last_step(n.attrs["index"], batch_first)]
+        last_steps = [n for n in outputs if n.op == Op.INDEX and _last_step(n.attrs[Op.INDEX], batch_first)]
         bidirectional = bool(keras.attrs.get("bidirectional"))
         if keras.attrs.get("return_sequences"):
             if last_steps:

@@ -6,9 +6,9 @@ from typing import Iterable
 
 from portlint.findings import Edit, Finding, Fix, Related
 from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Node
+from portlint.knowledge.ops import Op
+from portlint.layout import normalized_axes, softmax_axis
 from portlint.rule import Case, FileContext, FileRule, describe, set_argument_fix
-from portlint.rules.activations import softmax_axis
-from portlint.rules.normalization import normalized_axes
 
 KERAS_HEAD = """
 import keras
@@ -88,7 +88,7 @@ the fix writes `dim=-1` and is unsafe: it changes the output, which is the point
         if ctx.framework != TORCH:
             return
         for node in ctx.graph.nodes:
-            if node.op != "activation" or node.attrs.get("kind") not in ("softmax", "log_softmax"):
+            if node.op != Op.ACTIVATION or node.attrs.get("kind") not in ("softmax", "log_softmax"):
                 continue
             if node.attrs.get("axis") is not None or "axis" in node.explicit:
                 continue
@@ -117,15 +117,6 @@ def _dim_fix(node: Node, dim: int, applicability: str) -> Fix | None:
         return None
     text = f"{node.insert_prefix}dim={dim}"
     return Fix(applicability, (Edit(node.insert_at, text),), title=f"set dim={dim}")
-
-
-# Loss constructors that expect logits, by the name they are spelled with, and the
-# output activation that makes them a double activation.
-LOGITS_LOSSES = {
-    "CrossEntropyLoss": "softmax", "cross_entropy": "softmax",
-    "BCEWithLogitsLoss": "sigmoid", "binary_cross_entropy_with_logits": "sigmoid",
-}
-KERAS_LOGITS_FLAG = "from_logits"
 
 
 class ProbabilitiesIntoLogitsLoss(FileRule):
@@ -180,8 +171,9 @@ Return logits from the model (apply softmax only at prediction time), or use
         head = _output_activation(ctx)
         if head is None:
             return
-        for call, name in _loss_calls(ctx):
-            if ctx.framework == TORCH and LOGITS_LOSSES.get(name) != head.attrs.get("kind"):
+        for call in ctx.graph.logits_losses:
+            name = call.name
+            if ctx.framework == TORCH and call.applies != head.attrs.get("kind"):
                 continue
             related = [Related(head.where, f"the model's output: {describe(head)}")] if head.where else []
             kind = head.attrs.get("kind")
@@ -191,54 +183,17 @@ Return logits from the model (apply softmax only at prediction time), or use
             else:
                 message = (f"`{name}` expects logits and applies {kind} itself, but the model "
                            f"already ends in {kind}: a double {kind}; return logits from the model")
-            yield self.file_finding(message, ctx.source.span(call), related=related)
+            yield self.file_finding(message, call.span, related=related)
 
 
 def _output_activation(ctx: FileContext) -> Node | None:
     graph = ctx.graph
     for index in graph.outputs:
         node = graph.nodes[index]
-        while node.op in ("dropout", "identity") and node.inputs:
+        while node.op in (Op.DROPOUT, Op.IDENTITY) and node.inputs:
             node = graph.nodes[node.inputs[0]]
-        if node.op == "activation" and node.attrs.get("kind") in ("softmax", "sigmoid"):
+        if node.op == Op.ACTIVATION and node.attrs.get("kind") in ("softmax", "sigmoid"):
             return node
-    return None
-
-
-def _loss_calls(ctx: FileContext) -> Iterable[tuple[object, str]]:
-    """Calls in the file that build or apply a loss expecting logits (by spelling)."""
-    import libcst as cst
-
-    found: list[tuple[object, str]] = []
-    framework = ctx.framework
-    spellings = LOGITS_LOSSES if framework == TORCH else (KERAS_LOGITS_FLAG,)
-    if not any(spelling in ctx.source.text for spelling in spellings):
-        return found  # walking the whole module costs far more than this test
-
-    class Visitor(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            name = _leaf_name(node.func)
-            if name is None:
-                return
-            if framework == TORCH and name in LOGITS_LOSSES:
-                found.append((node, name))
-            elif framework == KERAS and any(
-                    arg.keyword is not None and arg.keyword.value == KERAS_LOGITS_FLAG
-                    and isinstance(arg.value, cst.Name) and arg.value.value == "True"
-                    for arg in node.args):
-                found.append((node, name))
-
-    ctx.source.module.visit(Visitor())
-    return found
-
-
-def _leaf_name(func: object) -> str | None:
-    import libcst as cst
-
-    if isinstance(func, cst.Name):
-        return func.value
-    if isinstance(func, cst.Attribute):
-        return func.attr.value
     return None
 
 
@@ -307,7 +262,7 @@ Unsafe fix: it changes what the layer computes (which is the intent).
         if ctx.framework != KERAS:
             return
         for node in ctx.graph.nodes:
-            if node.op != "batch_norm":
+            if node.op != Op.BATCH_NORM:
                 continue
             axes = normalized_axes(node)
             if axes is None or "features" in axes:

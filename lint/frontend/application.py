@@ -90,7 +90,7 @@ class Application:
 
     def layer_counts(self, layer: Layer) -> Any:
         """Weights of a torch layer from its arguments alone (no input shape needed)."""
-        from ..shapes import count
+        from ..shapes.counting import count
 
         attrs, _ = self.builder.canonical_attrs(layer.spec, layer.args, {})
         node = ir.Node(id=-1, op=layer.spec.op, framework=layer.framework,

@@ -16,7 +16,7 @@ from .. import ir
 from ..knowledge import REQUIRED, ActivationSpec, LayerSpec, canonical_activation
 from ..knowledge import keras as K
 from ..knowledge.ops import Op
-from ..shapes import infer_node
+from ..shapes.inference import infer_node
 from ..source import LazySpan
 from .frameworks import resolve
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
