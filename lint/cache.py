@@ -56,9 +56,9 @@ def settings_key(settings: Any) -> str:
     the single-file rules selected. (Pairs, severities, ignores and suppressions are
     applied to the results on every run, so changing them needs no new analysis.)"""
     from .rule import FileRule
-    from .rules import ALL_RULES
+    from .rules.registry import pair_rules
 
-    codes = sorted(r.code for r in ALL_RULES if issubclass(r, FileRule) and settings.selected(r))
+    codes = sorted(r.code for r in pair_rules() if issubclass(r, FileRule) and settings.selected(r))
     return f"keras={settings.keras_version};rules={','.join(codes)}"
 
 

@@ -39,7 +39,8 @@ from .ir import Span
 from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
                      recording_reads, scan_source, too_large)
 from .workers import run_tasks
-from .suppress import UnusedSuppression, apply_suppressions, comments
+from .rules.suppression import UnusedSuppression
+from .suppress import apply_suppressions, comments
 
 if TYPE_CHECKING:  # `compare` imports this module for `finalize`; the cache is for `check`
     from .cache import ResultCache
@@ -337,9 +338,9 @@ def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ..
 
 
 def _rules() -> list[type]:
-    from .rules import ALL_RULES
+    from .rules.registry import pair_rules
 
-    return list(ALL_RULES)
+    return list(pair_rules())
 
 
 def pair_coverage(pair: PairResult, settings: Settings) -> dict[str, set[str]]:

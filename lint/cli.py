@@ -16,21 +16,20 @@ from __future__ import annotations
 import copy
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import Enum
-from functools import partial
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import __version__, _cli_params
+from ._cli_run import _emit, _fix, _guarded, _with_fix_hint, fail
 
 _cli_params.install()
 
 if TYPE_CHECKING:  # the command imports them when it runs, to keep startup fast
     from .compare import Options, PairResult
     from .config import Settings
-    from .findings import Finding
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Static analysis for Keras <-> PyTorch model ports.",
@@ -47,6 +46,13 @@ class Format(str, Enum):
     rdjson = "rdjson"
 
 
+# The options several commands take with the same flag and help.
+FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
+ExitZeroOption = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")]
+OutputFileOption = Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")]
+UnsafeFixesOption = Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")]
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"portlint {__version__}")
@@ -58,11 +64,6 @@ def root(version: Annotated[bool, typer.Option("--version", callback=_version, i
                                                help="Print the version and exit.")] = False,
          ) -> None:
     """Static analysis for Keras <-> PyTorch model ports."""
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"portlint: {message}", err=True)
-    raise typer.Exit(2)
 
 
 def parse_shape(text: str | None) -> tuple | None:
@@ -89,15 +90,15 @@ def _split(values: list[str] | None) -> tuple:
 def compare(
     original: Annotated[str, typer.Argument(help="The original model: PATH[::MODEL].")],
     port: Annotated[str, typer.Argument(help="The port (findings point here): PATH[::MODEL].")],
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    format: FormatOption = Format.text,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
     keras_version: Annotated[int | None, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3 (default: the configuration's, else 3).", show_default=False)] = None,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1.")] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
-    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    exit_zero: ExitZeroOption = False,
+    output_file: OutputFileOption = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes to the port (atomically; the result must parse), then report what remains.")] = False,
-    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
+    unsafe_fixes: UnsafeFixesOption = False,
     config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the port).")] = None,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
@@ -143,26 +144,6 @@ def _settings(config: str | None, start: str | None, select: list[str] | None,
         fail(str(exc))
 
 
-_R = TypeVar("_R")  # what a command computes: PairResult, CheckResult, VerifyResult
-
-
-def _guarded(what: str, action: Callable[[], _R]) -> _R:
-    """Run `action`: an input error is one line and exit 2; anything else is reported as
-    an internal error, never a traceback (PORTLINT_DEBUG=1 shows it)."""
-    from .errors import InputError
-
-    try:
-        return action()
-    except InputError as exc:
-        fail(str(exc))
-    except Exception as exc:
-        if os.environ.get("PORTLINT_DEBUG"):
-            raise
-        detail = str(exc).splitlines()[0] if str(exc) else ""
-        fail(f"internal error while {what}: {type(exc).__name__}: {detail} "
-             f"(please report; PORTLINT_DEBUG=1 shows details)")
-
-
 def _run_compare(original: str, port: str, options: Options,
                  settings: Settings | None = None) -> PairResult:
     from .compare import compare as run_compare
@@ -186,15 +167,15 @@ def _run_compare(original: str, port: str, options: Options,
                         "that touches one of them.")
 def check(
     paths: Annotated[list[str] | None, typer.Argument(help="Python files or directories; none: every configured pair.", show_default=False)] = None,
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    format: FormatOption = Format.text,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes); replaces the configured select.")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules (added to the configured ignore).")] = None,
     keras_version: Annotated[int | None, typer.Option("--keras-version", help="Keras major version of the Keras models: 2 or 3 (default: the configuration's, else 3).", show_default=False)] = None,
     config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the first path, else above the current directory).")] = None,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
-    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    exit_zero: ExitZeroOption = False,
+    output_file: OutputFileOption = None,
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes (atomically; the result must parse), then report what remains.")] = False,
-    unsafe_fixes: Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")] = False,
+    unsafe_fixes: UnsafeFixesOption = False,
     report_unused_suppressions: Annotated[bool, typer.Option("--report-unused-suppressions", help="Report `# noqa: PTL...` / `# portlint: ignore[...]` comments that suppress nothing (PTL902).")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for many files (0: one per usable core; 1: none).", min=0)] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse every file again; do not read or write the result cache.")] = False,
@@ -267,15 +248,15 @@ def _result_cache(settings: Settings, folder: str | None):
 def verify(
     original: Annotated[str, typer.Argument(help="The original model: PATH[::MODEL].")],
     port: Annotated[str, typer.Argument(help="The port (static findings point here): PATH[::MODEL].")],
-    format: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.text,
+    format: FormatOption = Format.text,
     select: Annotated[list[str] | None, typer.Option("--select", help="Only these rules (names, codes or code prefixes).")] = None,
     ignore: Annotated[list[str] | None, typer.Option("--ignore", help="Skip these rules.")] = None,
     keras_version: Annotated[int, typer.Option("--keras-version", help="Keras major version of the Keras model: 2 or 3.")] = 3,
     input_shape: Annotated[str | None, typer.Option("--input-shape", help="Shape of one sample when the source does not say, e.g. 64,64,1.")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds each model's code may run (after the framework is imported).")] = 300.0,
     memory_limit: Annotated[int, typer.Option("--memory-limit", help="Megabytes of address space each model's code may add to the imported framework (RLIMIT_AS); 0: no limit.")] = 8192,
-    exit_zero: Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")] = False,
-    output_file: Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")] = None,
+    exit_zero: ExitZeroOption = False,
+    output_file: OutputFileOption = None,
     numeric: Annotated[bool, typer.Option("--numeric", help="Also copy the original's weights into the port along the alignment and compare the outputs layer by layer (both models built with real weights).")] = False,
     tolerance: Annotated[float, typer.Option("--tolerance", help="--numeric: absolute tolerance; outputs agree when |port - original| <= tolerance + rtol * |original|.")] = 1e-5,
     rtol: Annotated[float, typer.Option("--rtol", help="--numeric: relative tolerance.")] = 1e-4,
@@ -342,108 +323,6 @@ def _run_verify(original: str, port: str, options):
 
     return _guarded(f"verifying {original} and {port}",
                     lambda: run_verify(original, port, options))
-
-
-MAX_FIX_PASSES = 10  # a fix skipped for overlapping another is retried on the next pass
-
-
-def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tuple[_R, str]:
-    """`--fix`: apply the fixes of `result.findings`, analyse again with `rerun`, repeat
-    while fixes apply (an overlapping fix waits for the next pass). Returns the last
-    result and the one-line summary; a file that cannot be written ends the run with
-    exit 2. `what` names what is fixed in an internal-error message."""
-    from .fixes import apply_fixes, is_applicable
-
-    fixed = 0
-    files: set[str] = set()
-    warned: set[str] = set()
-    exhausted = True
-    for _ in range(MAX_FIX_PASSES):
-        # Files are unchanged or fully written whatever happens.
-        outcome = _guarded(f"fixing {what}", partial(apply_fixes, result.findings, unsafe=unsafe))
-        for refusal in outcome.refused:
-            f, loc = refusal.finding, refusal.finding.location
-            where = f"{loc.path}:{loc.line}:{loc.column}" if loc else "?"
-            warning = f"portlint: warning: not applying the fix for {f.code} [{f.rule}] " \
-                      f"at {where}: {refusal.reason}"
-            if warning not in warned:
-                warned.add(warning)
-                typer.echo(warning, err=True)
-        if outcome.errors:
-            more = f" (and {len(outcome.errors) - 1} more)" if len(outcome.errors) > 1 else ""
-            done = f"; {fixed} fix{'es' if fixed != 1 else ''} applied before" if fixed else ""
-            fail(f"{outcome.errors[0]}{more}{done}")
-        if not outcome.files:
-            exhausted = False
-            break
-        fixed += sum(outcome.files.values())
-        files.update(outcome.files)
-        result = rerun()
-
-    remaining = [f for f in result.findings if is_applicable(f.fix, unsafe=unsafe)]
-    hidden = [f for f in result.findings
-              if not unsafe and f.fix is not None and f.fix.applicability == "unsafe"]
-    if fixed:
-        head = (f"portlint: fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(files)} "
-                f"file{'s' if len(files) != 1 else ''}")
-    else:
-        head = "portlint: no fixes applied"
-    notes = []
-    if remaining and exhausted:
-        notes.append(f"{len(remaining)} still fixable: run --fix again")
-    elif remaining:
-        notes.append(f"{len(remaining)} fix{'es' if len(remaining) != 1 else ''} could not be "
-                     f"applied")
-    if hidden:
-        notes.append(f"{len(hidden)} remaining fixable with --unsafe-fixes")
-    return result, head + (f" ({'; '.join(notes)})" if notes else "")
-
-
-def _with_fix_hint(report: str, findings: Sequence[Finding], *, unsafe: bool) -> str:
-    """The text report plus a `[*] N fixable with --fix` line just above its closing
-    summary line (which stays last)."""
-    safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
-    risky = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "unsafe")
-    if unsafe:
-        hint = f"[*] {safe + risky} fixable with --fix" if safe + risky else ""
-    elif safe:
-        hint = f"[*] {safe} fixable with --fix"
-        if risky:
-            hint += f" ({risky} hidden fix{'es' if risky != 1 else ''} can be enabled with " \
-                    f"--unsafe-fixes)"
-    elif risky:
-        hint = (f"[*] No fixes available with --fix ({risky} hidden fix"
-                f"{'es' if risky != 1 else ''} can be enabled with --unsafe-fixes)")
-    else:
-        hint = ""
-    if not hint:
-        return report
-    body, newline, last = report.rstrip("\n").rpartition("\n")
-    if not newline:
-        return f"{hint}\n{report}"
-    return f"{body}\n{hint}\n{last}\n"
-
-
-def _emit(report: str, output_file: str | None) -> None:
-    if output_file is None:
-        sys.stdout.write(report)
-        return
-    import tempfile
-    from pathlib import Path
-
-    target = Path(output_file)
-    try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".portlint-tmp",
-                                       dir=target.parent if str(target.parent) else ".")
-    except OSError as exc:
-        fail(f"--output-file {output_file}: {exc.strerror}")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(report)
-        os.replace(tmp, target)
-    except OSError as exc:
-        os.unlink(tmp)
-        fail(f"--output-file {output_file}: {exc.strerror}")
 
 
 @app.command()

@@ -124,17 +124,21 @@ def declared_input(graph: ir.Graph) -> tuple | None:
 
 
 def selected_rules(options: Options) -> list[Rule]:
-    from .rules import ALL_RULES
+    """Instances of the pair rules `options` selects (the registry's `pair_rules`)."""
+    from .rules.registry import pair_rules, unknown_selectors
 
-    def matches(rule: type[Rule], patterns: Sequence[str]) -> bool:
-        return any(p == rule.name or rule.code.startswith(p.upper()) for p in patterns)
-
-    unknown = [p for p in (*options.select, *options.ignore)
-               if not any(p == r.name or r.code.startswith(p.upper()) for r in ALL_RULES)]
+    rules = pair_rules()
+    unknown = unknown_selectors((*options.select, *options.ignore), rules)
     if unknown:
         raise InputError(f"unknown rule selector: {', '.join(unknown)} (see `portlint rule`)")
-    chosen = [r for r in ALL_RULES if not options.select or matches(r, options.select)]
-    return [r() for r in chosen if not matches(r, options.ignore)]
+    chosen = [r for r in rules if not options.select or _named(r, options.select)]
+    return [r() for r in chosen if not _named(r, options.ignore)]
+
+
+def _named(rule: type[Rule], selectors: Sequence[str]) -> bool:
+    from .rules.registry import matches
+
+    return any(matches(s, rule) for s in selectors)
 
 
 def run_rules(ctx: PairContext, rules: list[Rule],

@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
+from .globs import glob_matches, glob_regex
+from .rules.registry import all_rules as catalogue  # noqa: F401 - the names callers import
+from .rules.registry import matches, rule_for, specificity, unknown_selectors  # noqa: F401
 
 PYPROJECT = "pyproject.toml"
 PORTLINT_TOML = "portlint.toml"
@@ -41,62 +43,6 @@ DEFAULT_EXCLUDE_DIRS = frozenset({
 
 class ConfigError(InputError):
     """A bad configuration file: one line naming the file and the key."""
-
-
-# --------------------------------------------------------------------------- the rules
-
-
-@lru_cache(maxsize=1)
-def catalogue() -> tuple[type, ...]:
-    """Every rule a selector may name: the static rules (`ALL_RULES`), the rules only
-    `verify` runs and `unused-suppression` (PTL902)."""
-    rules = list(_static_rules_by_code().values())
-    try:
-        from .rules.dynamic import DYNAMIC_RULES
-    except ImportError:  # pragma: no cover - verify is optional
-        DYNAMIC_RULES = []
-    rules += [r for r in DYNAMIC_RULES if r not in rules]
-    return tuple(sorted(rules, key=lambda r: r.code))
-
-
-def matches(selector: str, rule: type) -> bool:
-    """A selector is a rule name, a code, or a code prefix (`PTL1`, `PTL`)."""
-    return selector == rule.name or (bool(selector) and rule.code.startswith(selector.upper()))
-
-
-def specificity(selector: str, rule: type) -> int:
-    """How precisely `selector` names `rule` (the most specific severity override wins)."""
-    if selector == rule.name or selector.upper() == rule.code:
-        return 100
-    return len(selector)
-
-
-def unknown_selectors(selectors: Iterable[str]) -> list[str]:
-    selectors = list(selectors)
-    if not selectors:  # the usual run: no need to import the verify-only rules
-        return []
-    rules = catalogue()
-    return [s for s in selectors if not any(matches(s, r) for r in rules)]
-
-
-def rule_for(code: str) -> type | None:
-    # The static rules first: only a verify finding needs the verify-only rules imported.
-    rule = _static_rules_by_code().get(code)
-    if rule is not None:
-        return rule
-    for rule in catalogue():
-        if rule.code == code:
-            return rule
-    return None
-
-
-@lru_cache(maxsize=1)
-def _static_rules_by_code() -> dict[str, type]:
-    """The rules `compare` and `check` run (`ALL_RULES`) and `unused-suppression`."""
-    from .rules import ALL_RULES
-    from .suppress import UnusedSuppression
-
-    return {rule.code: rule for rule in (*ALL_RULES, UnusedSuppression)}
 
 
 # --------------------------------------------------------------------------- the file
@@ -374,67 +320,6 @@ def _quote(key: str) -> str:
     return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else f'"{key}"'
 
 
-# --------------------------------------------------------------------------- globs
-
-
-@lru_cache(maxsize=256)
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """`*` any characters but `/`, `**` any directories, `?` one character, `[...]` a
-    class; a pattern without `/` matches a file or directory name at any depth."""
-    out = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif c == "*":
-            out.append("[^/]*")
-            i += 1
-        elif c == "?":
-            out.append("[^/]")
-            i += 1
-        elif c == "[":
-            end = pattern.find("]", i + 2 if pattern[i + 1:i + 2] in ("!", "]") else i + 1)
-            if end < 0:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pattern[i + 1:end]
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
-        else:
-            out.append(re.escape(c))
-            i += 1
-    return re.compile("".join(out))
-
-
-def glob_matches(pattern: str, path: Path | str, root: Path) -> bool:
-    """Whether `path` (or a directory containing it) matches `pattern`, a glob relative to
-    `root`. A pattern without `/` also matches any single file or directory name."""
-    absolute = Path(os.path.abspath(path))
-    try:
-        relative = absolute.relative_to(os.path.abspath(root)).as_posix()
-    except ValueError:
-        relative = None
-    pattern = pattern.strip().removeprefix("./").rstrip("/")
-    regex = glob_regex(pattern)
-    if relative is not None:
-        parts = relative.split("/")
-        for end in range(len(parts), 0, -1):
-            if regex.fullmatch("/".join(parts[:end])):
-                return True
-    if "/" not in pattern:
-        names = relative.split("/") if relative is not None else [absolute.name]
-        return any(regex.fullmatch(name) for name in names)
-    return False
-
-
 # --------------------------------------------------------------------------- a run
 
 
@@ -469,7 +354,7 @@ class Settings:
     def selected(self, rule: type) -> bool:
         """Whether the selection (`select`/`ignore`) enables `rule`. PTL902 is enabled by
         `report-unused-suppressions` instead of `select`; `ignore` still turns it off."""
-        from .suppress import UnusedSuppression
+        from .rules.suppression import UnusedSuppression
 
         if any(matches(s, rule) for s in self.ignore):
             return False
@@ -480,11 +365,11 @@ class Settings:
     def options(self, input_shape: tuple | None = None) -> Any:
         """`compare`'s Options: the selection narrowed to the rules compare runs."""
         from .compare import Options
-        from .rules import ALL_RULES
+        from .rules.registry import pair_rules
 
         if not self.select and not self.ignore:
             return Options(keras_version=self.keras_version, input_shape=input_shape)
-        codes = tuple(r.code for r in ALL_RULES if self.selected(r))
+        codes = tuple(r.code for r in pair_rules() if self.selected(r))
         if not codes:  # nothing selected: ignore everything
             return Options(keras_version=self.keras_version, input_shape=input_shape,
                            ignore=("PTL",))

@@ -25,7 +25,9 @@ class Case:
     """A Keras model and a PyTorch model (the port), as source text.
 
     `expect` is how many findings of the rule the pair must produce (0 for VALID cases);
-    `line`, when set, is the line in the port where the first finding must be.
+    `line`, when set, is the line in the port where the first finding must be. `fixed` is
+    the text of the first finding's file once the rule's fixes, safe and unsafe, are
+    applied; it is set exactly when the rule offers a fix for the case.
     """
 
     keras: str
@@ -35,6 +37,7 @@ class Case:
     message: str | None = None  # a substring the first finding's message must contain
     note: str = ""
     keras_version: int = 3
+    fixed: str | None = None
 
 
 class Rule:

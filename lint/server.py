@@ -20,6 +20,7 @@ import asyncio
 import logging
 import os
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -172,20 +173,23 @@ def _input_error_finding(message: str, path: str) -> Finding:
                    location=Span(path, line, 1, line, 1))
 
 
+def _document_handler(action: Callable[[PortlintServer, str], None]) -> Callable[..., None]:
+    """An LSP notification handler that runs `action` on the notified document."""
+
+    def handle(ls: PortlintServer, params: Any) -> None:
+        action(ls, params.text_document.uri)
+
+    return handle
+
+
 def build_server() -> PortlintServer:
     server = PortlintServer()
 
-    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: PortlintServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.check_document(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: PortlintServer, params: types.DidChangeTextDocumentParams) -> None:
-        ls.check_later(params.text_document.uri)
-
-    @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: PortlintServer, params: types.DidSaveTextDocumentParams) -> None:
-        ls.check_document(params.text_document.uri)
+    # A document opened or saved is checked now; while it is edited, once typing pauses.
+    for event, action in ((types.TEXT_DOCUMENT_DID_OPEN, PortlintServer.check_document),
+                          (types.TEXT_DOCUMENT_DID_CHANGE, PortlintServer.check_later),
+                          (types.TEXT_DOCUMENT_DID_SAVE, PortlintServer.check_document)):
+        server.feature(event)(_document_handler(action))
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: PortlintServer, params: types.DidCloseTextDocumentParams) -> None:

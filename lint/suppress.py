@@ -31,53 +31,13 @@ from typing import Any
 
 from .findings import Edit, Finding, Fix
 from .ir import Span
-from .rule import Rule
+from .rules.suppression import UnusedSuppression  # the rule these reports are of
 
 _NOQA = re.compile(r"#\s*noqa(?::\s?(?P<codes>[A-Z]+[0-9]+(?:[,\s]+[A-Z]+[0-9]+)*))?",
                    re.IGNORECASE)
 _CODE = re.compile(r"[A-Z]+[0-9]+", re.IGNORECASE)
 _IGNORE = re.compile(r"#\s*portlint\s*:\s*ignore(?![\w-])(?:\s*\[(?P<rules>[^\]]*)\])?")
 PORTLINT_CODE = re.compile(r"PTL[0-9]+\Z")
-
-
-class UnusedSuppression(Rule):
-    """Not in `ALL_RULES`: it has no pair examples (it judges comments, not models) and is
-    produced by `portlint.check.finalize`, not by `compare`."""
-
-    code = "PTL902"
-    name = "unused-suppression"
-    severity = "warning"
-    summary = ("A `# portlint: ignore[...]` or `# noqa: PTL...` comment suppresses nothing "
-               "(only with --report-unused-suppressions)")
-    doc = """
-## What it flags
-A suppression comment that no longer suppresses anything: a `# noqa: PTL101` or
-`# portlint: ignore[batchnorm-momentum-mismatch]` on a line where that rule ran and found
-nothing, a bare `# portlint: ignore` on a line without findings, and a suppression naming a
-rule that does not exist. It is reported only with `--report-unused-suppressions` (or
-`report-unused-suppressions = true` in the configuration), like Ruff's `RUF100`.
-
-Only what portlint can judge is reported: a plain `# noqa` and the codes of other tools
-(`# noqa: E501, PTL101`) may be there for Ruff or flake8, so they are never reported, and a
-code whose rule did not run on the file (not selected, turned off for the file, or a pair
-rule in a file that was not compared) is not reported either.
-
-## Why it matters
-A suppression outlives the problem it silenced: after the port is fixed, the comment
-stays and would hide the next, different mismatch of the same rule on that line.
-
-## Example
-```python
-nn.BatchNorm2d(32, momentum=0.85, eps=1e-3),  # noqa: PTL101   <- already fixed
-```
-
-## Fix
-Safe: remove the unused codes, or the whole directive when nothing in it is used
-(`--fix`). A directive followed by other text in the same comment is only reported.
-
-## References
-Ruff `RUF100` (unused-noqa); flake8 `# noqa`; pylint `useless-suppression`.
-"""
 
 
 @dataclass(frozen=True)
@@ -237,14 +197,14 @@ def apply_suppressions(findings: Sequence[Finding], *,
 
 def _unused(d: Directive, used: set[str | None], ran: frozenset[str],
             path: str) -> Finding | None:
-    from .config import catalogue, rule_for
+    from .rules.registry import all_rules, rule_for
 
     if d.selectors is None:
         if d.kind == "noqa" or used or not ran:
             return None  # a plain noqa may be for another tool
         unused, unknown = ["(all)"], []
     else:
-        names = {r.name: r.code for r in catalogue()}
+        names = {r.name: r.code for r in all_rules()}
         unused, unknown = [], []
         if any(s.upper() == UnusedSuppression.code or s == UnusedSuppression.name
                for s in d.own):

@@ -9,14 +9,9 @@ BEGIN, END = "# BEGIN GENERATED\n", "# END GENERATED\n"
 
 def generate() -> str:
     """The generated rows of rules/_catalogue.py, from the rule classes."""
-    from portlint.config import catalogue
+    from portlint.rules.registry import all_rules, row
 
-    lines = []
-    for rule in catalogue():
-        row = (rule.code, rule.name, rule.severity, rule.summary,
-               f"{rule.__module__}:{rule.__qualname__}")
-        lines.append(f"    {row!r},\n")
-    return "".join(lines)
+    return "".join(f"    {row(rule)!r},\n" for rule in all_rules())
 
 
 def updated(text: str) -> str:

@@ -1,6 +1,6 @@
 """Every rule's code, name, severity, summary and class, without importing the rules.
 
-Generated from the rule classes (`portlint.config.catalogue()`) by
+Generated from the rule classes (`portlint.rules.registry.all_rules()`) by
 
     python -m portlint.rules
 
@@ -41,6 +41,6 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ('PTL802', 'probabilities-into-logits-loss', 'warning', 'A softmax/sigmoid model output fed to a loss that expects logits', 'portlint.rules.single_file:ProbabilitiesIntoLogitsLoss'),
     ('PTL803', 'batchnorm-axis-data-format', 'error', "Keras BatchNormalization axis is not the channel axis of its input's data_format", 'portlint.rules.single_file:BatchNormAxisDataFormat'),
     ('PTL901', 'unresolved-construct', 'info', 'Code the static analysis could not follow', 'portlint.rules.unresolved:UnresolvedConstruct'),
-    ('PTL902', 'unused-suppression', 'warning', 'A `# portlint: ignore[...]` or `# noqa: PTL...` comment suppresses nothing (only with --report-unused-suppressions)', 'portlint.suppress:UnusedSuppression'),
+    ('PTL902', 'unused-suppression', 'warning', 'A `# portlint: ignore[...]` or `# noqa: PTL...` comment suppresses nothing (only with --report-unused-suppressions)', 'portlint.rules.suppression:UnusedSuppression'),
 # END GENERATED
 )

@@ -475,9 +475,11 @@ Safe for slopes: it copies the original's effective value.
     ]
     INVALID = [
         Case(KERAS_ACT.format(shape="(16,)", layer="LeakyReLU()"),
-             TORCH_ACT.format(features=16, layer="LeakyReLU()"), 1, line=8, message="0.3"),
+             TORCH_ACT.format(features=16, layer="LeakyReLU()"), 1, line=8, message="0.3",
+             fixed=TORCH_ACT.format(features=16, layer="LeakyReLU(negative_slope=0.3)")),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="Softmax()"),
-             TORCH_ACT.format(features=16, layer="Softmax()"), 1, line=8, message="batch"),
+             TORCH_ACT.format(features=16, layer="Softmax()"), 1, line=8, message="batch",
+             fixed=TORCH_ACT.format(features=16, layer="Softmax(dim=-1)")),
         Case(KERAS_ACT.format(shape="(5, 16)", layer="PReLU()"),
              TORCH_ACT.format(features=16, layer="PReLU(16)"), 1, line=8, message="per element",
              note="Keras PReLU learns one slope per element unless shared_axes"),

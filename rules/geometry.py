@@ -309,7 +309,9 @@ an explicit pad (`F.pad(x, ..., value=-inf)` before a max pool).
     INVALID = [
         Case(KERAS_POOL.format(size=8, layer="AveragePooling2D", args='3, strides=1, padding="same"'),
              TORCH_POOL.format(layer="AvgPool2d", args="3, stride=1, padding=1"), 1, line=5,
-             message="count_include_pad"),
+             message="count_include_pad",
+             fixed=TORCH_POOL.format(layer="AvgPool2d",
+                                     args="3, stride=1, padding=1, count_include_pad=False")),
         Case(KERAS_POOL.format(size=7, layer="MaxPooling2D", args="2"),
              TORCH_POOL.format(layer="MaxPool2d", args="2, ceil_mode=True"), 1, line=5,
              message="ceil_mode"),

@@ -97,9 +97,9 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
     ]
     INVALID = [
         Case(KERAS_BN_15.format(args="momentum=0.15"), TORCH_BN.format(args="4"), 1, line=8,
-             message="momentum=0.85"),
+             message="momentum=0.85", fixed=TORCH_BN.format(args="4, momentum=0.85")),
         Case(KERAS_BN_15.format(args="momentum=0.15"), TORCH_BN.format(args="4, momentum=0.15"), 1,
-             line=8, message="copied literally"),
+             line=8, message="copied literally", fixed=TORCH_BN.format(args="4, momentum=0.85")),
         Case(KERAS_BN_15.format(args=""), TORCH_BN.format(args="4, momentum=None"), 1, line=8,
              message="cumulative"),
         Case(KERAS_BN_15.format(args=""), TORCH_BN.format(args="4, momentum=0.01, track_running_stats=False"),
@@ -217,9 +217,9 @@ Safe: it copies the original's epsilon.
     ]
     INVALID = [
         Case(KERAS_BN_15.format(args=""), TORCH_BN.format(args="4"), 1, line=8,
-             message="eps=1e-05 (default)"),
+             message="eps=1e-05 (default)", fixed=TORCH_BN.format(args="4, eps=0.001")),
         Case(KERAS_BN_15.format(args="epsilon=1.001e-5"), TORCH_BN.format(args="4, 1e-3"), 1,
-             line=8, message="epsilon=1.001e-05"),
+             line=8, message="epsilon=1.001e-05", fixed=TORCH_BN.format(args="4, 1.001e-05")),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

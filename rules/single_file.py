@@ -77,11 +77,14 @@ the fix writes `dim=-1` and is unsafe: it changes the output, which is the point
     ]
     INVALID = [
         Case(KERAS_HEAD.format(shape="(10, 16)"), TORCH_HEAD.format(features=16, softmax="nn.Softmax()"),
-             1, line=10, message="batch"),
+             1, line=10, message="batch",
+             fixed=TORCH_HEAD.format(features=16, softmax="nn.Softmax(dim=-1)")),
         Case(KERAS_HEAD.format(shape="(16,)"),
              TORCH_HEAD.format(features=16, softmax="nn.Identity()").replace(
                  "return self.softmax(self.fc(x))", "return F.log_softmax(self.fc(x))"), 1,
-             line=13, message="dim=1"),
+             line=13, message="dim=1",
+             fixed=TORCH_HEAD.format(features=16, softmax="nn.Identity()").replace(
+                 "return self.softmax(self.fc(x))", "return F.log_softmax(self.fc(x), dim=1)")),
     ]
 
     def check_file(self, ctx: FileContext) -> Iterable[Finding]:
@@ -253,9 +256,12 @@ Unsafe fix: it changes what the layer computes (which is the intent).
     ]
     INVALID = [
         Case(KERAS_BN_FORMAT.format(shape="(8, 8, 3)", conv="", bn="axis=1"), TORCH_BN_PLAIN, 1,
-             line=8, message="axis=-1"),
+             line=8, message="axis=-1",
+             fixed=KERAS_BN_FORMAT.format(shape="(8, 8, 3)", conv="", bn="axis=-1")),
         Case(KERAS_BN_FORMAT.format(shape="(3, 8, 8)", conv=", data_format='channels_first'", bn=""),
-             TORCH_BN_PLAIN, 1, line=8, message="axis=1"),
+             TORCH_BN_PLAIN, 1, line=8, message="axis=1",
+             fixed=KERAS_BN_FORMAT.format(shape="(3, 8, 8)", conv=", data_format='channels_first'",
+                                          bn="axis=1")),
     ]
 
     def check_file(self, ctx: FileContext) -> Iterable[Finding]:

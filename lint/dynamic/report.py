@@ -82,14 +82,7 @@ def dynamic_section(result: VerifyResult) -> list[str]:
                f"num_batches_tracked)  [{_static_note(result, ir.TORCH)}]")
     folded = t["folded_bias"]
     same_trainable, same_state = result.across["trainable"], result.across["non_trainable"]
-    out.append(f"  Reconciled: Keras trainable {n(k['trainable'])} "
-               f"{'=' if same_trainable else '!='} torch parameters {n(t['parameters'])}"
-               + (f" - {n(folded)} second RNN biases (bias_hh, which Keras sums into one)"
-                  if folded else "") + "; "
-               f"Keras non-trainable {n(k['non_trainable'])} {'=' if same_state else '!='} torch "
-               f"running statistics {n(t['running_stats'])}; num_batches_tracked "
-               f"({n(t['num_batches_tracked'])}) has no Keras counterpart"
-               + ("" if same_trainable and same_state else "  -> counts differ"))
+    out.append(text_report.reconciled_line(k, t, folded, same_trainable, same_state))
     parts = []
     for side, noun in ((result.keras, "weighted layers"), (result.torch, "weighted modules")):
         label = "Keras" if side.framework == ir.KERAS else "PyTorch"

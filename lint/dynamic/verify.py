@@ -118,21 +118,22 @@ def build_json(record: dict[str, Any], framework: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- rules
 
 
-def _catalogue() -> list[type]:
-    from ..rules import ALL_RULES
-    from ..rules.dynamic import DYNAMIC_RULES
+def _catalogue() -> tuple[type, ...]:
+    from ..rules.registry import verify_rules
 
-    return [*ALL_RULES, *DYNAMIC_RULES]
+    return verify_rules()
 
 
 def _matches(rule: type, patterns: tuple[str, ...]) -> bool:
-    return any(p == rule.name or rule.code.startswith(p.upper()) for p in patterns)
+    from ..rules.registry import matches
+
+    return any(matches(p, rule) for p in patterns)
 
 
 def check_selectors(options: VerifyOptions) -> None:
-    rules = _catalogue()
-    unknown = [p for p in (*options.select, *options.ignore)
-               if not any(_matches(r, (p,)) for r in rules)]
+    from ..rules.registry import unknown_selectors
+
+    unknown = unknown_selectors((*options.select, *options.ignore), _catalogue())
     if unknown:
         raise InputError(f"unknown rule selector: {', '.join(unknown)} (see `portlint rule`)")
 

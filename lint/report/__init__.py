@@ -59,15 +59,8 @@ def summary_line(findings: Sequence[Finding]) -> str:
 
 
 def rule_catalogue() -> list[type[Rule]]:
-    """Every rule portlint knows, by code: the static rules and, when present, the rules
-    only `verify` reports."""
-    from ..rules import ALL_RULES
+    """Every rule portlint knows, by code (the registry's), for the formats that describe
+    rules as well as findings."""
+    from ..rules.registry import all_rules
 
-    rules = list(ALL_RULES)
-    try:
-        from ..rules.dynamic import DYNAMIC_RULES
-    except ImportError:
-        DYNAMIC_RULES = []
-    known = {r.code for r in rules}
-    rules += [r for r in DYNAMIC_RULES if r.code not in known]
-    return sorted(rules, key=lambda r: r.code)
+    return list(all_rules())

@@ -142,15 +142,22 @@ def render_totals(pair: PairResult) -> list[str]:
         folded = p.get("folded_bias", 0)
         same_trainable = k["trainable"] == p["parameters"] - folded
         same_state = k["non_trainable"] == p["running_stats"]
-        out.append(f"  Reconciled: Keras trainable {k['trainable']:,} "
-                   f"{'=' if same_trainable else '!='} torch parameters {p['parameters']:,}"
-                   + (f" - {folded:,} second RNN biases (bias_hh, which Keras sums into one)"
-                      if folded else "") + "; "
-                   f"Keras non-trainable {k['non_trainable']:,} {'=' if same_state else '!='} "
-                   f"torch running statistics {p['running_stats']:,}; num_batches_tracked "
-                   f"({p['num_batches_tracked']:,}) has no Keras counterpart"
-                   + ("" if same_trainable and same_state else "  -> counts differ"))
+        out.append(reconciled_line(k, p, folded, same_trainable, same_state))
     return out
+
+
+def reconciled_line(keras: dict, torch: dict, folded: int, same_trainable: bool,
+                    same_state: bool) -> str:
+    """The `Reconciled:` line of a totals section (static here, built models in `verify`):
+    Keras trainable vs torch parameters, non-trainable vs running statistics."""
+    return (f"  Reconciled: Keras trainable {keras['trainable']:,} "
+            f"{'=' if same_trainable else '!='} torch parameters {torch['parameters']:,}"
+            + (f" - {folded:,} second RNN biases (bias_hh, which Keras sums into one)"
+               if folded else "") + "; "
+            f"Keras non-trainable {keras['non_trainable']:,} {'=' if same_state else '!='} "
+            f"torch running statistics {torch['running_stats']:,}; num_batches_tracked "
+            f"({torch['num_batches_tracked']:,}) has no Keras counterpart"
+            + ("" if same_trainable and same_state else "  -> counts differ"))
 
 
 def render(findings: Sequence[Finding], pairs: Sequence[PairResult]) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from portlint.compare import Options, compare
+from portlint.fixes import apply_fixes
 from portlint.rule import Case, Rule
 from portlint.rules import ALL_RULES
 
@@ -44,6 +45,22 @@ def test_invalid_case_is_flagged(rule, case, tmp_path):
             first.location, first.message)
     if case.message is not None:
         assert case.message in first.message
+    _check_fixed(found, case)
+
+
+def _check_fixed(found, case: Case) -> None:
+    """With a fix, `case.fixed` is the first finding's file after `--fix --unsafe-fixes`
+    (the rule's own fixes only); without one, `fixed` must not be set."""
+    fixable = [f for f in found if f.fix is not None]
+    if not fixable:
+        assert case.fixed is None, "the case declares fixed= but the rule offers no fix"
+        return
+    assert case.fixed is not None, (
+        f"the rule fixes this case ({fixable[0].fix.title}): declare the fixed source as fixed=")
+    report = apply_fixes(fixable, unsafe=True)
+    assert report.ok and not report.refused, (report.errors, report.refused)
+    with open(fixable[0].location.path, encoding="utf-8") as stream:
+        assert stream.read() == case.fixed
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r.name)
