@@ -7,7 +7,10 @@ Modules:
 * `runner`    -- parent side: `run_worker(request, timeout=...)`, `run_workers(...)`.
                  Never imports a framework.
 * `worker`    -- child side, `python -m portlint.dynamic.worker`: imports the framework and
-                 the user's code, builds, runs the request's steps (`STEPS`).
+                 the user's code, builds, runs the request's steps (`STEPS`). Its parts:
+                 `failures` (error records), `sites` (the user's files, spans),
+                 `loader` (import the file, call NAME(ARGS)), `building` (per-framework
+                 builders), `counting` (the "count" step), `numeric` (the "numeric" step).
 * `protocol`  -- the request/response format shared by both sides.
 * `reconcile` -- static vs built counts per framework (PTL704) and across frameworks.
 * `report`    -- text and JSON output.
