@@ -29,6 +29,7 @@ import time
 from typing import Any
 
 from . import mapping
+from .mapping_helpers import HELPERS
 from .protocol import KERAS, TORCH
 
 CHANNELS_LAST = "channels_last"
@@ -69,7 +70,7 @@ class NumericRun:
         self.atol = float(params.get("atol", 1e-5))
         self.rtol = float(params.get("rtol", 1e-4))
         self.namespace: dict[str, Any] = {"np": np, "torch": torch, "keras": keras}
-        exec(mapping.HELPERS, self.namespace)  # noqa: S102 - our own helper source
+        exec(HELPERS, self.namespace)  # noqa: S102 - our own helper source
         self.keras_index = self._keras_layers()
         self.claimed = set(params.get("keras_names") or [])
         self.resolved: dict[str, Any] = {}  # static Keras name -> built layer

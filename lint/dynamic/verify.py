@@ -240,7 +240,7 @@ def write_mapping(result: VerifyResult, path: str) -> None:
     import tempfile
 
     from .. import __version__
-    from .mapping import render_script
+    from .mapping_script import render_script
 
     if result.numeric_answer is None:
         raise InputError("--emit-mapping needs the numeric step's mapping (--numeric)")
