@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..knowledge.ops import NORMALIZATIONS
 from . import mapping
 from .mapping_helpers import HELPERS
 from .protocol import KERAS, TORCH
@@ -39,7 +40,7 @@ CHANNELS_FIRST = "channels_first"
 _SHIFTS = ("bias", "beta", "moving_mean", "running_mean", "bias_ih", "bias_hh")
 _SCALES = ("gamma", "scale")
 _VARIANCES = ("moving_variance", "running_var")
-_NORMS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
+_NORMS = NORMALIZATIONS
 
 
 def numeric_step(ctx: Any, locate: Any = None) -> dict[str, Any]:

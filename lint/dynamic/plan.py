@@ -35,23 +35,26 @@ from .. import ir
 from ..align import KERAS_ONLY, MATCH, TORCH_ONLY, Alignment, Row
 from ..findings import Finding
 from ..ir import CHANNELS_FIRST, CHANNELS_LAST, Graph, Node
+from ..knowledge.ops import Op
 
 DEFAULT_SEED = 0
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-4
 BATCH = 2
 
-WEIGHTED_OPS = frozenset({"conv", "depthwise_conv", "conv_transpose", "dense", "batch_norm",
-                          "layer_norm", "group_norm", "rms_norm", "embedding", "rnn",
-                          "attention"})
+WEIGHTED_OPS = frozenset({Op.CONV, Op.DEPTHWISE_CONV, Op.CONV_TRANSPOSE, Op.DENSE,
+                          Op.BATCH_NORM, Op.LAYER_NORM, Op.GROUP_NORM, Op.RMS_NORM,
+                          Op.EMBEDDING, Op.RNN, Op.ATTENTION})
 # Findings about what only matters for training: not a cause of different outputs.
 TRAINING_ONLY_RULES = frozenset({"batchnorm-momentum-mismatch", "initializer-mismatch",
                                  "buffer-accounting"})
-COMPARED_OPS = frozenset({"activation", "pool", "global_pool", "adaptive_pool", "upsample"})
+COMPARED_OPS = frozenset({Op.ACTIVATION, Op.POOL, Op.GLOBAL_POOL, Op.ADAPTIVE_POOL, Op.UPSAMPLE})
+# Ops that turn a map into vectors (or back): where a Dense may read channels permuted.
+FLATTENING = frozenset({Op.FLATTEN, Op.RESHAPE})
 
 
 def weighted(node: Node | None) -> bool:
-    if node is None or node.functional or node.fused_into is not None or node.op == "input":
+    if node is None or node.functional or node.fused_into is not None or node.op == Op.INPUT:
         return False
     if node.counts is not None:
         return node.counts.trainable + node.counts.state > 0
@@ -67,7 +70,7 @@ def _ref(node: Node | None) -> dict[str, Any]:
 def _part(keras: Node) -> str | None:
     if keras.layer_type.endswith("(depthwise)"):
         return "depthwise"
-    if keras.layer_type.startswith("SeparableConv") and keras.op == "conv":
+    if keras.layer_type.startswith("SeparableConv") and keras.op == Op.CONV:
         return "pointwise"
     return None
 
@@ -95,8 +98,8 @@ def flatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for row in alignment.rows:
         k, t = row.keras, row.torch
-        if row.status != MATCH or k.op not in ("flatten", "reshape") \
-                or t.op not in ("flatten", "reshape"):
+        if row.status != MATCH or k.op not in FLATTENING \
+                or t.op not in FLATTENING:
             continue
         if k.in_layout != CHANNELS_LAST or t.in_layout != CHANNELS_FIRST:
             continue
@@ -120,7 +123,7 @@ def flatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     return out
 
 
-_PASS_THROUGH = frozenset({"activation", "dropout", "identity"})
+_PASS_THROUGH = frozenset({Op.ACTIVATION, Op.DROPOUT, Op.IDENTITY})
 
 
 def _dense_before(node: Node, graph: Graph) -> tuple[Node | None, list[Node]]:
@@ -132,7 +135,7 @@ def _dense_before(node: Node, graph: Graph) -> tuple[Node | None, list[Node]]:
         if len(current.inputs) != 1:
             return None, []
         current = graph.nodes[current.inputs[0]]
-        if current.op == "dense":
+        if current.op == Op.DENSE:
             return current, between
         if current.op not in _PASS_THROUGH or len(graph.consumers(current.id)) != 1:
             return None, []
@@ -148,7 +151,7 @@ def unflatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for row in alignment.rows:
         k, t = row.keras, row.torch
-        if row.status != MATCH or k.op != "reshape" or t.op != "reshape":
+        if row.status != MATCH or k.op != Op.RESHAPE or t.op != Op.RESHAPE:
             continue
         if not (k.in_shape and len(k.in_shape) == 1 and k.out_shape and len(k.out_shape) >= 2
                 and all(isinstance(d, int) for d in k.out_shape)):
@@ -206,7 +209,7 @@ def layer_entries(alignment: Alignment, origin: str) -> list[dict[str, Any]]:
             continue
         entry["op"] = k.op
         entry["part"] = _part(k)
-        if k.op == "dense" and k.id in flatten:
+        if k.op == Op.DENSE and k.id in flatten:
             if flatten[k.id].get("unknown"):
                 entry["problem"] = (f"`{k.name}` reads a Flatten of a channels-last map that the "
                                     f"port flattens channels first; permuting its weights needs "
@@ -214,9 +217,9 @@ def layer_entries(alignment: Alignment, origin: str) -> list[dict[str, Any]]:
                                     f"know (give --input-shape)")
             else:
                 entry["flatten"] = flatten[k.id]
-        if k.op == "dense" and k.id in unflatten:
+        if k.op == Op.DENSE and k.id in unflatten:
             entry["unflatten"] = unflatten[k.id]
-        if k.op == "rnn":
+        if k.op == Op.RNN:
             entry["cell"] = k.attrs.get("cell") or t.attrs.get("cell")
             entry["bidirectional"] = bool(k.attrs.get("bidirectional"))
             layers = t.attrs.get("num_layers")
@@ -248,7 +251,7 @@ def compare_items(alignment: Alignment) -> list[dict[str, Any]]:
         if not (weighted(k) or weighted(t) or (k.op in COMPARED_OPS and t.op in COMPARED_OPS)):
             continue
         item: dict[str, Any] = {"row": index, "keras": _capture(k, alignment.keras),
-                                "torch": _capture(t, alignment.torch), "rnn": k.op == "rnn",
+                                "torch": _capture(t, alignment.torch), "rnn": k.op == Op.RNN,
                                 "note": None}
         activation = fused.get(k.id)
         if activation is not None and activation.attrs.get("kind") not in ("linear", None):
@@ -280,7 +283,7 @@ def _embedding_high(graph: Graph) -> int | None:
     if not graph.inputs:
         return None
     for node in graph.consumers(graph.inputs[0]):
-        if node.op == "embedding":
+        if node.op == Op.EMBEDDING:
             size = node.attrs.get("num_embeddings")
             return size if isinstance(size, int) else None
     return None
@@ -334,7 +337,7 @@ def numeric_request(alignment: Alignment, origin: str, *, seed: int = DEFAULT_SE
     keras_out = alignment.keras.nodes[alignment.keras.outputs[0]] if alignment.keras.outputs else None
     torch_out = alignment.torch.nodes[alignment.torch.outputs[0]] if alignment.torch.outputs else None
     names = sorted({n.name for n in alignment.keras.nodes
-                    if n.op != "input" and not n.functional and n.fused_into is None})
+                    if n.op != Op.INPUT and not n.functional and n.fused_into is None})
     return {"origin": origin, "seed": seed, "atol": atol, "rtol": rtol, "batch": BATCH,
             "input": spec, "input_problem": problem, "keras_names": names,
             "layers": layer_entries(alignment, origin), "compare": compare_items(alignment),

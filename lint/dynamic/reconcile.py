@@ -21,6 +21,7 @@ from .. import ir
 from ..align import Alignment
 from ..findings import Finding, Related
 from ..ir import Counts, Graph, Node, Span
+from ..knowledge.ops import Op
 from ..rule import FRAMEWORK_LABEL, describe
 
 TORCH_KEYS = ("parameters", "buffers", "running_stats", "num_batches_tracked", "folded_bias")
@@ -95,7 +96,7 @@ def static_entries(graph: Graph) -> dict[str, StaticEntry]:
     entries: dict[str, StaticEntry] = {}
     seen_keys: set[int] = set()
     for node in graph.nodes:
-        if node.op == "input" or node.functional or node.fused_into is not None:
+        if node.op == Op.INPUT or node.functional or node.fused_into is not None:
             continue
         if node.layer_key is not None:
             if node.layer_key in seen_keys:
