@@ -18,8 +18,9 @@ from ..errors import InputError
 from ..findings import Finding
 from ..frontend import ModelRef
 from . import protocol
+from .count_findings import findings
 from .plan import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, interpret, numeric_request
-from .reconcile import SideResult, across, findings, layer_rows, reconcile_side
+from .reconcile import SideResult, across, layer_rows, reconcile_side
 from .runner import run_workers
 
 DEFAULT_TIMEOUT = 300.0

@@ -14,7 +14,7 @@ DYNAMIC = Path(mapping.__file__).parent
 # Modules split by job in issue 15; the others still wait for theirs (see the issue).
 SPLIT = ("worker", "failures", "sites", "loader", "building", "counting", "mapping",
          "mapping_helpers", "mapping_script", "numeric", "numeric_transfer",
-         "plan", "numeric_answer")
+         "plan", "numeric_answer", "reconcile", "count_findings")
 # Weighted ops whose weights portlint does not copy yet: links() says so for them.
 UNMAPPED = {Op.ATTENTION}
 
