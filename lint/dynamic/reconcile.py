@@ -1,5 +1,6 @@
 """Reconciling the counts of the built models with the static extraction (per framework:
-the mismatches behind PTL704, made findings by `count_findings`) and across frameworks (the conventions of `buffer-accounting`).
+the mismatches behind PTL704, made findings by `count_findings`) and across frameworks
+(the conventions of `buffer-accounting`).
 
 Static and built layers meet by name: a static node's name is the Keras layer name or the
 torch module path, the worker reports the same names. The built model is a tree (torch
