@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .ir import Graph, Node
+from .knowledge.ops import LAYOUT_ONLY, NORMALIZATIONS, Op
 
 MATCH = "match"
 KERAS_ONLY = "keras_only"
@@ -21,24 +22,22 @@ TORCH_ONLY = "torch_only"
 REORDERED = "reordered"
 
 # Ops that only move data around; losing one costs little and is not a "missing layer".
-LAYOUT_OPS = frozenset({"flatten", "reshape", "permute", "identity", "pad", "index",
-                        "rnn_state", "transpose"})
-GAP_COST = {"activation": 1.0, "dropout": 0.8, "flatten": 0.6, "reshape": 0.6,
-            "permute": 0.4, "identity": 0.2, "pad": 0.5, "opaque": 1.0, "index": 0.3,
-            "rnn_state": 0.3, "transpose": 0.4}
+# (The name is kept for the rules that import it from here.)
+LAYOUT_OPS = LAYOUT_ONLY
+GAP_COST = {Op.ACTIVATION: 1.0, Op.DROPOUT: 0.8, Op.FLATTEN: 0.6, Op.RESHAPE: 0.6,
+            Op.PERMUTE: 0.4, Op.IDENTITY: 0.2, Op.PAD: 0.5, Op.OPAQUE: 1.0, Op.INDEX: 0.3,
+            Op.RNN_STATE: 0.3, Op.TRANSPOSE: 0.4}
 DEFAULT_GAP = 2.0
 # Different ops that may implement the same step (symmetric).
 COMPATIBLE = {
-    frozenset({"flatten", "reshape"}): 0.3,
+    frozenset({Op.FLATTEN, Op.RESHAPE}): 0.3,
     # Keras DepthwiseConv2D vs torch Conv2d(groups=C); x.mean((2, 3)) vs global pooling
-    frozenset({"depthwise_conv", "conv"}): 0.2,
-    frozenset({"reduce", "global_pool"}): 0.3,
-    frozenset({"global_pool", "adaptive_pool"}): 0.3,
-    frozenset({"pool", "adaptive_pool"}): 0.8,
-    frozenset({"layer_norm", "rms_norm"}): 0.5,
+    frozenset({Op.DEPTHWISE_CONV, Op.CONV}): 0.2,
+    frozenset({Op.REDUCE, Op.GLOBAL_POOL}): 0.3,
+    frozenset({Op.GLOBAL_POOL, Op.ADAPTIVE_POOL}): 0.3,
+    frozenset({Op.POOL, Op.ADAPTIVE_POOL}): 0.8,
+    frozenset({Op.LAYER_NORM, Op.RMS_NORM}): 0.5,
 }
-NORMALIZATION_OPS = frozenset({"batch_norm", "layer_norm", "group_norm", "instance_norm",
-                               "rms_norm"})
 
 
 @dataclass
@@ -82,7 +81,7 @@ def _gap(node: Node) -> float:
 
 def _substitution(a: Node, b: Node) -> float | None:
     if a.op == b.op:
-        if a.op == "activation" and a.attrs.get("kind") != b.attrs.get("kind"):
+        if a.op == Op.ACTIVATION and a.attrs.get("kind") != b.attrs.get("kind"):
             return 1.2  # cheaper than losing both, dearer than a clean pair
         return 0.0
     return COMPATIBLE.get(frozenset({a.op, b.op}))
@@ -116,7 +115,7 @@ def linearise(graph: Graph) -> list[Node]:
             waiting[consumer] -= 1
             if waiting[consumer] == 0:
                 heapq.heappush(ready, (-height[consumer], consumer))
-    return [n for n in order if n.op != "input"]
+    return [n for n in order if n.op != Op.INPUT]
 
 
 # The full table has (n+1)(m+1) cells at ~1.5 µs and ~40 bytes each: 20,000-layer models
@@ -223,17 +222,17 @@ def _mark_reordered(rows: list[Row]) -> None:
         if row.status not in (KERAS_ONLY, TORCH_ONLY):
             continue
         node = row.keras or row.torch
-        if node.op != "activation":
+        if node.op != Op.ACTIVATION:
             continue
         other_status = TORCH_ONLY if row.status == KERAS_ONLY else KERAS_ONLY
         k = start + 1
         crossed = False
-        while k < len(rows) and rows[k].status == MATCH and rows[k].keras.op in NORMALIZATION_OPS:
+        while k < len(rows) and rows[k].status == MATCH and rows[k].keras.op in NORMALIZATIONS:
             crossed = True
             k += 1
         if not crossed or k >= len(rows) or rows[k].status != other_status:
             continue
         partner = rows[k].keras or rows[k].torch
-        if partner.op == "activation" and partner.attrs.get("kind") == node.attrs.get("kind"):
+        if partner.op == Op.ACTIVATION and partner.attrs.get("kind") == node.attrs.get("kind"):
             row.status = REORDERED
             rows[k].status = REORDERED

@@ -11,6 +11,7 @@ on the layer, `cell.kernel`) and torch tensors (attribute names on the module,
 are templates over ``{k0}, {k1}...`` (the Keras variables) and ``{t0}, {t1}...`` (the
 torch tensors); `render` fills them with `K("name").path` / `T("path").name`, where
 `K` finds a Keras layer by name and `T` is the torch model's `get_submodule`.
+`LINKERS` holds one handler per op; a new mappable op is one entry there.
 
 When one side lacks a link's tensors (a layer without bias, BatchNormalization with
 center=False): the other side's tensors are set to their neutral value (0 for a bias or
@@ -21,112 +22,13 @@ source, the weights cannot be transferred and the pair is reported as unmappable
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable, Optional, Union
+
+from ..knowledge.ops import Op
 
 KERAS_TO_TORCH = "keras_to_torch"
 TORCH_TO_KERAS = "torch_to_keras"
 DIRECTIONS = (KERAS_TO_TORCH, TORCH_TO_KERAS)
-
-# Helpers shared by the worker and the emitted script (executed in both; they use the
-# names np, torch and keras of the namespace they run in).
-HELPERS = '''
-def keras_layers(model):
-    """A function name -> layer that finds nested layers (and layers of nested models) too
-    (Keras's own `_flatten_layers` walks what `model.layers` does not show)."""
-    found = {}
-    stack = [model]
-    while stack:
-        layer = stack.pop(0)
-        for child in layer._flatten_layers(include_self=False, recursive=False):
-            found.setdefault(child.name, child)
-            stack.append(child)
-
-    def layer(name):
-        if name not in found:
-            raise KeyError(f"the Keras model has no layer named {name!r}")
-        return found[name]
-
-    return layer
-
-
-def arr(x):
-    """A float numpy copy of a torch tensor or a Keras variable."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy().copy()
-    if hasattr(x, "numpy"):  # a Keras variable
-        return np.array(x.numpy())
-    return np.array(keras.ops.convert_to_numpy(x))
-
-
-def put(dst, value):
-    """Copy `value` (an array, or a number for every element) into a torch tensor or a
-    Keras variable, checking the shape."""
-    shape = tuple(int(d) for d in dst.shape)
-    value = np.asarray(value)
-    if value.ndim == 0:
-        value = np.full(shape, value)
-    if value.shape != shape:
-        raise ValueError(f"an array of shape {value.shape} does not fit {shape}")
-    if isinstance(dst, torch.Tensor):
-        with torch.no_grad():
-            dst.copy_(torch.from_numpy(np.ascontiguousarray(value)).to(dst.dtype))
-    else:
-        dst.assign(value.astype(dst.dtype))
-
-
-def gru_gates(a, axis=0):
-    """Swap the first two gate blocks: Keras orders a GRU's gates z, r, h; torch r, z, n."""
-    z, r, h = np.split(a, 3, axis=axis)
-    return np.concatenate([r, z, h], axis=axis)
-
-
-def depthwise_to_torch(kernel):
-    """Keras depthwise kernel (*k, C, dm) -> torch grouped-conv weight (C*dm, 1, *k)."""
-    k = kernel.reshape(*kernel.shape[:-2], -1)
-    return np.moveaxis(k, -1, 0)[:, None]
-
-
-def depthwise_to_keras(weight, multiplier):
-    """torch grouped-conv weight (C*dm, 1, *k) -> Keras depthwise kernel (*k, C, dm)."""
-    k = np.moveaxis(weight[:, 0], 0, -1)
-    return k.reshape(*k.shape[:-1], -1, multiplier)
-
-
-def flatten_to_torch(kernel, spatial, channels):
-    """Dense kernel reading a Flatten of (*spatial, C) (Keras, channels last) ->
-    Linear weight reading a flatten of (C, *spatial) (torch, channels first)."""
-    n = len(spatial)
-    k = kernel.reshape(*spatial, channels, kernel.shape[-1])
-    return k.transpose(n + 1, n, *range(n)).reshape(kernel.shape[-1], -1)
-
-
-def unflatten_to_torch(a, spatial, channels):
-    """Dense kernel (in, out) or bias (out,) whose outputs Keras reshapes to (*spatial, C)
-    -> Linear weight (out, in) or bias whose outputs torch views as (C, *spatial)."""
-    n = len(spatial)
-    if a.ndim == 1:
-        return np.moveaxis(a.reshape(*spatial, channels), -1, 0).reshape(-1)
-    w = a.T.reshape(*spatial, channels, a.shape[0])
-    return w.transpose(n, *range(n), n + 1).reshape(-1, a.shape[0])
-
-
-def unflatten_to_keras(a, spatial, channels):
-    """Linear weight (out, in) or bias read as (C, *spatial) -> Dense kernel (in, out) or
-    bias read as (*spatial, C)."""
-    n = len(spatial)
-    if a.ndim == 1:
-        return np.moveaxis(a.reshape(channels, *spatial), 0, -1).reshape(-1)
-    w = a.reshape(channels, *spatial, a.shape[1])
-    return w.transpose(*range(1, n + 1), 0, n + 1).reshape(-1, a.shape[1]).T
-
-
-def flatten_to_keras(weight, spatial, channels):
-    """Linear weight reading a flatten of (C, *spatial) -> Dense kernel reading a
-    Flatten of (*spatial, C)."""
-    n = len(spatial)
-    w = weight.reshape(weight.shape[0], channels, *spatial)
-    return w.transpose(*range(2, n + 2), 1, 0).reshape(-1, weight.shape[0])
-'''
 
 
 @dataclass(frozen=True)
@@ -171,13 +73,27 @@ def _spatial(rank: int) -> str:
     return {1: "k", 2: "kh, kw", 3: "kd, kh, kw"}.get(rank, "*k")
 
 
-def links(entry: dict[str, Any], keras_shapes: dict[str, tuple | None]
-          ) -> tuple[list[Link], tuple[str, str]] | str:
+# A pair's links and its description (Keras -> torch, torch -> Keras), or why it cannot be mapped.
+Planned = Union[tuple[list[Link], tuple[str, str]], str]
+# The shape of a Keras attribute path ("a|b": the first that exists), None when absent.
+Shape = Callable[[str], Optional[tuple]]
+
+BIAS = Link("bias", ("bias",), ("bias",), ("put({t0}, arr({k0}))",),
+            ("put({k0}, arr({t0}))",), 0.0)
+SCALE = Link("scale (gamma)", ("gamma",), ("weight",), ("put({t0}, arr({k0}))",),
+             ("put({k0}, arr({t0}))",), 1.0)
+SHIFT = Link("shift (beta)", ("beta",), ("bias",), ("put({t0}, arr({k0}))",),
+             ("put({k0}, arr({t0}))",), 0.0)
+# How a Dense's Flatten/Reshape side names the channels-last map, by its spatial rank.
+CHANNELS_LAST = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}
+
+
+def links(entry: dict[str, Any], keras_shapes: dict[str, tuple | None]) -> Planned:
     """The links of an aligned pair and a description of the conversion, or a reason why
     the pair cannot be mapped. The description is (Keras -> torch, torch -> Keras).
     `keras_shapes`: shape of each Keras attribute path that
     exists (None when it is None), as the worker found them."""
-    op, part = entry["op"], entry.get("part")
+    op = entry["op"]
 
     def shape(path: str) -> tuple | None:
         for candidate in path.split("|"):
@@ -185,111 +101,126 @@ def links(entry: dict[str, Any], keras_shapes: dict[str, tuple | None]
                 return keras_shapes[candidate]
         return None
 
-    bias = Link("bias", ("bias",), ("bias",), ("put({t0}, arr({k0}))",),
-                ("put({k0}, arr({t0}))",), 0.0)
-    if op in ("conv", "conv_transpose") and part != "depthwise":
-        path = "pointwise_kernel" if part == "pointwise" else "kernel"
-        kernel = shape(path)
-        if kernel is None:
-            return "the Keras layer has no kernel"
-        rank = len(kernel) - 2
-        to_torch, to_keras = conv_axes(rank)
-        io = "out, in" if op == "conv" else "in, out"
-        oi = "in, out" if op == "conv" else "out, in"
-        note = " (the pointwise half of SeparableConv)" if part == "pointwise" else ""
-        keras_side = f"kernel ({_spatial(rank)}, {oi})"
-        torch_side = f"weight ({io}, {_spatial(rank)})"
-        described = (f"{keras_side} -> {torch_side}{note}", f"{torch_side} -> {keras_side}{note}")
-        return [Link("kernel", (path,), ("weight",),
-                     (f"put({{t0}}, arr({{k0}}).transpose({_axes(to_torch)}))",),
-                     (f"put({{k0}}, arr({{t0}}).transpose({_axes(to_keras)}))",)),
-                bias], described
-    if op == "depthwise_conv":
-        path = "depthwise_kernel" if part == "depthwise" else "kernel|depthwise_kernel"
-        kernel = shape(path)
-        if kernel is None:
-            return "the Keras layer has no depthwise kernel"
-        multiplier = kernel[-1]
-        rank = len(kernel) - 2
-        note = " (the depthwise half of SeparableConv)" if part == "depthwise" else ""
-        keras_side = f"depthwise kernel ({_spatial(rank)}, C, {multiplier})"
-        torch_side = f"grouped weight (C*{multiplier}, 1, {_spatial(rank)})"
-        described = (f"{keras_side} -> {torch_side}{note}", f"{torch_side} -> {keras_side}{note}")
-        out = [Link("depthwise kernel", (path,), ("weight",),
-                    ("put({t0}, depthwise_to_torch(arr({k0})))",),
-                    (f"put({{k0}}, depthwise_to_keras(arr({{t0}}), {multiplier}))",))]
-        if part != "depthwise":
-            out.append(bias)
-        return out, described
-    if op == "dense":
-        flat, unflat = entry.get("flatten"), entry.get("unflatten")
-        if flat and unflat:
-            return ("the Dense reads a Flatten and feeds a Reshape that the port orders "
-                    "channels first on both sides: not supported yet")
-        if unflat:
-            spatial = tuple(int(d) for d in unflat["spatial"])
-            channels = unflat["channels"]
-            args = f"{spatial!r}, {channels}"
-            names = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}.get(len(spatial), "(*S, C)")
-            why = (f"the outputs permuted: Keras reshapes them to {names} = "
-                   f"{(*spatial, channels)!r}, torch views them channels first")
-            return [Link("kernel", ("kernel",), ("weight",),
-                         (f"put({{t0}}, unflatten_to_torch(arr({{k0}}), {args}))",),
-                         (f"put({{k0}}, unflatten_to_keras(arr({{t0}}), {args}))",)),
-                    Link("bias", ("bias",), ("bias",),
-                         (f"put({{t0}}, unflatten_to_torch(arr({{k0}}), {args}))",),
-                         (f"put({{k0}}, unflatten_to_keras(arr({{t0}}), {args}))",), 0.0)], \
-                (f"kernel (in, out) -> weight (out, in), {why}",
-                 f"weight (out, in) -> kernel (in, out), {why}")
-        if flat:
-            spatial = tuple(flat["spatial"])
-            channels = flat["channels"]
-            dims = ", ".join(map(str, spatial))
-            spatial_text = repr(tuple(int(d) for d in spatial))
-            kernel = Link("kernel", ("kernel",), ("weight",),
-                          (f"put({{t0}}, flatten_to_torch(arr({{k0}}), {spatial_text}, {channels}))",),
-                          (f"put({{k0}}, flatten_to_keras(arr({{t0}}), {spatial_text}, {channels}))",))
-            names = {1: "(L, C)", 2: "(H, W, C)", 3: "(D, H, W, C)"}.get(len(spatial), "(*S, C)")
-            why = (f"the inputs permuted: Keras flattens {names} = ({dims}, {channels}), torch "
-                   f"channels first")
-            described = (f"kernel (in, out) -> weight (out, in), {why}",
-                         f"weight (out, in) -> kernel (in, out), {why}")
-        else:
-            kernel = Link("kernel", ("kernel",), ("weight",), ("put({t0}, arr({k0}).T)",),
-                          ("put({k0}, arr({t0}).T)",))
-            described = ("kernel (in, out) -> weight (out, in)",
-                         "weight (out, in) -> kernel (in, out)")
-        return [kernel, bias], described
-    if op == "batch_norm":
-        return [Link("scale (gamma)", ("gamma",), ("weight",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",), 1.0),
-                Link("shift (beta)", ("beta",), ("bias",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",), 0.0),
-                Link("moving mean", ("moving_mean",), ("running_mean",),
-                     ("put({t0}, arr({k0}))",), ("put({k0}, arr({t0}))",)),
-                Link("moving variance", ("moving_variance",), ("running_var",),
-                     ("put({t0}, arr({k0}))",), ("put({k0}, arr({t0}))",))], \
-            ("gamma, beta, moving_mean, moving_variance -> weight, bias, running_mean, running_var",
-             "weight, bias, running_mean, running_var -> gamma, beta, moving_mean, moving_variance")
-    if op in ("layer_norm", "group_norm", "instance_norm"):
-        return [Link("scale (gamma)", ("gamma",), ("weight",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",), 1.0),
-                Link("shift (beta)", ("beta",), ("bias",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",), 0.0)], ("gamma, beta -> weight, bias",
-                                                        "weight, bias -> gamma, beta")
-    if op == "rms_norm":
-        return [Link("scale", ("scale|gamma",), ("weight",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",), 1.0)], ("scale -> weight", "weight -> scale")
-    if op == "embedding":
-        return [Link("embeddings", ("embeddings",), ("weight",), ("put({t0}, arr({k0}))",),
-                     ("put({k0}, arr({t0}))",))], ("embeddings (V, D) -> weight (V, D)",
-                                                 "weight (V, D) -> embeddings (V, D)")
-    if op == "rnn":
-        return _rnn_links(entry, shape)
-    return f"portlint does not know how to map the weights of a {op} layer"
+    linker = LINKERS.get(op)
+    planned = linker(entry, shape) if linker is not None else None
+    return planned if planned is not None else \
+        f"portlint does not know how to map the weights of a {op} layer"
 
 
-def _rnn_links(entry: dict[str, Any], shape: Any) -> tuple[list[Link], tuple[str, str]] | str:
+def _conv_links(entry: dict[str, Any], shape: Shape) -> Planned | None:
+    op, part = entry["op"], entry.get("part")
+    if part == "depthwise":
+        return None  # a depthwise half is a depthwise_conv, never a conv
+    path = "pointwise_kernel" if part == "pointwise" else "kernel"
+    kernel = shape(path)
+    if kernel is None:
+        return "the Keras layer has no kernel"
+    rank = len(kernel) - 2
+    to_torch, to_keras = conv_axes(rank)
+    io = "out, in" if op == Op.CONV else "in, out"
+    oi = "in, out" if op == Op.CONV else "out, in"
+    note = " (the pointwise half of SeparableConv)" if part == "pointwise" else ""
+    keras_side = f"kernel ({_spatial(rank)}, {oi})"
+    torch_side = f"weight ({io}, {_spatial(rank)})"
+    described = (f"{keras_side} -> {torch_side}{note}", f"{torch_side} -> {keras_side}{note}")
+    return [Link("kernel", (path,), ("weight",),
+                 (f"put({{t0}}, arr({{k0}}).transpose({_axes(to_torch)}))",),
+                 (f"put({{k0}}, arr({{t0}}).transpose({_axes(to_keras)}))",)),
+            BIAS], described
+
+
+def _depthwise_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    part = entry.get("part")
+    path = "depthwise_kernel" if part == "depthwise" else "kernel|depthwise_kernel"
+    kernel = shape(path)
+    if kernel is None:
+        return "the Keras layer has no depthwise kernel"
+    multiplier = kernel[-1]
+    rank = len(kernel) - 2
+    note = " (the depthwise half of SeparableConv)" if part == "depthwise" else ""
+    keras_side = f"depthwise kernel ({_spatial(rank)}, C, {multiplier})"
+    torch_side = f"grouped weight (C*{multiplier}, 1, {_spatial(rank)})"
+    described = (f"{keras_side} -> {torch_side}{note}", f"{torch_side} -> {keras_side}{note}")
+    out = [Link("depthwise kernel", (path,), ("weight",),
+                ("put({t0}, depthwise_to_torch(arr({k0})))",),
+                (f"put({{k0}}, depthwise_to_keras(arr({{t0}}), {multiplier}))",))]
+    if part != "depthwise":
+        out.append(BIAS)  # a SeparableConv's bias belongs to its pointwise half
+    return out, described
+
+
+def _dense_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    flat, unflat = entry.get("flatten"), entry.get("unflatten")
+    if flat and unflat:
+        return ("the Dense reads a Flatten and feeds a Reshape that the port orders "
+                "channels first on both sides: not supported yet")
+    if unflat:
+        return _unflatten_dense_links(unflat)
+    if flat:
+        spatial = tuple(flat["spatial"])
+        channels = flat["channels"]
+        dims = ", ".join(map(str, spatial))
+        spatial_text = repr(tuple(int(d) for d in spatial))
+        kernel = Link("kernel", ("kernel",), ("weight",),
+                      (f"put({{t0}}, flatten_to_torch(arr({{k0}}), {spatial_text}, {channels}))",),
+                      (f"put({{k0}}, flatten_to_keras(arr({{t0}}), {spatial_text}, {channels}))",))
+        names = CHANNELS_LAST.get(len(spatial), "(*S, C)")
+        why = (f"the inputs permuted: Keras flattens {names} = ({dims}, {channels}), torch "
+               f"channels first")
+        described = (f"kernel (in, out) -> weight (out, in), {why}",
+                     f"weight (out, in) -> kernel (in, out), {why}")
+    else:
+        kernel = Link("kernel", ("kernel",), ("weight",), ("put({t0}, arr({k0}).T)",),
+                      ("put({k0}, arr({t0}).T)",))
+        described = ("kernel (in, out) -> weight (out, in)",
+                     "weight (out, in) -> kernel (in, out)")
+    return [kernel, BIAS], described
+
+
+def _unflatten_dense_links(unflat: dict[str, Any]) -> Planned:
+    """A Dense whose outputs Keras reshapes channels last and torch views channels first."""
+    spatial = tuple(int(d) for d in unflat["spatial"])
+    channels = unflat["channels"]
+    args = f"{spatial!r}, {channels}"
+    names = CHANNELS_LAST.get(len(spatial), "(*S, C)")
+    why = (f"the outputs permuted: Keras reshapes them to {names} = "
+           f"{(*spatial, channels)!r}, torch views them channels first")
+    return [Link("kernel", ("kernel",), ("weight",),
+                 (f"put({{t0}}, unflatten_to_torch(arr({{k0}}), {args}))",),
+                 (f"put({{k0}}, unflatten_to_keras(arr({{t0}}), {args}))",)),
+            Link("bias", ("bias",), ("bias",),
+                 (f"put({{t0}}, unflatten_to_torch(arr({{k0}}), {args}))",),
+                 (f"put({{k0}}, unflatten_to_keras(arr({{t0}}), {args}))",), 0.0)], \
+        (f"kernel (in, out) -> weight (out, in), {why}",
+         f"weight (out, in) -> kernel (in, out), {why}")
+
+
+def _batch_norm_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    return [SCALE, SHIFT,
+            Link("moving mean", ("moving_mean",), ("running_mean",),
+                 ("put({t0}, arr({k0}))",), ("put({k0}, arr({t0}))",)),
+            Link("moving variance", ("moving_variance",), ("running_var",),
+                 ("put({t0}, arr({k0}))",), ("put({k0}, arr({t0}))",))], \
+        ("gamma, beta, moving_mean, moving_variance -> weight, bias, running_mean, running_var",
+         "weight, bias, running_mean, running_var -> gamma, beta, moving_mean, moving_variance")
+
+
+def _affine_norm_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    return [SCALE, SHIFT], ("gamma, beta -> weight, bias", "weight, bias -> gamma, beta")
+
+
+def _rms_norm_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    return [Link("scale", ("scale|gamma",), ("weight",), ("put({t0}, arr({k0}))",),
+                 ("put({k0}, arr({t0}))",), 1.0)], ("scale -> weight", "weight -> scale")
+
+
+def _embedding_links(entry: dict[str, Any], shape: Shape) -> Planned:
+    return [Link("embeddings", ("embeddings",), ("weight",), ("put({t0}, arr({k0}))",),
+                 ("put({k0}, arr({t0}))",))], ("embeddings (V, D) -> weight (V, D)",
+                                             "weight (V, D) -> embeddings (V, D)")
+
+
+def _rnn_links(entry: dict[str, Any], shape: Shape) -> Planned:
     cell = entry.get("cell")
     if entry.get("num_layers", 1) not in (1, None):
         return (f"the torch module stacks {entry['num_layers']} layers; map each to its own "
@@ -344,6 +275,21 @@ def _rnn_links(entry: dict[str, Any], shape: Any) -> tuple[list[Link], tuple[str
         described = (described[0] + "; forward_layer -> *_l0, backward_layer -> *_l0_reverse",
                      described[1] + "; *_l0 -> forward_layer, *_l0_reverse -> backward_layer")
     return out, described
+
+
+# op -> handler(entry, shape) -> Planned (None: the op's generic "cannot map" message).
+LINKERS: dict[Op, Callable[[dict[str, Any], Shape], Planned | None]] = {
+    Op.CONV: _conv_links,
+    Op.CONV_TRANSPOSE: _conv_links,
+    Op.DEPTHWISE_CONV: _depthwise_links,
+    Op.DENSE: _dense_links,
+    Op.BATCH_NORM: _batch_norm_links,
+    Op.LAYER_NORM: _affine_norm_links,
+    Op.GROUP_NORM: _affine_norm_links,  # torch InstanceNorm is a group_norm in the IR
+    Op.RMS_NORM: _rms_norm_links,
+    Op.EMBEDDING: _embedding_links,
+    Op.RNN: _rnn_links,
+}
 
 
 def render(entry: dict[str, Any], keras_name: str, torch_path: str,
@@ -421,174 +367,3 @@ def keras_attribute_paths(entry: dict[str, Any]) -> list[str]:
 TORCH_TENSORS = ("weight", "bias", "running_mean", "running_var", "weight_ih_l0", "weight_hh_l0",
                  "bias_ih_l0", "bias_hh_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse",
                  "bias_ih_l0_reverse", "bias_hh_l0_reverse")
-
-
-# --------------------------------------------------------------------------- the script
-
-
-def _py(value: Any) -> str:
-    return repr(value)
-
-
-def render_script(numeric: dict[str, Any], keras: dict[str, Any], torch: dict[str, Any],
-                  origin: str, version: str = "") -> str:
-    """The standalone script of `--emit-mapping`.
-
-    `numeric`: the worker's numeric result (its "mapping" list has one entry per pair:
-    statements and problems by direction); `keras`/`torch`: {"path": absolute file,
-    "shown": as the user wrote it, "name": NAME, "call": ARGS or None, "input_shape": one
-    sample or None}; `origin`: the framework the weights were copied from."""
-    lines: list[str] = []
-    by = f" (portlint {version})" if version else ""
-    source, target = ("Keras", "PyTorch") if origin == "keras" else ("PyTorch", "Keras")
-
-    def ref(side: dict[str, Any]) -> str:
-        call = f"({side['call']})" if side.get("call") is not None else ""
-        return f"{side['shown']}::{side['name']}{call}"
-
-    lines += [
-        f'"""Weight mapping between the Keras model {ref(keras)} and its PyTorch',
-        f"counterpart {ref(torch)}.",
-        "",
-        f"Written by `portlint verify --numeric --emit-mapping`{by}: these are the",
-        f"statements `--numeric` ran to copy the {source} weights into the {target} model,",
-        "one block per layer. Use them from your code:",
-        "",
-        "    from this_file import keras_to_torch, torch_to_keras",
-        "    keras_to_torch(keras_model, torch_model)   # Keras -> torch, in place",
-        "    torch_to_keras(torch_model, keras_model)   # torch -> Keras, in place",
-        "",
-        "or run it: it builds both models from their files, copies the weights and prints",
-        "the largest difference between their outputs on a random input.",
-        "",
-        "Keras layers are found by the names the verify worker's build gave them; building",
-        "other Keras models first in the same session shifts automatic names (conv2d_1...):",
-        "call keras.backend.clear_session() before building, or rename here.",
-        '"""',
-        "",
-        "import importlib.util",
-        "import sys",
-        "from pathlib import Path",
-        "",
-        "import keras",
-        "import numpy as np",
-        "import torch",
-        "",
-        f"KERAS_FILE = {_py(keras['path'])}",
-        f"TORCH_FILE = {_py(torch['path'])}",
-        "",
-    ]
-    entries = numeric.get("mapping") or []
-    for direction, signature, doc in (
-            (KERAS_TO_TORCH, "keras_to_torch(keras_model, torch_model)",
-             "Copy the Keras model's weights into the PyTorch model (in place)."),
-            (TORCH_TO_KERAS, "torch_to_keras(torch_model, keras_model)",
-             "Copy the PyTorch model's weights into the Keras model (in place).")):
-        lines += ["", f"def {signature}:", f'    """{doc}"""',
-                  "    K = keras_layers(keras_model)", "    T = torch_model.get_submodule"]
-        for entry in entries:
-            lines.append(f"    # {entry['comment'][direction]}")
-            for problem in entry["problems"][direction]:
-                lines.append(f"    # NOT MAPPED: {problem}")
-            for statement in entry["statements"][direction] if not entry["problems"][direction] else []:
-                lines.append(f"    {statement}")
-        if not entries:
-            lines.append("    pass")
-        lines.append("")
-    lines += ["", "# --- helpers ---------------------------------------------------------------",
-              "", HELPERS.strip("\n"), "", ""]
-    lines += _script_main(numeric, keras, torch, origin)
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _script_main(numeric: dict[str, Any], keras: dict[str, Any], torch: dict[str, Any],
-                 origin: str) -> list[str]:
-    inputs = numeric.get("input") or {}
-    k_shape = inputs.get("keras")
-    to_torch = inputs.get("to_torch")
-    kind = inputs.get("dtype", "float")
-    high = inputs.get("high")
-
-    def builder(side: dict[str, Any], framework: str) -> list[str]:
-        call = side.get("call")
-        args = f"({call})" if call is not None else ""
-        name = side["name"]
-        out = [f"def build_{framework}():",
-               f'    """`{name}{args}` from {side["shown"]}."""',
-               f"    module = load({framework.upper()}_FILE)",
-               f"    value = module.{name}" if name.isidentifier() else
-               f"    value = getattr(module, {name!r})"]
-        model_type = "keras.layers.Layer" if framework == "keras" else "torch.nn.Module"
-        out.append(f"    model = value if isinstance(value, {model_type}) else value{args or '()'}")
-        shape = side.get("input_shape")
-        if framework == "keras":
-            if shape:
-                out += ["    if not model.built:  # Sequential and subclassed models need the input shape",
-                        "        if isinstance(model, keras.Sequential):",
-                        f"            model.build({(None, *shape)!r})",
-                        "        else:",
-                        f"            model(keras.Input(shape={tuple(shape)!r}))"]
-        else:
-            out.append("    model.eval()")
-        out.append("    return model")
-        return out
-
-    out = [
-        "def load(path):",
-        '    """Import a model file by path, its folder first on sys.path (sibling imports work)."""',
-        "    folder = str(Path(path).resolve().parent)",
-        "    if folder not in sys.path:",
-        "        sys.path.insert(0, folder)",
-        "    spec = importlib.util.spec_from_file_location(f\"portlint_mapped_{abs(hash(path))}\", path)",
-        "    module = importlib.util.module_from_spec(spec)",
-        "    spec.loader.exec_module(module)",
-        "    return module",
-        "",
-        "",
-        *builder(keras, "keras"),
-        "",
-        "",
-        *builder(torch, "torch"),
-        "",
-        "",
-        "def check(seed=0):",
-        '    """Build both models, copy the weights as `verify --numeric` did, run a random',
-        '    batch of 2 through both and return the largest absolute difference of the outputs."""',
-        "    keras_model, torch_model = build_keras(), build_torch()",
-    ]
-    if origin == "keras":
-        out.append("    keras_to_torch(keras_model, torch_model)")
-    else:
-        out.append("    torch_to_keras(torch_model, keras_model)")
-    if not k_shape:
-        out += ["    raise SystemExit('the input shape is unknown: see `portlint verify --input-shape`')"]
-        out += ["", "", "if __name__ == \"__main__\":", "    check()"]
-        return out
-    if kind == "int":
-        out.append(f"    x = np.random.default_rng(seed).integers(0, {high}, {(2, *k_shape)!r})")
-        torch_x = "torch.from_numpy(x_torch).long()"
-    else:
-        out.append(f"    x = np.random.default_rng(seed).standard_normal({(2, *k_shape)!r})"
-                   f".astype(np.float32)")
-        torch_x = "torch.from_numpy(x_torch)"
-    if to_torch and list(to_torch) != list(range(len(to_torch))):
-        axes = (0, *[a + 1 for a in to_torch])
-        out.append(f"    x_torch = np.ascontiguousarray(x.transpose{axes!r})  # the port's input layout")
-    else:
-        out.append("    x_torch = x")
-    out += [
-        "    with torch.no_grad():",
-        f"        y_torch = torch_model({torch_x})",
-        "    y_keras = keras_model(x, training=False)",
-        "    y_keras = arr(y_keras[0] if isinstance(y_keras, (list, tuple)) else y_keras)",
-        "    y_torch = y_torch[0] if isinstance(y_torch, (list, tuple)) else y_torch",
-        "    y_torch = arr(y_torch)",
-        "    if y_torch.shape != y_keras.shape and y_torch.ndim >= 3:",
-        "        y_torch = np.moveaxis(y_torch, 1, -1)  # channels first -> channels last",
-        "    return float(np.max(np.abs(y_keras - y_torch)))",
-        "",
-        "",
-        'if __name__ == "__main__":',
-        "    print(f\"largest absolute difference of the outputs: {check():.3g}\")",
-    ]
-    return out

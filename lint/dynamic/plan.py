@@ -1,5 +1,5 @@
-"""What `verify --numeric` asks the worker to do, from the static alignment, and what its
-answer means (parent side: never imports a framework).
+"""What `verify --numeric` asks the worker to do, from the static alignment (parent side:
+never imports a framework).
 
 `numeric_request` turns the aligned rows into the request's "numeric" object:
 
@@ -21,9 +21,9 @@ answer means (parent side: never imports a framework).
   whether it is token ids (an Embedding reads it);
 * "outputs": the layouts of the final outputs.
 
-`interpret` adds to the worker's answer what only the static side knows: the rows between
-the last agreeing layer and the first divergent one that have no counterpart, and the
-static findings located there.
+`interpret` (in `numeric_answer`, importable from here) adds to the worker's answer what
+only the static side knows: the rows between the last agreeing layer and the first
+divergent one that have no counterpart, and the static findings located there.
 """
 
 from __future__ import annotations
@@ -32,26 +32,26 @@ import math
 from typing import Any
 
 from .. import ir
-from ..align import KERAS_ONLY, MATCH, TORCH_ONLY, Alignment, Row
-from ..findings import Finding
+from ..align import MATCH, Alignment
 from ..ir import CHANNELS_FIRST, CHANNELS_LAST, Graph, Node
+from ..knowledge.ops import Op
+from .numeric_answer import interpret  # noqa: F401 - part of this module's API
+from .protocol import BATCH
 
 DEFAULT_SEED = 0
 DEFAULT_ATOL = 1e-5
 DEFAULT_RTOL = 1e-4
-BATCH = 2
 
-WEIGHTED_OPS = frozenset({"conv", "depthwise_conv", "conv_transpose", "dense", "batch_norm",
-                          "layer_norm", "group_norm", "rms_norm", "embedding", "rnn",
-                          "attention"})
-# Findings about what only matters for training: not a cause of different outputs.
-TRAINING_ONLY_RULES = frozenset({"batchnorm-momentum-mismatch", "initializer-mismatch",
-                                 "buffer-accounting"})
-COMPARED_OPS = frozenset({"activation", "pool", "global_pool", "adaptive_pool", "upsample"})
+WEIGHTED_OPS = frozenset({Op.CONV, Op.DEPTHWISE_CONV, Op.CONV_TRANSPOSE, Op.DENSE,
+                          Op.BATCH_NORM, Op.LAYER_NORM, Op.GROUP_NORM, Op.RMS_NORM,
+                          Op.EMBEDDING, Op.RNN, Op.ATTENTION})
+COMPARED_OPS = frozenset({Op.ACTIVATION, Op.POOL, Op.GLOBAL_POOL, Op.ADAPTIVE_POOL, Op.UPSAMPLE})
+# Ops that turn a map into vectors (or back): where a Dense may read channels permuted.
+FLATTENING = frozenset({Op.FLATTEN, Op.RESHAPE})
 
 
 def weighted(node: Node | None) -> bool:
-    if node is None or node.functional or node.fused_into is not None or node.op == "input":
+    if node is None or node.functional or node.fused_into is not None or node.op == Op.INPUT:
         return False
     if node.counts is not None:
         return node.counts.trainable + node.counts.state > 0
@@ -67,7 +67,7 @@ def _ref(node: Node | None) -> dict[str, Any]:
 def _part(keras: Node) -> str | None:
     if keras.layer_type.endswith("(depthwise)"):
         return "depthwise"
-    if keras.layer_type.startswith("SeparableConv") and keras.op == "conv":
+    if keras.layer_type.startswith("SeparableConv") and keras.op == Op.CONV:
         return "pointwise"
     return None
 
@@ -95,8 +95,8 @@ def flatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for row in alignment.rows:
         k, t = row.keras, row.torch
-        if row.status != MATCH or k.op not in ("flatten", "reshape") \
-                or t.op not in ("flatten", "reshape"):
+        if row.status != MATCH or k.op not in FLATTENING \
+                or t.op not in FLATTENING:
             continue
         if k.in_layout != CHANNELS_LAST or t.in_layout != CHANNELS_FIRST:
             continue
@@ -120,7 +120,7 @@ def flatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     return out
 
 
-_PASS_THROUGH = frozenset({"activation", "dropout", "identity"})
+_PASS_THROUGH = frozenset({Op.ACTIVATION, Op.DROPOUT, Op.IDENTITY})
 
 
 def _dense_before(node: Node, graph: Graph) -> tuple[Node | None, list[Node]]:
@@ -132,7 +132,7 @@ def _dense_before(node: Node, graph: Graph) -> tuple[Node | None, list[Node]]:
         if len(current.inputs) != 1:
             return None, []
         current = graph.nodes[current.inputs[0]]
-        if current.op == "dense":
+        if current.op == Op.DENSE:
             return current, between
         if current.op not in _PASS_THROUGH or len(graph.consumers(current.id)) != 1:
             return None, []
@@ -148,7 +148,7 @@ def unflatten_permutations(alignment: Alignment) -> dict[int, dict[str, Any]]:
     out: dict[int, dict[str, Any]] = {}
     for row in alignment.rows:
         k, t = row.keras, row.torch
-        if row.status != MATCH or k.op != "reshape" or t.op != "reshape":
+        if row.status != MATCH or k.op != Op.RESHAPE or t.op != Op.RESHAPE:
             continue
         if not (k.in_shape and len(k.in_shape) == 1 and k.out_shape and len(k.out_shape) >= 2
                 and all(isinstance(d, int) for d in k.out_shape)):
@@ -206,7 +206,7 @@ def layer_entries(alignment: Alignment, origin: str) -> list[dict[str, Any]]:
             continue
         entry["op"] = k.op
         entry["part"] = _part(k)
-        if k.op == "dense" and k.id in flatten:
+        if k.op == Op.DENSE and k.id in flatten:
             if flatten[k.id].get("unknown"):
                 entry["problem"] = (f"`{k.name}` reads a Flatten of a channels-last map that the "
                                     f"port flattens channels first; permuting its weights needs "
@@ -214,9 +214,9 @@ def layer_entries(alignment: Alignment, origin: str) -> list[dict[str, Any]]:
                                     f"know (give --input-shape)")
             else:
                 entry["flatten"] = flatten[k.id]
-        if k.op == "dense" and k.id in unflatten:
+        if k.op == Op.DENSE and k.id in unflatten:
             entry["unflatten"] = unflatten[k.id]
-        if k.op == "rnn":
+        if k.op == Op.RNN:
             entry["cell"] = k.attrs.get("cell") or t.attrs.get("cell")
             entry["bidirectional"] = bool(k.attrs.get("bidirectional"))
             layers = t.attrs.get("num_layers")
@@ -248,7 +248,7 @@ def compare_items(alignment: Alignment) -> list[dict[str, Any]]:
         if not (weighted(k) or weighted(t) or (k.op in COMPARED_OPS and t.op in COMPARED_OPS)):
             continue
         item: dict[str, Any] = {"row": index, "keras": _capture(k, alignment.keras),
-                                "torch": _capture(t, alignment.torch), "rnn": k.op == "rnn",
+                                "torch": _capture(t, alignment.torch), "rnn": k.op == Op.RNN,
                                 "note": None}
         activation = fused.get(k.id)
         if activation is not None and activation.attrs.get("kind") not in ("linear", None):
@@ -280,7 +280,7 @@ def _embedding_high(graph: Graph) -> int | None:
     if not graph.inputs:
         return None
     for node in graph.consumers(graph.inputs[0]):
-        if node.op == "embedding":
+        if node.op == Op.EMBEDDING:
             size = node.attrs.get("num_embeddings")
             return size if isinstance(size, int) else None
     return None
@@ -334,114 +334,9 @@ def numeric_request(alignment: Alignment, origin: str, *, seed: int = DEFAULT_SE
     keras_out = alignment.keras.nodes[alignment.keras.outputs[0]] if alignment.keras.outputs else None
     torch_out = alignment.torch.nodes[alignment.torch.outputs[0]] if alignment.torch.outputs else None
     names = sorted({n.name for n in alignment.keras.nodes
-                    if n.op != "input" and not n.functional and n.fused_into is None})
+                    if n.op != Op.INPUT and not n.functional and n.fused_into is None})
     return {"origin": origin, "seed": seed, "atol": atol, "rtol": rtol, "batch": BATCH,
             "input": spec, "input_problem": problem, "keras_names": names,
             "layers": layer_entries(alignment, origin), "compare": compare_items(alignment),
             "outputs": {"keras_layout": keras_out.layout if keras_out else None,
                         "torch_layout": torch_out.layout if torch_out else None}}
-
-
-# --------------------------------------------------------------------------- the answer
-
-
-def _describe_row(row: Row) -> str | None:
-    if row.status == KERAS_ONLY:
-        return f"Keras-only {row.keras.layer_type} `{row.keras.name}`"
-    if row.status == TORCH_ONLY:
-        return f"PyTorch-only {row.torch.layer_type} `{row.torch.name}`"
-    if row.status != MATCH:
-        node = row.keras or row.torch
-        return f"{row.status} {node.layer_type} `{node.name}`"
-    return None
-
-
-def _findings_at(findings: list[Finding], nodes: list[Node], calls: list[Node]) -> list[str]:
-    """Warnings and errors located at the construction or call of `nodes`, or at the call
-    of `calls`."""
-    places = set()
-    for node in nodes:
-        for span in (node.span, node.call_span):
-            if span is not None:
-                places.add((span.path, span.line))
-    for node in calls:
-        if node.call_span is not None:
-            places.add((node.call_span.path, node.call_span.line))
-    out = []
-    for finding in findings:
-        loc = finding.location
-        if loc is None or finding.severity not in ("warning", "error"):
-            continue
-        if (loc.path, loc.line) in places and finding.rule not in TRAINING_ONLY_RULES:
-            text = f"{finding.code} {finding.rule} ({loc.path}:{loc.line})"
-            if text not in out:
-                out.append(text)
-    return out
-
-
-def interpret(alignment: Alignment, findings: list[Finding], params: dict[str, Any],
-              answer: dict[str, Any]) -> dict[str, Any]:
-    """The SPEC's "numeric" object from the worker's answer (plus per-layer errors and
-    what the static side knows about the first divergence)."""
-    output = answer.get("output") or {}
-    layers = []
-    for c in answer.get("layers") or []:
-        layer = {"keras": c.get("keras"), "torch": c.get("torch"), "status": c.get("status"),
-                 "max_abs_error": c.get("max_abs_error"), "max_rel_error": c.get("max_rel_error")}
-        for extra in ("reason", "note"):
-            if c.get(extra):
-                layer[extra] = c[extra]
-        layers.append(layer)
-    unmapped = [{"keras": m.get("keras"), "torch": m.get("torch"), "reason": m.get("reason")}
-                for m in answer.get("mapping") or [] if m.get("status") != "mapped"]
-    result: dict[str, Any] = {
-        "equivalent": bool(answer.get("equivalent")),
-        "max_abs_error": output.get("max_abs_error"),
-        "max_rel_error": output.get("max_rel_error"),
-        "first_divergence": None,
-        "reason": answer.get("reason"),
-        "tolerance": {"atol": answer.get("atol"), "rtol": answer.get("rtol")},
-        "direction": answer.get("direction"),
-        "seed": answer.get("seed"),
-        "input": _input_json(params.get("input")),
-        "transferred": sum(1 for m in answer.get("mapping") or [] if m.get("status") == "mapped"),
-        "unmapped": unmapped,
-        "layers": layers,
-    }
-    if not result["equivalent"] and result["reason"] is None and output.get("reason"):
-        result["reason"] = output["reason"]
-    first = answer.get("first_divergence")
-    if first is not None:
-        divergence = {"keras": first.get("keras"), "torch": first.get("torch"),
-                      "max_abs_error": first.get("max_abs_error"),
-                      "max_rel_error": first.get("max_rel_error")}
-        for extra in ("reason", "note"):
-            if first.get(extra):
-                divergence[extra] = first[extra]
-        rows = alignment.rows
-        end = first.get("row")
-        end = len(rows) - 1 if end is None else end
-        agreeing = [c.get("row") for c in answer.get("layers") or []
-                    if c.get("status") == "agrees" and c.get("row") is not None
-                    and c["row"] < end]
-        start = max(agreeing) + 1 if agreeing else 0
-        between = [text for row in rows[start:end + 1] if (text := _describe_row(row))]
-        nodes = [n for row in rows[start:end + 1] for n in (row.keras, row.torch) if n is not None]
-        # "missing activation after X" points at X's call: the last agreeing layer's
-        # calls count too (not its construction: that layer agreed).
-        calls = [n for row in rows[start - 1:start] if start > 0
-                 for n in (row.keras, row.torch) if n is not None]
-        divergence["unmatched_rows"] = between
-        divergence["static_findings"] = _findings_at(findings, nodes, calls)
-        result["first_divergence"] = divergence
-    return result
-
-
-def _input_json(spec: dict[str, Any] | None) -> dict[str, Any] | None:
-    if not spec:
-        return None
-    out = {"keras": [BATCH, *spec["keras"]], "torch": [BATCH, *spec["torch"]],
-           "dtype": spec.get("dtype", "float")}
-    if spec.get("high") is not None:
-        out["high"] = spec["high"]
-    return out

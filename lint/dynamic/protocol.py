@@ -115,6 +115,7 @@ WORKER_MODULE = "portlint.dynamic.worker"
 KERAS = "keras"
 TORCH = "torch"
 LABEL = {KERAS: "Keras", TORCH: "PyTorch"}
+BATCH = 2  # samples in the numeric step's random input
 INSTALL_HINT = {KERAS: "pip install keras tensorflow", TORCH: "pip install torch"}
 
 ERROR_KINDS = ("framework", "import", "resolve", "arguments", "build", "memory", "step",

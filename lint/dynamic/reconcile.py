@@ -1,5 +1,6 @@
 """Reconciling the counts of the built models with the static extraction (per framework:
-PTL704 findings) and across frameworks (the conventions of `buffer-accounting`).
+the mismatches behind PTL704, made findings by `count_findings`) and across frameworks
+(the conventions of `buffer-accounting`).
 
 Static and built layers meet by name: a static node's name is the Keras layer name or the
 torch module path, the worker reports the same names. The built model is a tree (torch
@@ -19,9 +20,9 @@ from typing import Any
 
 from .. import ir
 from ..align import Alignment
-from ..findings import Finding, Related
 from ..ir import Counts, Graph, Node, Span
-from ..rule import FRAMEWORK_LABEL, describe
+from ..knowledge.ops import Op
+from ..rule import FRAMEWORK_LABEL
 
 TORCH_KEYS = ("parameters", "buffers", "running_stats", "num_batches_tracked", "folded_bias")
 KERAS_KEYS = ("trainable", "non_trainable")
@@ -95,7 +96,7 @@ def static_entries(graph: Graph) -> dict[str, StaticEntry]:
     entries: dict[str, StaticEntry] = {}
     seen_keys: set[int] = set()
     for node in graph.nodes:
-        if node.op == "input" or node.functional or node.fused_into is not None:
+        if node.op == Op.INPUT or node.functional or node.fused_into is not None:
             continue
         if node.layer_key is not None:
             if node.layer_key in seen_keys:
@@ -335,44 +336,6 @@ def _ancestor_span(layer: dict[str, Any], static: dict[str, StaticEntry],
             return entry.span
         parent = parent_of.get(parent)
     return None
-
-
-def findings(side: SideResult, alignment: Alignment, rule: Any) -> list[Finding]:
-    """PTL704 findings for one model's mismatches, located in that model's file."""
-    label = FRAMEWORK_LABEL[side.framework]
-    out = []
-    for m in side.mismatches:
-        what = f"{m.layer_type} `{m.name}`" if m.name else f"{m.layer_type} (the model itself)"
-        if m.kind == "differs":
-            tied = [f"`{t}` is `{o}`" for layer in m.members
-                    for t, o in sorted((layer.get("tied") or {}).items())]
-            message = (f"{what}: the static analysis counts {counts_text(side.framework, m.static)}, "
-                       f"the built {label} model has {counts_text(side.framework, m.dynamic)}"
-                       + (f" (tied, counted once at their first owner: {', '.join(tied[:3])})"
-                          if tied else "")
-                       + "; the extraction missed something in this layer's code, so findings "
-                         "about it may be wrong")
-        elif m.kind == "unseen":
-            message = (f"{what} of the built {label} model holds "
-                       f"{counts_text(side.framework, m.dynamic)}, but the static analysis found "
-                       f"no such layer: it is created by code portlint does not follow, and no "
-                       f"rule checked it")
-        elif m.name:
-            message = (f"the static analysis counts {counts_text(side.framework, m.static)} for "
-                       f"{what}, but the built {label} model has no layer `{m.name}`")
-        else:
-            message = (f"the static analysis counts {counts_text(side.framework, m.static)} held "
-                       f"here directly, but no layer of the built {label} model matches them")
-        related = []
-        if m.node is not None:
-            row = alignment.row_of(m.node)
-            other_framework = ir.TORCH if side.framework == ir.KERAS else ir.KERAS
-            other = row.side(other_framework) if row is not None else None
-            if other is not None and other.where is not None:
-                related.append(Related(other.where, f"{FRAMEWORK_LABEL[other_framework]} "
-                                                    f"counterpart: {describe(other)}"))
-        out.append(rule.at(message, m.span, related))
-    return out
 
 
 def across(keras: dict[str, int], torch: dict[str, int]) -> dict[str, Any]:

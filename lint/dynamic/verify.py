@@ -18,8 +18,9 @@ from ..errors import InputError
 from ..findings import Finding
 from ..frontend import ModelRef
 from . import protocol
+from .count_findings import findings
 from .plan import DEFAULT_ATOL, DEFAULT_RTOL, DEFAULT_SEED, interpret, numeric_request
-from .reconcile import SideResult, across, findings, layer_rows, reconcile_side
+from .reconcile import SideResult, across, layer_rows, reconcile_side
 from .runner import run_workers
 
 DEFAULT_TIMEOUT = 300.0
@@ -241,7 +242,7 @@ def write_mapping(result: VerifyResult, path: str) -> None:
     import tempfile
 
     from .. import __version__
-    from .mapping import render_script
+    from .mapping_script import render_script
 
     if result.numeric_answer is None:
         raise InputError("--emit-mapping needs the numeric step's mapping (--numeric)")
