@@ -14,16 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .ir import Graph, Node
-from .knowledge.ops import LAYOUT_ONLY, NORMALIZATIONS, Op
+from .knowledge.ops import NORMALIZATIONS, Op
 
 MATCH = "match"
 KERAS_ONLY = "keras_only"
 TORCH_ONLY = "torch_only"
 REORDERED = "reordered"
 
-# Ops that only move data around; losing one costs little and is not a "missing layer".
-# (The name is kept for the rules that import it from here.)
-LAYOUT_OPS = LAYOUT_ONLY
 GAP_COST = {Op.ACTIVATION: 1.0, Op.DROPOUT: 0.8, Op.FLATTEN: 0.6, Op.RESHAPE: 0.6,
             Op.PERMUTE: 0.4, Op.IDENTITY: 0.2, Op.PAD: 0.5, Op.OPAQUE: 1.0, Op.INDEX: 0.3,
             Op.RNN_STATE: 0.3, Op.TRANSPOSE: 0.4}

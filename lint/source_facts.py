@@ -1,7 +1,9 @@
 """Facts about a model's source file that single-file rules need beyond its graph, found
 before the rules run and carried on the `Graph`, so that rules read the IR only.
 
-Today one fact: the calls that build or apply a loss expecting logits (PTL802).
+Today one fact: the calls that build or apply a loss expecting logits (PTL802). Which
+spellings those are is framework knowledge: `knowledge.torch.LOGITS_LOSSES` and
+`knowledge.keras.LOGITS_FLAG`.
 """
 
 from __future__ import annotations
@@ -9,14 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import ir
+from .knowledge import keras as K
+from .knowledge import torch as T
 
-# torch losses that apply an activation to logits themselves, by spelling -> that activation.
-LOGITS_LOSSES = {
-    "CrossEntropyLoss": "softmax", "cross_entropy": "softmax",
-    "BCEWithLogitsLoss": "sigmoid", "binary_cross_entropy_with_logits": "sigmoid",
-}
-# The Keras loss argument saying the loss takes logits.
-KERAS_LOGITS_FLAG = "from_logits"
 
 
 def attach_source_facts(graph: ir.Graph, source: Any) -> None:
@@ -26,7 +23,7 @@ def attach_source_facts(graph: ir.Graph, source: Any) -> None:
 
 def logits_loss_calls(source: Any, framework: str) -> tuple[ir.LossCall, ...]:
     """Calls in the file that build or apply a loss expecting logits (by spelling)."""
-    spellings = LOGITS_LOSSES if framework == ir.TORCH else (KERAS_LOGITS_FLAG,)
+    spellings = T.LOGITS_LOSSES if framework == ir.TORCH else (K.LOGITS_FLAG,)
     if not any(spelling in source.text for spelling in spellings):
         return ()  # walking the whole module costs far more than this test
     import libcst as cst
@@ -38,16 +35,16 @@ def logits_loss_calls(source: Any, framework: str) -> tuple[ir.LossCall, ...]:
             name = _leaf_name(node.func)
             if name is None:
                 return
-            if framework == ir.TORCH and name in LOGITS_LOSSES:
+            if framework == ir.TORCH and name in T.LOGITS_LOSSES:
                 found.append((node, name))
             elif framework == ir.KERAS and any(
-                    arg.keyword is not None and arg.keyword.value == KERAS_LOGITS_FLAG
+                    arg.keyword is not None and arg.keyword.value == K.LOGITS_FLAG
                     and isinstance(arg.value, cst.Name) and arg.value.value == "True"
                     for arg in node.args):
                 found.append((node, name))
 
     source.module.visit(Visitor())
-    applies = LOGITS_LOSSES if framework == ir.TORCH else {}
+    applies = T.LOGITS_LOSSES if framework == ir.TORCH else {}
     return tuple(ir.LossCall(name, applies.get(name), source.span(call)) for call, name in found)
 
 

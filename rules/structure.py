@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from portlint.align import KERAS_ONLY, LAYOUT_OPS, TORCH_ONLY
+from portlint.align import KERAS_ONLY, TORCH_ONLY
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, TORCH, Graph, Node
 from portlint.knowledge import source_param
-from portlint.knowledge.ops import Op
+from portlint.knowledge.ops import LAYOUT_ONLY, Op
 from portlint.layout import channels, to_layout
 from portlint.rule import FRAMEWORK_LABEL, Case, PairContext, Rule, describe
 from portlint.rules.layer_config import KERAS_MLP, TORCH_MLP  # shared case models
@@ -297,7 +297,7 @@ class Net(nn.Module):
                 continue
             port, origin = ctx.split(row)
             node = port or origin
-            if node.op in LAYOUT_OPS or node.op in (Op.ACTIVATION, Op.INPUT, Op.OPAQUE):
+            if node.op in LAYOUT_ONLY or node.op in (Op.ACTIVATION, Op.INPUT, Op.OPAQUE):
                 continue
             if _is_identity(node):
                 continue  # e.g. AdaptiveAvgPool2d((7, 7)) on a 7x7 map

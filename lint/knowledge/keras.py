@@ -15,6 +15,8 @@ from .keras_helpers import DEFAULT_DATA_FORMAT, HELPERS  # noqa: F401
 from .ops import Op
 
 DOCS = "https://keras.io/api/layers/"
+# The loss argument saying the loss takes logits.
+LOGITS_FLAG = "from_logits"
 
 # Keyword arguments every Keras layer accepts through `**kwargs`.
 BASE_LAYER_KWARGS = frozenset(

@@ -16,6 +16,12 @@ from .torch_values import (CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
+# Losses that apply an activation to logits themselves, by spelling -> that activation.
+LOGITS_LOSSES = {
+    "CrossEntropyLoss": "softmax", "cross_entropy": "softmax",
+    "BCEWithLogitsLoss": "sigmoid", "binary_cross_entropy_with_logits": "sigmoid",
+}
+
 
 def _torch_padding(rank: int):
     def convert(value: Any, args: Mapping[str, Any]) -> Any:
