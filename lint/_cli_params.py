@@ -16,7 +16,7 @@ This reaches into typer's internals, so it is defensive: when typer does not loo
 version it was written for (0.29: `typer.core.build_runtime_param`,
 `typer._coercion.RuntimeParam`) it installs nothing and typer converts values as usual,
 only slower. Older typers (< 0.29) convert with click's types and never import pydantic.
-tests/test_startup.py checks that the commands import no pydantic and that the converter
+tests/cli/test_startup.py checks that the commands import no pydantic and that the converter
 agrees with typer's own.
 """
 

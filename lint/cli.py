@@ -1,5 +1,5 @@
 """The `portlint` command line (typer). Heavy imports happen inside the commands, so that
-`--help`, `--version` and `rule` start fast (issue 7; tests/test_startup.py checks what each
+`--help`, `--version` and `rule` start fast (issue 7; tests/cli/test_startup.py checks what each
 command imports):
 
 - typer's plain help (`rich_markup_mode=None`), not its Rich help: with Rich installed,

@@ -5,7 +5,7 @@ Generated from the rule classes (`portlint.rules.registry.all_rules()`) by
     python -m portlint.rules
 
 (rules/__main__.py), which rewrites the ROWS below; do not edit them by hand.
-tests/test_startup.py fails when they no longer match the classes (a rule added, renamed,
+tests/cli/test_startup.py fails when they no longer match the classes (a rule added, renamed,
 re-summarised).
 """
 

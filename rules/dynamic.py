@@ -2,8 +2,8 @@
 models the verify worker actually built (PTL704).
 
 They are not in `ALL_RULES`: `compare` never builds a model, so they have no static
-VALID/INVALID pair cases for `tests/test_rule_cases.py` to run (their cases are in
-`tests/test_verify.py`, which builds real models). `portlint rule` and `--select` know them
+VALID/INVALID pair cases for `tests/rules/test_rule_cases.py` to run (their cases are in
+`tests/dynamic/test_verify.py`, which builds real models). `portlint rule` and `--select` know them
 through `DYNAMIC_RULES`.
 """
 

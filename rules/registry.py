@@ -9,7 +9,7 @@ cache key, `portlint rule` and the generated documentation.
 Importing this module imports no rule: the classes are loaded on first use (they pull in
 the IR, the alignment and the framework knowledge). `portlint rule` reads `CATALOGUE`, rows
 generated from the classes into `_catalogue.py` (`python -m portlint.rules`), so listing
-the rules stays cheap (issue 7: <= 0.2 s); tests/test_startup.py checks the rows are fresh.
+the rules stays cheap (issue 7: <= 0.2 s); tests/cli/test_startup.py checks the rows are fresh.
 """
 
 from __future__ import annotations
