@@ -226,6 +226,16 @@ class Graph:
                 total = total + counts
         return total
 
+    def probability_head(self) -> Node | None:
+        """The softmax/sigmoid the model's output ends in (through dropout and identities)."""
+        for index in self.outputs:
+            node = self.nodes[index]
+            while node.op in (Op.DROPOUT, Op.IDENTITY) and node.inputs:
+                node = self.nodes[node.inputs[0]]
+            if node.op == Op.ACTIVATION and node.attrs.get("kind") in ("softmax", "sigmoid"):
+                return node
+        return None
+
     def counts_known(self) -> bool:
         return (all(n.counts is not None for n in self.nodes if n.op != Op.INPUT)
                 and all(w.counts is not None for w in self.owned))

@@ -15,10 +15,12 @@ from .knowledge import keras as K
 from .knowledge import torch as T
 
 
-
 def attach_source_facts(graph: ir.Graph, source: Any) -> None:
     """Fill the source facts of `graph` from its file (a `portlint.source.SourceFile`)."""
-    graph.logits_losses = logits_loss_calls(source, graph.framework)
+    # A loss on logits only matters after a model that ends in probabilities; walking a
+    # large module for it otherwise doubled the CPU time of checking transformers' files.
+    if graph.probability_head() is not None:
+        graph.logits_losses = logits_loss_calls(source, graph.framework)
 
 
 def logits_loss_calls(source: Any, framework: str) -> tuple[ir.LossCall, ...]:

@@ -171,7 +171,7 @@ Return logits from the model (apply softmax only at prediction time), or use
     ]
 
     def check_file(self, ctx: FileContext) -> Iterable[Finding]:
-        head = _output_activation(ctx)
+        head = ctx.graph.probability_head()
         if head is None:
             return
         for call in ctx.graph.logits_losses:
@@ -187,17 +187,6 @@ Return logits from the model (apply softmax only at prediction time), or use
                 message = (f"`{name}` expects logits and applies {kind} itself, but the model "
                            f"already ends in {kind}: a double {kind}; return logits from the model")
             yield self.file_finding(message, call.span, related=related)
-
-
-def _output_activation(ctx: FileContext) -> Node | None:
-    graph = ctx.graph
-    for index in graph.outputs:
-        node = graph.nodes[index]
-        while node.op in (Op.DROPOUT, Op.IDENTITY) and node.inputs:
-            node = graph.nodes[node.inputs[0]]
-        if node.op == Op.ACTIVATION and node.attrs.get("kind") in ("softmax", "sigmoid"):
-            return node
-    return None
 
 
 KERAS_BN_FORMAT = """
