@@ -124,13 +124,13 @@ def _emit(report: str, output_file: str | None) -> None:
     if output_file is None:
         sys.stdout.write(report)
         return
-    import tempfile
     from pathlib import Path
+
+    from .tempfiles import create
 
     target = Path(output_file)
     try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".portlint-tmp",
-                                       dir=target.parent if str(target.parent) else ".")
+        handle, tmp = create(str(target))
     except OSError as exc:
         fail(f"--output-file {output_file}: {exc.strerror}")
     try:
