@@ -44,6 +44,7 @@ from .suppress import apply_suppressions, comments
 
 if TYPE_CHECKING:  # `compare` imports this module for `finalize`; the cache is for `check`
     from .cache import ResultCache
+    from .progress import Progress
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
@@ -160,7 +161,7 @@ def _touches(job: PairJob, files: set[str]) -> bool:
 
 
 def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
-          cache: ResultCache | None = None) -> CheckResult:
+          cache: ResultCache | None = None, progress: Progress | None = None) -> CheckResult:
     """Check `paths` (none: every configured pair). Raises InputError on bad input.
 
     Each file is analysed on its own (`analyse_file`): by `jobs` worker processes when
@@ -172,7 +173,7 @@ def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
         return result
     codes = tuple(rule.code for rule in _rules()
                   if issubclass(rule, FileRule) and settings.selected(rule))
-    outcomes = analyse_files(files, settings.keras_version, codes, jobs, cache)
+    outcomes = analyse_files(files, settings.keras_version, codes, jobs, cache, progress)
     for path in files:  # the first bad file, in the order given, stops the run
         if outcomes[path].error:
             raise InputError(outcomes[path].error)
@@ -320,8 +321,10 @@ def _checked_models(source: SourceFile, keras_version: int, codes: tuple[str, ..
 
 
 def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ...],
-                  jobs: int = 1, cache: ResultCache | None = None) -> dict[str, FileOutcome]:
-    """`analyse_file` for each file, from the cache where it holds a valid result."""
+                  jobs: int = 1, cache: ResultCache | None = None,
+                  progress: Progress | None = None) -> dict[str, FileOutcome]:
+    """`analyse_file` for each file, from the cache where it holds a valid result;
+    `progress` counts the files done."""
     outcomes: dict[str, FileOutcome] = {}
     todo: list[str] = []
     for path in files:
@@ -330,8 +333,13 @@ def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ..
             outcomes[path] = FileOutcome.from_data(data)
         else:
             todo.append(path)
+    if progress is not None:
+        progress.start(len(files))
+        progress.advance(len(files) - len(todo))
     for path, (outcome, reads) in run_tasks(analyse_file, todo, (keras_version, codes), jobs):
         outcomes[path] = outcome
+        if progress is not None:
+            progress.advance()
         if cache is not None:
             cache.put(path, reads, outcome.to_data())
     return outcomes
