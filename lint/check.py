@@ -36,6 +36,7 @@ from .rule import FileContext, FileRule
 from .shapes import infer
 from .source_facts import attach_source_facts
 from .ir import Span
+from .file_reads import unsaved_text
 from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
                      recording_reads, scan_source, too_large)
 from .workers import run_tasks
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # `compare` imports this module for `finalize`; the cache is 
     from .progress import Progress
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
+STDIN = "-"  # `check -`: Python read from stdin, shown as `-` unless --stdin-filename names it
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
 _SEVERAL = re.compile(r"several models; choose one of (?P<names>.*)$")
 _NO_MODEL = re.compile(r"no Keras or PyTorch model found")
@@ -115,8 +117,8 @@ def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
                 for name in sorted(files):
                     if name.endswith(PYTHON_SUFFIXES):
                         add(os.path.join(directory, name))
-        elif os.path.exists(path):
-            if path.endswith(PYTHON_SUFFIXES):
+        elif os.path.exists(path) or unsaved_text(path) is not None:
+            if path.endswith(PYTHON_SUFFIXES) or path == STDIN:
                 add(path)
         else:
             raise InputError(f"{path}: no such file or directory")
@@ -274,7 +276,8 @@ def analyse_file(path: str, keras_version: int,
     outcome = FileOutcome()
     with recording_reads() as reads:
         try:
-            if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
+            if unsaved_text(path) is None and os.path.isfile(path) \
+                    and os.path.getsize(path) > MAX_BYTES:
                 return _too_large(path, f"this file is {too_large(os.path.getsize(path))}"), {}
             text = peek_text(path)
             if text is not None and "port-of" not in text and not _FRAMEWORK.search(text):
@@ -297,9 +300,11 @@ def _too_large(path: str, reason: str, line: int = 1) -> FileOutcome:
     """A file too large to parse: an unresolved-construct finding when it names a
     framework (it may hold a model portlint did not check), else nothing (it holds no
     model; it is not parsed by libcst, so what libcst alone rejects goes unseen)."""
-    with open(path, "rb") as handle:
-        names_framework = _FRAMEWORK.search(handle.read().decode("utf-8", "replace"))
-    if not names_framework:
+    text = unsaved_text(path)
+    if text is None:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    if not _FRAMEWORK.search(text):
         return FileOutcome()
     from .rules.unresolved import UnresolvedConstruct
 
