@@ -106,7 +106,8 @@ def run(o: CheckOptions) -> None:
             return _run_check(paths, settings, 1 if preview else o.jobs, fresh)
 
         result, fix_summary, log = _fix("the checked files", result, rerun,
-                                        unsafe=o.unsafe_fixes, root=root, write=not preview)
+                                        unsafe=o.unsafe_fixes, root=root, write=not preview,
+                                        verb="fixed" if fixed_source else None)
     failing = any(f.severity in FAILING for f in result.findings)
 
     if o.diff:

@@ -58,14 +58,16 @@ class FixLog:
 
 
 def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool,
-         root: str | None = None, write: bool = True) -> tuple[_R, str, FixLog]:
+         root: str | None = None, write: bool = True,
+         verb: str | None = None) -> tuple[_R, str, FixLog]:
     """`--fix`: apply the fixes of `result.findings`, analyse again with `rerun`, repeat
     while fixes apply (an overlapping fix waits for the next pass). Returns the last
     result, the one-line summary and the log; a file that cannot be written ends the run
     with exit 2. `what` names what is fixed in an internal-error message. `root`: the
     project directory (symlinks out of it are not written through). `write=False`
     (`--diff`, stdin) writes no file: each pass's text stands in for the file (an
-    overlay) for the next analysis, which `rerun` must do in this process."""
+    overlay) for the next analysis, which `rerun` must do in this process; the summary
+    says `verb` ("fixed"; "would fix" when not writing)."""
     from .file_reads import set_overlay
     from .fixes import apply_fixes, is_applicable
 
@@ -106,7 +108,7 @@ def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool,
     remaining = [f for f in result.findings if is_applicable(f.fix, unsafe=unsafe)]
     hidden = [f for f in result.findings
               if not unsafe and f.fix is not None and f.fix.applicability == "unsafe"]
-    verb = "fixed" if write else "would fix"
+    verb = verb or ("fixed" if write else "would fix")
     if fixed:
         head = (f"portlint: {verb} {fixed} finding{'s' if fixed != 1 else ''} in {len(files)} "
                 f"file{'s' if len(files) != 1 else ''}")
