@@ -17,6 +17,7 @@ import tempfile
 
 SUFFIX = ".portlint-tmp"
 # mkstemp's random part is letters, digits and `_`: never a dot, so the pid is unambiguous.
+_CLEANED: set[str] = set()  # directories swept in this run: once each is enough
 _NAME = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]+" + re.escape(SUFFIX) + "$")
 
 
@@ -24,7 +25,9 @@ def create(target: str) -> tuple[int, str]:
     """A new temporary file (descriptor, path) in the directory of `target`; OSError when
     it cannot be created. Stale temporary files there are removed first."""
     directory = os.path.dirname(target) or "."
-    remove_stale(directory)
+    if os.path.realpath(directory) not in _CLEANED:
+        _CLEANED.add(os.path.realpath(directory))
+        remove_stale(directory)
     return tempfile.mkstemp(prefix=f".{os.path.basename(target)}.{os.getpid()}.",
                             suffix=SUFFIX, dir=directory)
 
