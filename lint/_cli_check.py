@@ -63,12 +63,12 @@ def run(o: CheckOptions) -> None:
 
     paths = list(o.paths)
     use_stdin = STDIN in paths or (not paths and o.stdin_filename is not None)
-    stdin_text = ""
+    stdin_text, bom = "", ""
     if use_stdin:
         if paths not in ([], [STDIN]):
             fail("`-` (read the source from stdin) must be the only path")
         shown = o.stdin_filename or STDIN
-        stdin_text = read_stdin(shown)
+        stdin_text, bom = read_stdin(shown)
         set_overlay(shown, stdin_text)
         paths, o.jobs, o.no_cache = [shown], 1, True
     elif o.stdin_filename is not None:
@@ -90,7 +90,7 @@ def run(o: CheckOptions) -> None:
             typer.echo("portlint: warning: nothing to check: no paths given and no pairs "
                        "configured", err=True)
         if fixed_source:  # not Python, or excluded: the source unchanged
-            sys.stdout.write(stdin_text)
+            _write_source(bom + stdin_text)
             raise typer.Exit(0)
         if o.format == "text" or o.diff:
             raise typer.Exit(0)  # e.g. pre-commit handed over no Python file: no output
@@ -117,8 +117,9 @@ def run(o: CheckOptions) -> None:
 
     report = _report(o, result, renderer)
     if fixed_source:
-        sys.stdout.write(log.after.get(paths[0], stdin_text))
-        sys.stdout.flush()
+        fixed = [text for path, text in log.after.items()
+                 if os.path.realpath(path) == os.path.realpath(paths[0])]
+        _write_source(bom + (fixed[-1] if fixed else stdin_text))
         sys.stderr.write(report)
         _tell(o, fix_summary, log, result.findings, to_stderr=True)
     else:
@@ -160,8 +161,16 @@ def _tell(o: CheckOptions, fix_summary: str | None, log: FixLog,
         typer.echo(fix_summary, err=True)
 
 
-def read_stdin(shown: str) -> str:
-    """The source on stdin, checked as `read_source` checks a file (size, NUL, UTF-8)."""
+def _write_source(text: str) -> None:
+    """The (fixed) source on stdout, byte for byte: its newlines and encoding kept."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text.encode("utf-8", "surrogatepass"))
+    sys.stdout.buffer.flush()
+
+
+def read_stdin(shown: str) -> tuple[str, str]:
+    """The source on stdin, checked as `read_source` checks a file (size, NUL, UTF-8),
+    and its byte order mark ("" or "\\ufeff"), which the fixed source keeps."""
     from .source import MAX_BYTES, too_large
 
     data = sys.stdin.buffer.read(MAX_BYTES + 1)
@@ -170,9 +179,10 @@ def read_stdin(shown: str) -> str:
     if b"\x00" in data:
         fail(f"{shown} (stdin): binary input (contains NUL bytes), expected Python source")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         fail(f"{shown} (stdin): not UTF-8 text ({exc.reason} at byte {exc.start})")
+    return text, "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
 
 
 def unified_diff(log: FixLog) -> str:

@@ -110,6 +110,14 @@ def test_stdin_fix_writes_the_source_to_stdout(net, tmp_path):
     assert "fixed 1 finding" in result.stderr
 
 
+def test_stdin_fix_keeps_bytes_newlines_and_bom(tmp_path):
+    source = b"\xef\xbb\xbf" + SOFTMAX_NET.replace("\n", "\r\n").encode("utf-8")
+    result = portlint("check", "-", "--stdin-filename", str(tmp_path / "sub" / "net.py"),
+                      "--fix", cwd=tmp_path, stdin=source, text=False)
+    assert result.returncode == 0, shown(result)
+    assert result.stdout == source.replace(b"nn.Softmax()", b"nn.Softmax(dim=1)")
+
+
 def test_stdin_not_python_is_passed_through(tmp_path):
     text = "# not python ((\n"
     result = portlint("check", "-", "--stdin-filename", "README.md", "--fix", cwd=tmp_path,
