@@ -167,3 +167,17 @@ def test_progress_with_workers(tree):
                             env={"PORTLINT_PROGRESS_DELAY": "0"})
     assert code == 1 and out.count(b"PTL801") == 6
     assert b"6/6 files" in err, err
+
+
+TORCHVISION = Path("/work/corpora/torchvision-0.29.1/torchvision/models")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not TORCHVISION.is_dir(), reason="needs the torchvision corpus")
+def test_progress_on_a_real_long_check(tmp_path):
+    # torchvision's models take several seconds: the bar appears at the default delay
+    code, err, out = on_pty("check", TORCHVISION, "--no-cache", "--exit-zero", cwd=tmp_path,
+                            tty="stderr")
+    assert code == 0, err[-2000:]
+    assert BAR in err and b" files" in err
+    assert b"checking [" not in out
