@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
@@ -43,20 +44,41 @@ def _guarded(what: str, action: Callable[[], _R]) -> _R:
 MAX_FIX_PASSES = 10  # a fix skipped for overlapping another is retried on the next pass
 
 
-def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tuple[_R, str]:
+@dataclass
+class FixLog:
+    """What the `--fix` passes did: the findings whose fix was applied, and with
+    `write=False` each changed file's text before the first pass and after the last."""
+
+    fixed: list["Finding"] = field(default_factory=list)
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+
+    def changed(self) -> list[str]:
+        return [path for path in self.after if self.after[path] != self.before[path]]
+
+
+def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool,
+         root: str | None = None, write: bool = True,
+         verb: str | None = None) -> tuple[_R, str, FixLog]:
     """`--fix`: apply the fixes of `result.findings`, analyse again with `rerun`, repeat
     while fixes apply (an overlapping fix waits for the next pass). Returns the last
-    result and the one-line summary; a file that cannot be written ends the run with
-    exit 2. `what` names what is fixed in an internal-error message."""
+    result, the one-line summary and the log; a file that cannot be written ends the run
+    with exit 2. `what` names what is fixed in an internal-error message. `root`: the
+    project directory (symlinks out of it are not written through). `write=False`
+    (`--diff`, stdin) writes no file: each pass's text stands in for the file (an
+    overlay) for the next analysis, which `rerun` must do in this process; the summary
+    says `verb` ("fixed"; "would fix" when not writing)."""
+    from .file_reads import set_overlay
     from .fixes import apply_fixes, is_applicable
 
-    fixed = 0
+    log = FixLog()
     files: set[str] = set()
     warned: set[str] = set()
     exhausted = True
     for _ in range(MAX_FIX_PASSES):
         # Files are unchanged or fully written whatever happens.
-        outcome = _guarded(f"fixing {what}", partial(apply_fixes, result.findings, unsafe=unsafe))
+        outcome = _guarded(f"fixing {what}", partial(apply_fixes, result.findings,
+                                                     unsafe=unsafe, root=root, write=write))
         for refusal in outcome.refused:
             f, loc = refusal.finding, refusal.finding.location
             where = f"{loc.path}:{loc.line}:{loc.column}" if loc else "?"
@@ -66,24 +88,32 @@ def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tup
                 warned.add(warning)
                 typer.echo(warning, err=True)
         if outcome.errors:
+            fixed = len(log.fixed)
             more = f" (and {len(outcome.errors) - 1} more)" if len(outcome.errors) > 1 else ""
             done = f"; {fixed} fix{'es' if fixed != 1 else ''} applied before" if fixed else ""
             fail(f"{outcome.errors[0]}{more}{done}")
+        for path, (before, after) in outcome.previews.items():
+            log.before.setdefault(path, before)
+            log.after[path] = after
+            set_overlay(path, after)
+            outcome.files[path] = sum(1 for f in outcome.fixed if f.location.path == path)
         if not outcome.files:
             exhausted = False
             break
-        fixed += sum(outcome.files.values())
+        log.fixed += [f for f in outcome.fixed if f.location.path in outcome.files]
         files.update(outcome.files)
         result = rerun()
 
+    fixed = len(log.fixed)
     remaining = [f for f in result.findings if is_applicable(f.fix, unsafe=unsafe)]
     hidden = [f for f in result.findings
               if not unsafe and f.fix is not None and f.fix.applicability == "unsafe"]
+    verb = verb or ("fixed" if write else "would fix")
     if fixed:
-        head = (f"portlint: fixed {fixed} finding{'s' if fixed != 1 else ''} in {len(files)} "
+        head = (f"portlint: {verb} {fixed} finding{'s' if fixed != 1 else ''} in {len(files)} "
                 f"file{'s' if len(files) != 1 else ''}")
     else:
-        head = "portlint: no fixes applied"
+        head = f"portlint: no fixes {'applied' if write else 'available'}"
     notes = []
     if remaining and exhausted:
         notes.append(f"{len(remaining)} still fixable: run --fix again")
@@ -92,7 +122,7 @@ def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool) -> tup
                      f"applied")
     if hidden:
         notes.append(f"{len(hidden)} remaining fixable with --unsafe-fixes")
-    return result, head + (f" ({'; '.join(notes)})" if notes else "")
+    return result, head + (f" ({'; '.join(notes)})" if notes else ""), log
 
 
 def _with_fix_hint(report: str, findings: Sequence[Finding], *, unsafe: bool) -> str:
@@ -124,13 +154,13 @@ def _emit(report: str, output_file: str | None) -> None:
     if output_file is None:
         sys.stdout.write(report)
         return
-    import tempfile
     from pathlib import Path
+
+    from .tempfiles import create
 
     target = Path(output_file)
     try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".portlint-tmp",
-                                       dir=target.parent if str(target.parent) else ".")
+        handle, tmp = create(str(target))
     except OSError as exc:
         fail(f"--output-file {output_file}: {exc.strerror}")
     try:

@@ -36,6 +36,7 @@ from .rule import FileContext, FileRule
 from .shapes import infer
 from .source_facts import attach_source_facts
 from .ir import Span
+from .file_reads import unsaved_text
 from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
                      recording_reads, scan_source, too_large)
 from .workers import run_tasks
@@ -44,8 +45,10 @@ from .suppress import apply_suppressions, comments
 
 if TYPE_CHECKING:  # `compare` imports this module for `finalize`; the cache is for `check`
     from .cache import ResultCache
+    from .progress import Progress
 
 PYTHON_SUFFIXES = (".py", ".pyi", ".ipynb")  # notebooks: their code cells (lint/notebook.py)
+STDIN = "-"  # `check -`: Python read from stdin, shown as `-` unless --stdin-filename names it
 _PORT_OF = re.compile(r"#\s*portlint\s*:\s*port-of\s+(?P<ref>\S+)")
 _SEVERAL = re.compile(r"several models; choose one of (?P<names>.*)$")
 _NO_MODEL = re.compile(r"no Keras or PyTorch model found")
@@ -114,8 +117,8 @@ def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
                 for name in sorted(files):
                     if name.endswith(PYTHON_SUFFIXES):
                         add(os.path.join(directory, name))
-        elif os.path.exists(path):
-            if path.endswith(PYTHON_SUFFIXES):
+        elif os.path.exists(path) or unsaved_text(path) is not None:
+            if path.endswith(PYTHON_SUFFIXES) or path == STDIN:
                 add(path)
         else:
             raise InputError(f"{path}: no such file or directory")
@@ -160,7 +163,7 @@ def _touches(job: PairJob, files: set[str]) -> bool:
 
 
 def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
-          cache: ResultCache | None = None) -> CheckResult:
+          cache: ResultCache | None = None, progress: Progress | None = None) -> CheckResult:
     """Check `paths` (none: every configured pair). Raises InputError on bad input.
 
     Each file is analysed on its own (`analyse_file`): by `jobs` worker processes when
@@ -172,7 +175,7 @@ def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
         return result
     codes = tuple(rule.code for rule in _rules()
                   if issubclass(rule, FileRule) and settings.selected(rule))
-    outcomes = analyse_files(files, settings.keras_version, codes, jobs, cache)
+    outcomes = analyse_files(files, settings.keras_version, codes, jobs, cache, progress)
     for path in files:  # the first bad file, in the order given, stops the run
         if outcomes[path].error:
             raise InputError(outcomes[path].error)
@@ -273,7 +276,8 @@ def analyse_file(path: str, keras_version: int,
     outcome = FileOutcome()
     with recording_reads() as reads:
         try:
-            if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
+            if unsaved_text(path) is None and os.path.isfile(path) \
+                    and os.path.getsize(path) > MAX_BYTES:
                 return _too_large(path, f"this file is {too_large(os.path.getsize(path))}"), {}
             text = peek_text(path)
             if text is not None and "port-of" not in text and not _FRAMEWORK.search(text):
@@ -296,9 +300,11 @@ def _too_large(path: str, reason: str, line: int = 1) -> FileOutcome:
     """A file too large to parse: an unresolved-construct finding when it names a
     framework (it may hold a model portlint did not check), else nothing (it holds no
     model; it is not parsed by libcst, so what libcst alone rejects goes unseen)."""
-    with open(path, "rb") as handle:
-        names_framework = _FRAMEWORK.search(handle.read().decode("utf-8", "replace"))
-    if not names_framework:
+    text = unsaved_text(path)
+    if text is None:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    if not _FRAMEWORK.search(text):
         return FileOutcome()
     from .rules.unresolved import UnresolvedConstruct
 
@@ -320,8 +326,10 @@ def _checked_models(source: SourceFile, keras_version: int, codes: tuple[str, ..
 
 
 def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ...],
-                  jobs: int = 1, cache: ResultCache | None = None) -> dict[str, FileOutcome]:
-    """`analyse_file` for each file, from the cache where it holds a valid result."""
+                  jobs: int = 1, cache: ResultCache | None = None,
+                  progress: Progress | None = None) -> dict[str, FileOutcome]:
+    """`analyse_file` for each file, from the cache where it holds a valid result;
+    `progress` counts the files done."""
     outcomes: dict[str, FileOutcome] = {}
     todo: list[str] = []
     for path in files:
@@ -330,8 +338,13 @@ def analyse_files(files: Sequence[str], keras_version: int, codes: tuple[str, ..
             outcomes[path] = FileOutcome.from_data(data)
         else:
             todo.append(path)
+    if progress is not None:
+        progress.start(len(files))
+        progress.advance(len(files) - len(todo))
     for path, (outcome, reads) in run_tasks(analyse_file, todo, (keras_version, codes), jobs):
         outcomes[path] = outcome
+        if progress is not None:
+            progress.advance()
         if cache is not None:
             cache.put(path, reads, outcome.to_data())
     return outcomes

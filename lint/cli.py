@@ -46,10 +46,17 @@ class Format(str, Enum):
     rdjson = "rdjson"
 
 
+class Color(str, Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
 # The options several commands take with the same flag and help.
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
 ExitZeroOption = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")]
 OutputFileOption = Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")]
+ColorOption = Annotated[Color, typer.Option("--color", help="Colour the text and concise reports: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always or never.")]
 UnsafeFixesOption = Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")]
 
 
@@ -100,6 +107,7 @@ def compare(
     fix: Annotated[bool, typer.Option("--fix", help="Apply safe fixes to the port (atomically; the result must parse), then report what remains.")] = False,
     unsafe_fixes: UnsafeFixesOption = False,
     config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the port).")] = None,
+    color: ColorOption = Color.auto,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
 
@@ -107,18 +115,21 @@ def compare(
     first. Exit code 1 when a warning or error remains, 2 on bad input.
     """
     from .findings import FAILING
-    from .report import renderer
+    from .report import colour, renderer
 
     if keras_version is not None and keras_version not in (2, 3):
         fail(f"--keras-version {keras_version}: expected 2 or 3")
+    colour.enable(format.value in colour.COLOURED_FORMATS
+                  and colour.wanted(color.value, None if output_file else sys.stdout))
     settings = _settings(config, port.partition("::")[0], select, ignore, keras_version)
     options = settings.options(parse_shape(input_shape))
     result = _run_compare(original, port, options, settings)
     fix_summary = None
     if fix:
-        result, fix_summary = _fix(port, result,
-                                   lambda: _run_compare(original, port, options, settings),
-                                   unsafe=unsafe_fixes)
+        root = str(settings.config.path.parent) if settings.config.path else None
+        result, fix_summary, _ = _fix(port, result,
+                                      lambda: _run_compare(original, port, options, settings),
+                                      unsafe=unsafe_fixes, root=root)
     report = renderer(format.value)(result.findings, [result])
     if format is Format.text and not fix:
         report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
@@ -180,54 +191,34 @@ def check(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes for many files (0: one per usable core; 1: none).", min=0)] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Analyse every file again; do not read or write the result cache.")] = False,
     cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Result cache folder (default: .portlint_cache beside the configuration file, else in the current directory; env PORTLINT_CACHE_DIR).", show_default=False)] = None,
+    color: ColorOption = Color.auto,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only the findings: no summary, no fix hint, no progress bar.")] = False,
+    statistics: Annotated[bool, typer.Option("--statistics", help="Instead of the findings, how many of each rule (JSON with --format json).")] = False,
+    show_fixes: Annotated[bool, typer.Option("--show-fixes", help="List the fixes applied (with --fix) or available, per file and rule.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the fixes --fix would apply as a unified diff, write nothing; exit 1 when there is a change.")] = False,
+    stdin_filename: Annotated[str | None, typer.Option("--stdin-filename", metavar="PATH", help="With `-` as the path: the source comes from stdin and PATH names it (report, configuration, file type); with --fix the fixed source goes to stdout.", show_default=False)] = None,
 ) -> None:
     """Lint mode for pre-commit and CI: single-file rules on the given files, `compare` on
     every configured or `# portlint: port-of` pair that touches one of them.
 
-    No paths: every configured pair. Exit code 1 when a warning or error remains, 2 on bad
-    input or a bad configuration; 0 when no Python file was given.
+    No paths: every configured pair; `-`: the source on stdin. Exit code 1 when a warning
+    or error remains (--diff: when a fix would change a file), 2 on bad input or a bad
+    configuration; 0 when no Python file was given.
     """
-    from .findings import FAILING
-    from .report import renderer
+    from ._cli_check import CheckOptions, run
 
     if keras_version is not None and keras_version not in (2, 3):
         fail(f"--keras-version {keras_version}: expected 2 or 3")
-    paths = list(paths or [])
-    settings = _settings(config, paths[0] if paths else None, select, ignore, keras_version,
-                         report_unused_suppressions)
-    cache = None if no_cache else _result_cache(settings, cache_dir)
-    result = _run_check(paths, settings, jobs, cache)
-    for warning in result.warnings:
-        typer.echo(warning, err=True)
-    if not result.files and not result.pairs:
-        if not paths:
-            typer.echo("portlint: warning: nothing to check: no paths given and no pairs "
-                       "configured", err=True)
-        if format is Format.text:
-            raise typer.Exit(0)  # e.g. pre-commit handed over no Python file: no output
-    fix_summary = None
-    if fix:
-        result, fix_summary = _fix("the checked files", result,
-                                   # a new cache: it remembers the files' digests
-                                   lambda: _run_check(paths, settings, jobs, None if no_cache
-                                                      else _result_cache(settings, cache_dir)),
-                                   unsafe=unsafe_fixes)
-    # The text report of `check` leaves out the aligned tables: findings and the summary.
-    pairs = [] if format is Format.text else result.pairs
-    report = renderer(format.value)(result.findings, pairs)
-    if format is Format.text and not fix:
-        report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
-    _emit(report, output_file)
-    if fix_summary:
-        typer.echo(fix_summary, err=True)
-    failing = any(f.severity in FAILING for f in result.findings)
-    raise typer.Exit(1 if failing and not exit_zero else 0)
+    run(CheckOptions(list(paths or []), format.value, config, select, ignore, keras_version,
+                     exit_zero, output_file, fix, unsafe_fixes, report_unused_suppressions,
+                     jobs, no_cache, cache_dir, color.value, quiet, statistics, show_fixes,
+                     diff, stdin_filename))
 
 
-def _run_check(paths: list[str], settings: Settings, jobs: int = 1, cache=None):
+def _run_check(paths: list[str], settings: Settings, jobs: int = 1, cache=None, progress=None):
     from .check import check as run_check
 
-    return _guarded("checking", lambda: run_check(paths, settings, jobs, cache))
+    return _guarded("checking", lambda: run_check(paths, settings, jobs, cache, progress))
 
 
 def _result_cache(settings: Settings, folder: str | None):

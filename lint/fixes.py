@@ -15,9 +15,15 @@ of a list of findings to the files they are located in:
 - the result must parse (libcst) and, when the original compiled, still compile (duplicate
   keywords, for instance). Otherwise the fixes are retried one by one and the ones that break
   the file are refused;
-- files are written atomically (a temporary file in the same directory, then `os.replace`),
-  keeping the mode, the UTF-8 byte order mark if any, and symlinks (the target is written).
-  A read-only or changed-under-our-feet file is not written, and nothing is half-written.
+- files are written atomically (a temporary file in the same directory, named by
+  `tempfiles`, then `os.replace`), keeping the mode, the UTF-8 byte order mark if any, and
+  symlinks: a symlink whose target lies inside the project root (`root`) has its target
+  written and stays a link; one whose target lies outside the project is not followed
+  (the fix is refused with a warning). A read-only or changed-under-our-feet file is not
+  written, and nothing is half-written;
+- `write=False` (`--diff`, stdin) writes nothing: `FixReport.previews` holds each file's
+  text before and after, and an editor overlay (`file_reads.set_overlay`) stands in for
+  the file on disk, so that several passes can be previewed.
 
 Nothing here imports or executes the analysed code (`compile` only compiles).
 """
@@ -27,10 +33,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from . import tempfiles
 from .findings import Edit, Finding, Fix
 
 SAFE = "safe"
@@ -63,6 +69,7 @@ class FixReport:
     hidden: list[Finding] = field(default_factory=list)  # unsafe fixes, not enabled
     files: dict[str, int] = field(default_factory=dict)  # file written -> fixes applied in it
     errors: list[str] = field(default_factory=list)  # files not read or not written, one line each
+    previews: dict[str, tuple[str, str]] = field(default_factory=dict)  # write=False: path -> (before, after)
 
     @property
     def ok(self) -> bool:
@@ -76,12 +83,16 @@ def is_applicable(fix: Fix | None, *, unsafe: bool) -> bool:
     return fix.applicability == SAFE or (unsafe and fix.applicability == UNSAFE)
 
 
-def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False) -> FixReport:
+def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False, root: str | None = None,
+                write: bool = True) -> FixReport:
     """Apply the fixes of `findings` (safe ones; unsafe ones too when `unsafe`) to their
     files. Earlier findings win overlaps. Never raises for I/O: a file that cannot be read
     or written is reported in `errors`, and then no file is written at all (a failure
-    while writing, after every check passed, leaves only that file unchanged)."""
+    while writing, after every check passed, leaves only that file unchanged). `root` is
+    the project's directory (default: the current one): a symlink to a file outside it is
+    not written through. `write=False` only computes `previews`."""
     report = FixReport()
+    project = os.path.realpath(root or os.getcwd())
     by_file: dict[str, list[Finding]] = {}
     shown: dict[str, str] = {}  # real path -> path as the findings give it
     for finding in findings:
@@ -106,6 +117,10 @@ def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False) -> FixRepo
                 finding, f"the fix edits a file other than {finding.location.path}, "
                          f"where the finding is located"))
             continue
+        outside = _link_out_of(finding.location.path, home, project)
+        if outside:
+            report.refused.append(Refusal(finding, outside))
+            continue
         by_file.setdefault(home, []).append(finding)
         shown.setdefault(home, finding.location.path)
 
@@ -113,7 +128,7 @@ def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False) -> FixRepo
     for real, group in by_file.items():
         path = shown[real]
         try:
-            data, st = _read(real)
+            data, st = _read(real, overlay=not write)
         except OSError as exc:
             report.errors.append(f"{path}: cannot read the file to fix it: {_reason(exc)}")
             continue
@@ -126,7 +141,9 @@ def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False) -> FixRepo
             continue
         new_text, applied = _fix_text(path, text, group, report)
         report.fixed += applied
-        if new_text != text:
+        if new_text != text and not write:
+            report.previews[path] = (text, new_text)
+        elif new_text != text:
             data_out = (BOM if bom else b"") + new_text.encode("utf-8")
             planned.append((real, path, data_out, st, applied))
 
@@ -341,7 +358,22 @@ def _reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
-def _read(real: str) -> tuple[bytes, os.stat_result]:
+def _link_out_of(path: str, real: str, project: str) -> str | None:
+    """Why `path` is not written through, when it reaches `real` by a symlink and `real`
+    lies outside the project directory; None when it may be written."""
+    if os.path.abspath(path) == real:
+        return None  # no symlink on the way: the file the user named
+    if os.path.commonpath([real, project]) == project:
+        return None  # a link within the project: its target is written, the link kept
+    return (f"{path} is a symlink to {real}, outside the project ({project}); "
+            f"not writing through it")
+
+
+def _read(real: str, overlay: bool = False) -> tuple[bytes, os.stat_result | None]:
+    from .file_reads import _OVERLAYS
+
+    if overlay and real in _OVERLAYS:  # previewing: the text of an earlier pass, or stdin
+        return _OVERLAYS[real].encode("utf-8", "surrogatepass"), None
     with open(real, "rb") as stream:
         st = os.fstat(stream.fileno())
         return stream.read(), st
@@ -362,9 +394,7 @@ def _unwritable(real: str, st: os.stat_result) -> str | None:
 def _write_atomically(real: str, data: bytes, st: os.stat_result) -> None:
     """Replace `real` by `data`: a temporary file in the same directory, then `os.replace`.
     Either the old or the new content is at `real`, never a mix; nothing is left behind."""
-    directory = os.path.dirname(real) or "."
-    handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(real)}.",
-                                   suffix=".portlint-tmp", dir=directory)
+    handle, tmp = tempfiles.create(real)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

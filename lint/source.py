@@ -16,7 +16,7 @@ from typing import Any
 from .errors import InputError, TooLargeError
 from .file_reads import (_OVERLAY_PARSED, _OVERLAYS, _READ_LOG, current_digest,  # noqa: F401
                          digest_of, display_path, note_read, recording_reads, remember_digest,
-                         set_overlay)
+                         set_overlay, unsaved_text)
 from .parsing import (CHUNK_CHARS, MAX_EXPRESSION_DEPTH, MAX_STATEMENT_BYTES,  # noqa: F401
                       parse_text)
 from .source_file import LazySpan, SourceFile, _positions  # noqa: F401
@@ -130,6 +130,9 @@ def peek_text(path: str) -> str | None:
     (a notebook, unreadable, not UTF-8: `read_source` then says why)."""
     if path.endswith(".ipynb"):
         return None
+    unsaved = unsaved_text(path)
+    if unsaved is not None:
+        return unsaved
     try:
         return Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -142,7 +145,7 @@ def scan_source(path: str) -> tuple[str, str]:
     stdlib parser is about ten times faster than libcst's; where it rejects the text,
     libcst decides (`read_source`), so the outcome is the same. InputError as
     `read_source`."""
-    if path.endswith(".ipynb") or not os.path.isfile(path):
+    if path.endswith(".ipynb") or not os.path.isfile(path) or unsaved_text(path) is not None:
         source = read_source(path)
         return source.text, source.digest
     data, text = _read_text(Path(path), path)

@@ -81,9 +81,11 @@ def _children_cpu() -> float:
 
 
 def portlint(*args, cwd: Path | str = ROOT, env: dict | None = None, script: bool = False,
-             timeout: float = TIMEOUT, text: bool = True, bounds: Bounds | None = None) -> Run:
+             timeout: float = TIMEOUT, text: bool = True, bounds: Bounds | None = None,
+             stdin: bytes | str | None = None) -> Run:
     """Run `python -m portlint ARGS` (or the console script, `script=True`) in `cwd` with
-    the user's environment plus `env`. Output is decoded as UTF-8 (undecodable bytes
+    the user's environment plus `env`, `stdin` written to its standard input through a
+    pipe (None: the stdin of the tests). Output is decoded as UTF-8 (undecodable bytes
     replaced) unless `text=False`. A run still going at `timeout` is killed with every
     worker it started and fails the test; with `bounds`, so does a run over them."""
 
@@ -99,9 +101,12 @@ def portlint(*args, cwd: Path | str = ROOT, env: dict | None = None, script: boo
     # A session of its own, so that a hang is killed together with check's worker processes.
     proc = subprocess.Popen(command, cwd=cwd, env=cli_env(**(env or {})), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True,
+                            stdin=None if stdin is None else subprocess.PIPE,
                             preexec_fn=limits if bounds else None)
+    if isinstance(stdin, str):
+        stdin = stdin.encode("utf-8")
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(input=stdin, timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()

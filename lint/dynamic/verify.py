@@ -239,7 +239,6 @@ def per_framework(record: dict[str, Any], framework: str) -> dict[str, Any]:
 def write_mapping(result: VerifyResult, path: str) -> None:
     """`--emit-mapping`: the weight mapping `--numeric` used, as a standalone script,
     written atomically (a temporary file in the same directory, then os.replace)."""
-    import tempfile
 
     from .. import __version__
     from .mapping_script import render_script
@@ -257,8 +256,9 @@ def write_mapping(result: VerifyResult, path: str) -> None:
     target = os.path.abspath(path)
     directory = os.path.dirname(target)
     try:
-        handle, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.",
-                                       suffix=".portlint-tmp", dir=directory)
+        from ..tempfiles import create
+
+        handle, tmp = create(os.path.join(directory, os.path.basename(target)))
     except OSError as exc:
         raise InputError(f"--emit-mapping {path}: {exc.strerror}") from None
     try:

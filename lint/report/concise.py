@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import summary_line
+from .colour import paint
 from .positions import in_cell
 
 if TYPE_CHECKING:
@@ -32,9 +33,9 @@ def _fixable(finding: Finding) -> bool:
 def render_line(finding: Finding) -> str:
     loc = finding.location
     where = loc.shown if loc else "<unknown>"
-    mark = " [*]" if _fixable(finding) else ""
+    mark = f" {paint('fixable', '[*]')}" if _fixable(finding) else ""
     message = " ".join(finding.message.split())
-    return f"{where}: {finding.code}{mark} {message}"
+    return f"{paint('path', where)}: {paint('code', finding.code)}{mark} {message}"
 
 
 def render(findings: Sequence[Finding], pairs: Sequence[PairResult]) -> str:

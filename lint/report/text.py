@@ -13,11 +13,17 @@ from ..findings import Finding
 from ..ir import Node, Span
 from ..rule import FRAMEWORK_LABEL
 from . import summary_line
+from .colour import paint
 from .positions import split_lines
 
 
 @lru_cache(maxsize=32)
 def _lines(path: str) -> tuple[str, ...]:
+    from ..file_reads import unsaved_text
+
+    unsaved = unsaved_text(path)  # stdin (`check -`), or an editor's buffer
+    if unsaved is not None:
+        return tuple(split_lines(unsaved))
     if path.endswith(".ipynb"):  # lines of the joined code cells, as spans count them
         from ..errors import InputError
         from ..source import read_source
@@ -38,7 +44,7 @@ def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[s
         return []
     text = lines[span.line - 1].rstrip()
     number = str(span.cell_line if span.cell_line is not None else span.line)
-    out = [f"{indent}{number} | {text}"]
+    out = [f"{indent}{paint('position', number)} | {text}"]
     if caret:
         end = span.end_column if span.end_line == span.line else len(text) + 1
         width = max(1, end - span.column)
@@ -51,8 +57,9 @@ def _where(span: Span | None) -> str:
 
 
 def render_finding(finding: Finding) -> list[str]:
-    out = [(f"{_where(finding.location)}: {finding.code} {finding.severity} "
-            f"[{finding.rule}] {finding.message}")]
+    out = [(f"{paint('path', _where(finding.location))}: {paint('code', finding.code)} "
+            f"{paint(finding.severity, finding.severity)} {paint('rule', f'[{finding.rule}]')} "
+            f"{finding.message}")]
     if finding.location is not None:
         out += _source_line(finding.location)
     for related in finding.related:

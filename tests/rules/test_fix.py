@@ -166,11 +166,13 @@ def test_crlf_newlines_and_byte_order_mark_are_kept(seed):
 
 
 def test_a_symlinked_port_stays_a_symlink(seed, tmp_path):
+    # Link and target inside the project (the current directory, no configuration): the
+    # target is written, the link kept. A link out of the project: tests/cli/test_manners.py.
     keras, torch = seed
     link = tmp_path / "linked" / "port.py"
     link.parent.mkdir()
     link.symlink_to(torch)
-    result = portlint("compare", keras, link, "--fix")
+    result = portlint("compare", keras, link, "--fix", cwd=tmp_path)
     assert result.returncode == 1, shown(result)
     assert link.is_symlink() and link.resolve() == torch.resolve()
     assert line(torch, BN_LINE) == FIXED_BN
