@@ -140,3 +140,127 @@ def test_a_method_walking_its_own_modules_does_not_stop_the_analysis(tmp_path: P
     result = portlint("check", "net.py", "--no-cache", "--format", "json", cwd=tmp_path)
     assert_no_warning(result)
     assert softmax_lines(result, "net.py") == {line_of(net, SOFTMAX)}
+
+
+# --------------------------------------------------------------------------- what is a model
+
+# One file of a model package: a preset transform (an nn.Module without a layer or weight,
+# its forward not followed), a head that takes its sizes and a dict of feature maps (a
+# building block: it needs arguments), a detector (a model: it holds layers and needs no
+# argument) whose forward returns a list of dicts, and a classifier that can be followed.
+PACKAGE_FILE = f"""\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Preset(nn.Module):
+        def __init__(self, size=224):
+            super().__init__()
+            self.size = size
+
+        def forward(self, image):
+            return self.resize(F.pad(image, [1, 1]))
+
+        def resize(self, image):  # the presets that derive from it say how
+            raise NotImplementedError
+
+
+    class Head(nn.Module):
+        def __init__(self, in_channels, num_anchors):
+            super().__init__()
+            self.conv = nn.Conv2d(in_channels, num_anchors, 1)
+
+        def forward(self, features):
+            return [self.conv(feature) for feature in features.values()]
+
+
+    class Detector(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Conv2d(3, 8, 3)
+
+        def forward(self, images):
+            features = self.backbone(images)
+            return [{{"boxes": box}} for box in features.unbind()]
+
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 4)
+            self.softmax = {SOFTMAX}
+
+        def forward(self, x):
+            return self.softmax(self.fc(x))
+    """
+
+
+def test_check_warns_only_about_models_it_could_not_follow(tmp_path: Path):
+    zoo = write(tmp_path / "zoo.py", PACKAGE_FILE)
+    result = portlint("check", "zoo.py", "--no-cache", "--format", "json", cwd=tmp_path)
+    assert result.returncode == 1, shown(result)
+    assert softmax_lines(result, "zoo.py") == {line_of(zoo, SOFTMAX)}
+    warnings = result.stderr.splitlines()
+    line = line_of(zoo, "features.unbind()")
+    assert warnings == [  # the cause, where it is
+        "portlint: warning: zoo.py::Detector: `Detector` does not produce a model portlint can "
+        f"follow (comprehension over a value not known statically at zoo.py:{line}); "
+        "single-file rules skipped"], shown(result)
+
+
+@pytest.mark.parametrize("model, says", [
+    ("Preset", "`Preset` holds no layer or weight: it is not a model"),
+    ("Head", "`Head` needs arguments to be built (`in_channels`, `num_anchors`): a building "
+             "block, not a model; give them as `zoo.py::Head(...)` to check it"),
+])
+def test_naming_a_class_that_is_not_a_model_says_why(tmp_path: Path, model: str, says: str):
+    write(tmp_path / "zoo.py", PACKAGE_FILE)
+    write(tmp_path / "port.py", f"# portlint: port-of zoo.py::{model}\n"
+                                "import keras\n\n\ndef build():\n"
+                                "    return keras.Sequential([keras.layers.Dense(4)])\n")
+    result = portlint("check", "port.py", "--no-cache", cwd=tmp_path)
+    assert result.returncode == 2, shown(result)
+    assert says in result.stderr, shown(result)
+
+
+# --------------------------------------------------------------------------- real code
+
+def torchvision_models() -> Path | None:
+    """torchvision 0.29.1's models/ folder: the unpacked package on the project's machines
+    (imports of torchvision.ops and .transforms resolve there), else the benchmark corpus
+    (bench/corpus.py; models/ only). Never downloaded by the tests."""
+    bench = Path(os.environ.get("PORTLINT_BENCH_CACHE", Path.home() / ".cache" / "portlint-bench"))
+    for folder in (Path("/work/corpora/torchvision-0.29.1/torchvision/models"),
+                   bench / "corpus" / "torchvision" / "models"):
+        if (folder / "resnet.py").is_file():
+            return folder
+    return None
+
+
+# What remains, each a true limitation: detection models take a list of images (and
+# targets) and return a list of dicts per image; the R-CNNs unpack what the region
+# proposal network gives for an ImageList and a dict of feature maps.
+DETECTION_MODELS = {
+    "detection/faster_rcnn.py::fasterrcnn_resnet50_fpn", "detection/faster_rcnn.py::fasterrcnn_resnet50_fpn_v2",
+    "detection/fcos.py", "detection/keypoint_rcnn.py",
+    "detection/mask_rcnn.py::maskrcnn_resnet50_fpn", "detection/mask_rcnn.py::maskrcnn_resnet50_fpn_v2",
+    "detection/retinanet.py::retinanet_resnet50_fpn", "detection/retinanet.py::retinanet_resnet50_fpn_v2",
+    "detection/ssd.py", "detection/ssdlite.py",
+}
+
+
+@pytest.mark.slow  # ~80 files of real code
+@pytest.mark.skipif(torchvision_models() is None, reason="no copy of torchvision 0.29.1 here")
+def test_check_over_torchvision_models_warns_only_about_detection_models():
+    result = portlint("check", ".", "--no-cache", "--format", "json", cwd=torchvision_models())
+    assert result.returncode == 0, shown(result)
+    json.loads(result.stdout)
+    warned = {}
+    for line in result.stderr.splitlines():
+        assert "budget" not in line and "internal error" not in line, shown(result)
+        ref, _, rest = line.removeprefix("portlint: warning: ").partition(": ")
+        warned[ref] = rest
+    assert set(warned) == DETECTION_MODELS, shown(result)
+    assert all("does not produce a model portlint can follow (" in rest
+               for rest in warned.values()), shown(result)
