@@ -32,6 +32,7 @@ from .config import DEFAULT_EXCLUDE_DIRS, Settings, rule_for
 from .errors import InputError, TooLargeError
 from .findings import Finding
 from .frontend import ModelRef, extract
+from .frontend.candidacy import MODEL, NotFollowed
 from .rule import FileContext, FileRule
 from .shapes import infer
 from .source_facts import attach_source_facts
@@ -414,8 +415,12 @@ def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) ->
 
 
 def _not_followed(exc: InputError, warnings: list[str]) -> None:
-    """A file without a model is fine in check mode; a model that could not be followed is
-    said (on stderr), since its single-file rules did not run."""
+    """A file without a model is fine in check mode, and so is a class that is not a model
+    (frontend/candidacy.py: no layer or weight, or a building block that needs arguments);
+    a model that could not be followed is said (on stderr), with the cause, since its
+    single-file rules did not run."""
+    if isinstance(exc, NotFollowed) and exc.kind != MODEL:
+        return
     if not _NO_MODEL.search(str(exc)):
         warnings.append(f"portlint: warning: {exc}; single-file rules skipped")
 

@@ -14,6 +14,7 @@ from .. import ir
 from ..errors import InputError
 from ..source import SourceFile, read_source
 from .builder import GraphBuilder
+from .candidacy import NotFollowed
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
 from ..outline import Chain, Definition, calls_in, mentions, outline
@@ -84,8 +85,6 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
         outputs = _realise(interp, builder, chosen, source, ref)
     except BudgetExceeded as exc:
         raise InputError(f"{ref}: analysis budget exceeded ({exc})") from None
-    if not outputs:
-        raise InputError(f"{ref}: `{chosen.name}` does not produce a model portlint can follow")
     graph = builder.extract(chosen.framework, ref.path, chosen.name, outputs,
                             Site(source, chosen.node))
     if graph.inputs:
@@ -238,21 +237,29 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
     elif isinstance(value, Class):
         value = interp.instantiate(value, [], {}, site)
     if isinstance(value, KerasModel):
+        if not value.outputs:
+            raise NotFollowed(interp, chosen, ref, value, value)
         return value.outputs
     if isinstance(value, Sequential):
         x = builder.add_input(value.framework, _shape(value.input_shape), value.site)
-        return _tensors(interp.apply(value, [x], {}, site))
-    if isinstance(value, Instance):
+        result = interp.apply(value, [x], {}, site)
+    elif isinstance(value, Instance):
         shape = None
         if value.called_on is not None:  # e.g. `model(keras.Input(shape=...))` in the file
             shape = builder.drafts[value.called_on.node_id].node.attrs.get("shape")
         x = builder.add_input(chosen.framework, shape, None)
-        outputs = _tensors(interp.apply(value, [x], {}, site))
+        result = interp.apply(value, [x], {}, site)
         if chosen.framework == ir.TORCH:
             interp.count_unused(value, site)
-        return outputs
-    reason = value.reason if isinstance(value, Unknown) else type(value).__name__
-    raise InputError(f"{source.path}::{chosen.name}: does not evaluate to a model ({reason})")
+    else:
+        if ref.call is None and isinstance(chosen.value, (Function, Class)):
+            raise NotFollowed(interp, chosen, ref, value, value)
+        reason = value.reason if isinstance(value, Unknown) else type(value).__name__
+        raise InputError(f"{source.path}::{chosen.name}: does not evaluate to a model ({reason})")
+    outputs = _tensors(result)
+    if not outputs:
+        raise NotFollowed(interp, chosen, ref, value, result)
+    return outputs
 
 
 def _shape(value: Any) -> Any:

@@ -184,6 +184,16 @@ def _isinstance(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any
     return Unknown("`isinstance(...)` of a value not known statically", site)
 
 
+def _type(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], site: Site,
+          arg_sites: dict[Any, Site]) -> Any:
+    """`type(module)`: the class of an instance of the analysed code, so that
+    `type(m) is Block` (torchvision's `fuse_model` walking `self.modules()`) is decided,
+    and `type(self)(...)` builds the same class."""
+    if len(args) == 1 and isinstance(args[0], Instance):
+        return args[0].cls
+    return _not_followed(interp, fn, args, kwargs, site, arg_sites)
+
+
 def _setattr(interp: Any, fn: Builtin, args: list[Any], *rest: Any) -> Any:
     if len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
         attach(args[2], args[0], args[1])
@@ -220,6 +230,7 @@ BUILTIN_CALLS: dict[str, Handler] = {
     "copy.copy": _copy,
     "copy.deepcopy": _copy,
     "isinstance": _isinstance,
+    "type": _type,
     "setattr": _setattr,
     "getattr": _getattr,
     "hasattr": _hasattr,

@@ -190,8 +190,7 @@ class Expressions:
         for target in node.comparisons:
             right = self.eval(target.comparator, scope, source)
             op = type(target.operator).__name__
-            if op in ("Is", "IsNot") and (left is None or right is None) and not (
-                    isinstance(left, Unknown) or isinstance(right, Unknown)):
+            if op in ("Is", "IsNot") and _identity_known(left, right):
                 result = (left is right) == (op == "Is")
             elif not (is_constant(left) and is_constant(right)):
                 return Unknown("comparison of values not known statically", Site(source, node))
@@ -374,3 +373,11 @@ class Expressions:
 EXPRESSIONS: dict[str, Callable[[Any, Any, Scope, Any], Any]] = {
     name[len("_eval_"):]: method for name, method in vars(Expressions).items()
     if name.startswith("_eval_")}
+
+
+def _identity_known(left: Any, right: Any) -> bool:
+    """Whether `left is right` is decided: one side is None or a class of the analysed
+    code (each class is one value), and neither side is unknown."""
+    if isinstance(left, Unknown) or isinstance(right, Unknown):
+        return False
+    return left is None or right is None or (isinstance(left, Class) and isinstance(right, Class))

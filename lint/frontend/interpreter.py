@@ -49,6 +49,7 @@ class Interpreter(Loader, Statements, Expressions, Attributes, Calls, FrameworkC
         self.deadline: float | None = None  # time.process_time() after which analysis stops
         self.loading = 0  # modules being executed (their top-level statements run)
         self._forced: dict[int, tuple[LazyImport, Any]] = {}  # this run's resolved imports
+        self._resolving: set[int] = set()  # LazyImports being resolved (cycles)
         self.analysed: str | None = None  # the path of the file analysed (loaded first)
 
     def iterate(self, value: Any) -> list[Any] | None:

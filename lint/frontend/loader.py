@@ -200,9 +200,18 @@ class Loader:
                 value = base.scope.vars.get(name, MISSING)
                 if value is MISSING and base.scope.stars:
                     value = self._from_stars(base.scope, name, seen)
+                if self._resolving_now(value):
+                    # The module asking is the one this star import reaches (torchvision's
+                    # `transforms/autoaugment.py` does `from . import InterpolationMode`,
+                    # and the package's `__init__` star-imports it): as in Python, the
+                    # name comes from what the package bound before that import.
+                    continue
                 if value is not MISSING:
                     return self.resolved(value)
         return MISSING
+
+    def _resolving_now(self, value: Any) -> bool:
+        return type(value) is LazyImport and id(value) in self._resolving
 
     def resolved(self, value: Any) -> Any:
         """`value`, or what a LazyImport stands for (resolved once per interpreter)."""
@@ -211,13 +220,20 @@ class Loader:
         hit = self._forced.get(id(value))
         if hit is not None and hit[0] is value:
             return hit[1]
-        if value.name == "*":
-            result = self._star_module(value.module, value.level, value.importer, value.site)
-        elif value.name is None:
-            result = self._module_value(value.module, value.site)
-        else:
-            result = self._imported_name(value.module, value.name, value.level, value.importer,
-                                         value.site)
+        if id(value) in self._resolving:  # modules importing a name from each other
+            return Unknown(f"`{value.name or value.module}`: circular import", value.site)
+        self._resolving.add(id(value))
+        try:
+            if value.name == "*":
+                result = self._star_module(value.module, value.level, value.importer,
+                                           value.site)
+            elif value.name is None:
+                result = self._module_value(value.module, value.site)
+            else:
+                result = self._imported_name(value.module, value.name, value.level,
+                                             value.importer, value.site)
+        finally:
+            self._resolving.discard(id(value))
         self._forced[id(value)] = (value, result)
         return result
 

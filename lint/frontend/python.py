@@ -60,7 +60,7 @@ STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial"
                    "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
                    **{f"math.{name}": f"math.{name}" for name in MATH_FUNCTIONS}}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
-                                      "super", "noop"}
+                                      "super", "noop", "type"}
 
 
 def is_dataclass(node: Any) -> bool:
