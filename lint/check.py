@@ -36,8 +36,8 @@ from .rule import FileContext, FileRule
 from .shapes import infer
 from .source_facts import attach_source_facts
 from .ir import Span
-from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
-                     recording_reads, scan_source, too_large)
+from .source import (MAX_BYTES, SourceFile, display_path, overlay_text, peek_text,
+                     read_source, recording_reads, scan_source, too_large)
 from .workers import run_tasks
 from .rules.suppression import UnusedSuppression
 from .suppress import apply_suppressions, comments
@@ -114,7 +114,7 @@ def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
                 for name in sorted(files):
                     if name.endswith(PYTHON_SUFFIXES):
                         add(os.path.join(directory, name))
-        elif os.path.exists(path):
+        elif os.path.exists(path) or overlay_text(path) is not None:  # an unsaved buffer
             if path.endswith(PYTHON_SUFFIXES):
                 add(path)
         else:
@@ -273,7 +273,8 @@ def analyse_file(path: str, keras_version: int,
     outcome = FileOutcome()
     with recording_reads() as reads:
         try:
-            if os.path.isfile(path) and os.path.getsize(path) > MAX_BYTES:
+            if (overlay_text(path) is None and os.path.isfile(path)
+                    and os.path.getsize(path) > MAX_BYTES):
                 return _too_large(path, f"this file is {too_large(os.path.getsize(path))}"), {}
             text = peek_text(path)
             if text is not None and "port-of" not in text and not _FRAMEWORK.search(text):
@@ -296,8 +297,11 @@ def _too_large(path: str, reason: str, line: int = 1) -> FileOutcome:
     """A file too large to parse: an unresolved-construct finding when it names a
     framework (it may hold a model portlint did not check), else nothing (it holds no
     model; it is not parsed by libcst, so what libcst alone rejects goes unseen)."""
-    with open(path, "rb") as handle:
-        names_framework = _FRAMEWORK.search(handle.read().decode("utf-8", "replace"))
+    text = overlay_text(path)
+    if text is None:
+        with open(path, "rb") as handle:
+            text = handle.read().decode("utf-8", "replace")
+    names_framework = _FRAMEWORK.search(text)
     if not names_framework:
         return FileOutcome()
     from .rules.unresolved import UnresolvedConstruct

@@ -26,6 +26,11 @@ def set_overlay(path: str, text: str | None) -> None:
         del _OVERLAY_PARSED[key]
 
 
+def overlay_text(path: str) -> str | None:
+    """The editor's unsaved text standing in for `path`, if any."""
+    return _OVERLAYS.get(os.path.realpath(path)) if _OVERLAYS else None
+
+
 # Files read while `recording_reads` is active: real path -> digest. The result cache
 # stores them as what a file's result depends on (the file and the modules it imports).
 _READ_LOG: list[dict[str, str]] = []

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import InputError, TooLargeError
 from .file_reads import (_OVERLAY_PARSED, _OVERLAYS, _READ_LOG, current_digest,  # noqa: F401
-                         digest_of, display_path, note_read, recording_reads, remember_digest,
+                         digest_of, overlay_text, display_path, note_read, recording_reads, remember_digest,
                          set_overlay)
 from .parsing import (CHUNK_CHARS, MAX_EXPRESSION_DEPTH, MAX_STATEMENT_BYTES,  # noqa: F401
                       parse_text)
@@ -73,6 +73,7 @@ def _read_source(path: str) -> SourceFile:
         real = os.path.realpath(path)
         if real in _OVERLAYS:
             text = _OVERLAYS[real]
+            _refuse_large_text(path, text)  # an unsaved buffer gets the guard a file gets
             key = (real, hash(text))
             if key not in _OVERLAY_PARSED:
                 for stale in [k for k in _OVERLAY_PARSED if k[0] == real]:
@@ -120,6 +121,13 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     return data, text
 
 
+def _refuse_large_text(path: str, text: str) -> None:
+    if len(text) > MAX_BYTES // 4:  # at most 4 bytes a character: smaller ones pass
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise TooLargeError(path, too_large(size))
+
+
 def too_large(size: int) -> str:
     return (f"too large to analyse ({size:,} bytes; portlint reads model files of up "
             f"to {MAX_BYTES // 1024:,} KiB)")
@@ -130,6 +138,9 @@ def peek_text(path: str) -> str | None:
     (a notebook, unreadable, not UTF-8: `read_source` then says why)."""
     if path.endswith(".ipynb"):
         return None
+    unsaved = overlay_text(path)
+    if unsaved is not None:
+        return unsaved
     try:
         return Path(path).read_bytes().decode("utf-8-sig")
     except (OSError, UnicodeDecodeError):
@@ -142,7 +153,7 @@ def scan_source(path: str) -> tuple[str, str]:
     stdlib parser is about ten times faster than libcst's; where it rejects the text,
     libcst decides (`read_source`), so the outcome is the same. InputError as
     `read_source`."""
-    if path.endswith(".ipynb") or not os.path.isfile(path):
+    if path.endswith(".ipynb") or not os.path.isfile(path) or overlay_text(path) is not None:
         source = read_source(path)
         return source.text, source.digest
     data, text = _read_text(Path(path), path)
