@@ -31,6 +31,7 @@ from . import __version__
 from .cache import finding_from
 from .findings import Finding
 from .ir import Span
+from .source import MAX_BYTES
 from .server_checks import CHANGE_DELAY, OPEN_DELAY, Checks, Outcome
 
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -77,8 +78,12 @@ class PortlintServer(LanguageServer):
         return uri_to_path(uri), document.version, document.source
 
     def overlays(self) -> dict[str, str]:
+        """The unsaved text of the open documents, by path, for the workers. Buffers over
+        the size limit are left out: their own check is refused, and copying megabytes to
+        each worker on every check would stall the event loop."""
         return {uri_to_path(uri): document.source
-                for uri, document in self.workspace.text_documents.items()}
+                for uri, document in self.workspace.text_documents.items()
+                if len(document.source) <= MAX_BYTES}
 
     def uri_of(self, path: str) -> str:
         return self.paths.get(os.path.realpath(path)) or path_to_uri(path)
@@ -90,7 +95,7 @@ class PortlintServer(LanguageServer):
     def closed(self, uri: str) -> None:
         """Forget the document, and clear what it showed (in other documents only where
         they are not open: their own checks own their diagnostics)."""
-        self.checks.forget(uri)
+        self.checks.close_document(uri)
         self.paths.pop(os.path.realpath(uri_to_path(uri)), None)
         for target in {uri} | {u for u in self.published.pop(uri, set())
                                if unquote(u) not in self.workspace.text_documents}:

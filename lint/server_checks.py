@@ -49,6 +49,7 @@ class Checks:
         self.queue: dict[str, None] = {}  # uris waiting for a worker, oldest first
         self.running: dict[str, tuple[Any, Worker]] = {}  # uri -> (version, worker)
         self.tasks: set[asyncio.Task] = set()
+        self.last_worker: dict[str, Worker] = {}  # uri -> the worker that checked it last
 
     def start(self) -> None:
         self._spawn(self.pool.start())
@@ -71,6 +72,10 @@ class Checks:
             timer.cancel()
         self.queue.pop(uri, None)
 
+    def close_document(self, uri: str) -> None:
+        self.forget(uri)
+        self.last_worker.pop(uri, None)
+
     def _enqueue(self, uri: str) -> None:
         self.timers.pop(uri, None)
         self.queue[uri] = None
@@ -84,9 +89,10 @@ class Checks:
         for uri in list(self.queue):
             if uri in self.running:
                 continue  # one check of a document at a time; this one follows
-            worker = self.pool.idle()
+            worker = self.pool.idle(self.last_worker.get(uri))
             if worker is None:
                 return
+            self.last_worker[uri] = worker
             del self.queue[uri]
             document = self.document(uri)
             if document is None:

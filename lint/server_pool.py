@@ -105,7 +105,10 @@ class Pool:
     def __init__(self, log: Any, size: int = WORKERS) -> None:
         self.workers = [Worker(log) for _ in range(size)]
 
-    def idle(self) -> Worker | None:
+    def idle(self, preferred: Worker | None = None) -> Worker | None:
+        """An idle worker, `preferred` if it is (it holds that document's parses)."""
+        if preferred is not None and not preferred.busy:
+            return preferred
         return next((w for w in self.workers if not w.busy), None)
 
     async def start(self) -> None:
