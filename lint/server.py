@@ -31,7 +31,7 @@ from . import __version__
 from .cache import finding_from
 from .findings import Finding
 from .ir import Span
-from .source import MAX_BYTES
+from .source import MAX_BYTES, display_path
 from .server_checks import CHANGE_DELAY, OPEN_DELAY, Checks, Outcome
 
 SEVERITY = {"error": types.DiagnosticSeverity.Error, "warning": types.DiagnosticSeverity.Warning,
@@ -116,7 +116,7 @@ class PortlintServer(LanguageServer):
             return None
         path, version, text = document
         try:
-            _refuse_large_text(path, text)
+            _refuse_large_text(display_path(path), text)
         except TooLargeError as exc:
             return Outcome(uri, version, {"input_error": str(exc), "line": 1, "severity": "warning"})
         return None
@@ -170,6 +170,8 @@ class PortlintServer(LanguageServer):
 
     def position(self, uri: str, line: int, column: int) -> types.Position:
         """portlint's 1-based line and code-point column -> the client's units."""
+        if column <= 1:  # a line's start (an input error): no need to split the text
+            return types.Position(line=max(line - 1, 0), character=0)
         lines = self.lines_of(uri)
         text = lines[line - 1] if 0 < line <= len(lines) else ""
         prefix = text[:max(column - 1, 0)]

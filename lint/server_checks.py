@@ -11,6 +11,7 @@ document changed or closed meanwhile is dropped.
 from __future__ import annotations
 
 import asyncio
+import collections
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class Checks:
         self.running: dict[str, tuple[Any, Worker]] = {}  # uri -> (version, worker)
         self.tasks: set[asyncio.Task] = set()
         self.last_worker: dict[str, Worker] = {}  # uri -> the worker that checked it last
+        self.closed = False
 
     def start(self) -> None:
         self._spawn(self.pool.start())
@@ -86,10 +88,13 @@ class Checks:
         self._pump()
 
     def _pump(self) -> None:
+        if self.closed:
+            return
         for uri in list(self.queue):
             if uri in self.running:
                 continue  # one check of a document at a time; this one follows
-            worker = self.pool.idle(self.last_worker.get(uri))
+            worker = self.pool.idle(self.last_worker.get(uri),
+                                    collections.Counter(self.last_worker.values()))
             if worker is None:
                 return
             self.last_worker[uri] = worker
@@ -113,7 +118,7 @@ class Checks:
         finally:
             worker.busy = False
             del self.running[uri]
-        document = self.document(uri)
+        document = None if self.closed else self.document(uri)
         if document is not None and document[1] == version:  # else outdated (or cancelled)
             self.publish(outcome)
         self._pump()
@@ -124,6 +129,7 @@ class Checks:
         task.add_done_callback(self.tasks.discard)
 
     async def close(self) -> None:
+        self.closed = True  # checks cut short by the shutdown publish nothing
         for uri in list(self.timers):
             self.forget(uri)
         await self.pool.close()

@@ -105,11 +105,13 @@ class Pool:
     def __init__(self, log: Any, size: int = WORKERS) -> None:
         self.workers = [Worker(log) for _ in range(size)]
 
-    def idle(self, preferred: Worker | None = None) -> Worker | None:
-        """An idle worker, `preferred` if it is (it holds that document's parses)."""
+    def idle(self, preferred: Worker | None, load: dict[Worker, int]) -> Worker | None:
+        """An idle worker: `preferred` if it is (it holds that document's parses), else
+        the one that the fewest documents prefer (`load`)."""
         if preferred is not None and not preferred.busy:
             return preferred
-        return next((w for w in self.workers if not w.busy), None)
+        idle = [w for w in self.workers if not w.busy]
+        return min(idle, key=lambda w: load.get(w, 0)) if idle else None
 
     async def start(self) -> None:
         """Start the workers ahead of the first check (each imports portlint: ~1 s)."""
