@@ -9,8 +9,8 @@ check of several seconds, like the 758 KB file of issue 20). With the seed port 
 checked, it times a re-check of the seed port (an edit, its 0.2 s debounce included),
 opens the generated file and, while that check runs, times 10 codeAction requests and the
 same re-check again; then it opens an 11 MB buffer and times its "too large" diagnostic
-(from before the client serialises the open, and from once it is written). Prints one JSON object: the
-per-run numbers and their medians.
+(from before the client serialises the open, and from once it is written). Prints one
+JSON object: the per-run numbers and their medians.
 """
 
 from __future__ import annotations

@@ -109,16 +109,17 @@ class PortlintServer(LanguageServer):
     def refuse(self, uri: str) -> Outcome | None:
         """A buffer over the size limit, refused before anything parses it."""
         from .errors import TooLargeError
-        from .source import _refuse_large_text
+        from .source import refuse_large_text
 
         document = self.open_document(uri)
         if document is None:
             return None
         path, version, text = document
         try:
-            _refuse_large_text(display_path(path), text)
+            refuse_large_text(display_path(path), text)
         except TooLargeError as exc:
-            return Outcome(uri, version, {"input_error": str(exc), "line": 1, "severity": "warning"})
+            return Outcome(uri, version,
+                           {"input_error": str(exc), "line": 1, "severity": "warning"})
         return None
 
     def publish(self, outcome: Outcome) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 from .errors import InputError, TooLargeError
 from .file_reads import (_OVERLAY_PARSED, _OVERLAYS, _READ_LOG, current_digest,  # noqa: F401
-                         digest_of, overlay_text, display_path, note_read, recording_reads, remember_digest,
-                         set_overlay)
+                         digest_of, display_path, note_read, overlay_text, recording_reads,
+                         remember_digest, set_overlay)
 from .parsing import (CHUNK_CHARS, MAX_EXPRESSION_DEPTH, MAX_STATEMENT_BYTES,  # noqa: F401
                       parse_text)
 from .source_file import LazySpan, SourceFile, _positions  # noqa: F401
@@ -73,7 +73,7 @@ def _read_source(path: str) -> SourceFile:
         real = os.path.realpath(path)
         if real in _OVERLAYS:
             text = _OVERLAYS[real]
-            _refuse_large_text(path, text)  # an unsaved buffer gets the guard a file gets
+            refuse_large_text(path, text)  # an unsaved buffer gets the guard a file gets
             key = (real, hash(text))
             if key not in _OVERLAY_PARSED:
                 for stale in [k for k in _OVERLAY_PARSED if k[0] == real]:
@@ -121,7 +121,7 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     return data, text
 
 
-def _refuse_large_text(path: str, text: str) -> None:
+def refuse_large_text(path: str, text: str) -> None:
     if len(text) > MAX_BYTES // 4:  # at most 4 bytes a character: smaller ones pass
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_BYTES:
