@@ -253,8 +253,8 @@ def build_server() -> PortlintServer:
         ls.checks.start()  # workers import portlint while the editor opens its files
 
     @server.feature(types.SHUTDOWN)
-    async def shutdown(ls: PortlintServer, params: Any) -> None:
-        await ls.checks.close()
+    def shutdown(ls: PortlintServer, params: Any) -> None:
+        ls.checks.close()
 
     @server.feature(types.TEXT_DOCUMENT_CODE_ACTION,
                     types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]))

@@ -128,8 +128,8 @@ class Checks:
         self.tasks.add(task)  # held: the loop keeps only weak references to tasks
         task.add_done_callback(self.tasks.discard)
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self.closed = True  # checks cut short by the shutdown publish nothing
         for uri in list(self.timers):
             self.forget(uri)
-        await self.pool.close()
+        self.pool.close()

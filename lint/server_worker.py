@@ -37,6 +37,7 @@ def main() -> None:
     # The protocol owns the original stdout; anything else printed goes to stderr.
     out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
+    _die_with_server()
     _limit_memory()
     from .workers import tune_garbage_collector
 
@@ -51,6 +52,21 @@ def main() -> None:
 def _reply(out: TextIO, reply: dict[str, Any]) -> None:
     out.write(json.dumps(reply) + "\n")
     out.flush()
+
+
+def _die_with_server() -> None:
+    """On Linux, be killed when the server dies (a killed editor's server would otherwise
+    leave a worker finishing a long check nobody waits for)."""
+    parent = os.getppid()
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the worker ends at its next read
+        return
+    if os.getppid() != parent:  # the server died before the request took effect
+        os._exit(0)
 
 
 def _limit_memory() -> None:

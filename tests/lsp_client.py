@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
 
 from support import SEED
@@ -82,6 +83,17 @@ class Client:
             range=types.Range(start=types.Position(line=0, character=0),
                               end=types.Position(line=1, character=0)),
             context=types.CodeActionContext(diagnostics=[]))), TIMEOUT)
+        return time.monotonic() - start
+
+    async def timed_hover(self, uri: str) -> float:
+        """Seconds a hover request on `uri` takes to be answered (an error counts)."""
+        start = time.monotonic()
+        try:
+            await asyncio.wait_for(self.lsp.text_document_hover_async(types.HoverParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=types.Position(line=0, character=0))), TIMEOUT)
+        except JsonRpcException:  # method not found: answered all the same
+            pass
         return time.monotonic() - start
 
     def worker_pids(self) -> list[int]:
