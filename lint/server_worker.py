@@ -3,10 +3,11 @@ one document at a time, so that a slow or crashing analysis (libcst's parser can
 gigabytes or overflow its C stack) never stalls or kills the server (lint/server_pool.py
 starts, times and restarts it).
 
-Protocol, one JSON object a line: the server sends `{"path", "overlays"}` (overlays: path
--> the editor's unsaved text, or null once the document is closed; only what changed since
-the last request) and reads back `{"findings": [...], "warnings": [...]}` or
-`{"input_error": message, "line": n}` or `{"internal_error": message}`.
+Protocol, one JSON object a line: the server sends `{"path", "overlays", "cpu_seconds"}`
+(overlays: path -> the editor's unsaved text, or null once the document is closed; only
+what changed since the last request; cpu_seconds: the check's CPU budget) and reads back
+`{"findings": [...], "warnings": [...]}`, `{"input_error": message, "line": n}` or
+`{"internal_error": message}`.
 
 Test hooks (tests/integrations/test_server.py): with PORTLINT_SERVER_TEST_HOOKS=1 in the
 environment, a checked text holding `# portlint-test: sleep SECONDS` makes the worker
@@ -17,6 +18,7 @@ variable the markers mean nothing.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import signal
@@ -46,6 +48,7 @@ def main() -> None:
 
     for line in sys.stdin:
         request = json.loads(line)
+        _limit_cpu(request["cpu_seconds"])
         _reply(out, run_request(request))
 
 
@@ -67,6 +70,22 @@ def _die_with_server() -> None:
         return
     if os.getppid() != parent:  # the server died before the request took effect
         os._exit(0)
+
+
+def _limit_cpu(seconds: float) -> None:
+    """Let the kernel stop this process (SIGXCPU) once the coming check has used
+    `seconds` of CPU time: the limit counts the process's whole life, so it is moved on
+    before each check."""
+    try:
+        import resource
+
+        used = sum(os.times()[:2])
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        soft = math.ceil(used + seconds)
+        if hard == resource.RLIM_INFINITY or soft < hard:
+            resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+    except (ImportError, ValueError, OSError):  # not on this platform: wall time remains
+        pass
 
 
 def _limit_memory() -> None:
