@@ -2,7 +2,7 @@
 
     python bench/edit_latency.py [--edits 5] [--pair KERAS TORCH] FILE...
 
-The language server keeps one process: after a change (and its 0.2 s quiet period) it
+The language server keeps a worker process: after a change (and its 0.2 s quiet period) it
 sets the editor's text as an overlay and runs `check` on that file, reusing every parse
 and interpreted module of earlier checks. This does the same in one process, without the
 JSON-RPC around it: for each file, a first check (parses the file and the modules it

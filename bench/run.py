@@ -588,7 +588,7 @@ def render(meta: dict, benches: dict[str, Bench], corpus: dict, extra: dict) -> 
     edit = extra.get("edit_latency")
     if edit:
         lines += ["", "## Editing: the language server's re-check", "",
-                  "`portlint server` re-checks a changed file in its long-lived process once "
+                  "`portlint server` re-checks a changed file in a long-lived worker process once "
                   "the text has been quiet for 0.2 s, reusing the parses and interpreted "
                   "modules of earlier checks. bench/edit_latency.py does the same in one "
                   "process without the JSON-RPC: a first check of each file, then a check "

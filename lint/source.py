@@ -73,6 +73,7 @@ def _read_source(path: str) -> SourceFile:
         real = os.path.realpath(path)
         if real in _OVERLAYS:
             text = _OVERLAYS[real]
+            refuse_large_text(path, text)  # an unsaved buffer gets the guard a file gets
             key = (real, hash(text))
             if key not in _OVERLAY_PARSED:
                 for stale in [k for k in _OVERLAY_PARSED if k[0] == real]:
@@ -118,6 +119,13 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     return data, text
+
+
+def refuse_large_text(path: str, text: str) -> None:
+    if len(text) > MAX_BYTES // 4:  # at most 4 bytes a character: smaller ones pass
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise TooLargeError(path, too_large(size))
 
 
 def too_large(size: int) -> str:

@@ -4,77 +4,14 @@ open and change, the partner file re-published, quick fixes, UTF-16 positions.""
 from __future__ import annotations
 
 import asyncio
-import collections
-import shutil
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pygls")
 from lsprotocol import types  # noqa: E402
-from pygls.lsp.client import LanguageClient  # noqa: E402
 
+from lsp_client import TIMEOUT, Client, project  # noqa: E402
 from support import SEED  # noqa: E402
-
-TIMEOUT = 60
-
-
-class Client:
-    """A pygls client with the diagnostics it received, per uri."""
-
-    def __init__(self) -> None:
-        self.lsp = LanguageClient("portlint-test", "1")
-        self.diagnostics: dict[str, list[types.Diagnostic]] = {}
-        self.updates = asyncio.Queue()
-        self.publications: collections.Counter[str] = collections.Counter()
-
-        @self.lsp.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-        def published(params: types.PublishDiagnosticsParams) -> None:
-            self.diagnostics[params.uri] = params.diagnostics
-            self.publications[params.uri] += 1
-            self.updates.put_nowait(params.uri)
-
-    async def start(self, root: Path) -> None:
-        await self.lsp.start_io(sys.executable, "-m", "portlint", "server", cwd=str(root))
-        await asyncio.wait_for(self.lsp.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), root_uri=root.as_uri())), TIMEOUT)
-        self.lsp.initialized(types.InitializedParams())
-
-    async def wait_for(self, uri: str, predicate=lambda d: True) -> list[types.Diagnostic]:
-        async def loop():
-            while True:
-                if uri in self.diagnostics and predicate(self.diagnostics[uri]):
-                    return self.diagnostics[uri]
-                await self.updates.get()
-        return await asyncio.wait_for(loop(), TIMEOUT)
-
-    def open(self, path: Path, text: str | None = None, version: int = 1) -> str:
-        uri = path.as_uri()
-        self.lsp.text_document_did_open(types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(uri=uri, language_id="python", version=version,
-                                                 text=path.read_text() if text is None else text)))
-        return uri
-
-    def change(self, uri: str, text: str, version: int) -> None:
-        self.lsp.text_document_did_change(types.DidChangeTextDocumentParams(
-            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
-            content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
-
-    async def stop(self) -> None:
-        await asyncio.wait_for(self.lsp.shutdown_async(None), TIMEOUT)
-        self.lsp.exit(None)
-        await self.lsp.stop()
-
-
-def project(tmp_path: Path, torch_text: str | None = None) -> tuple[Path, Path]:
-    """The seed pair in a project whose pyproject.toml declares it."""
-    shutil.copy(SEED / "keras_model.py", tmp_path / "keras_model.py")
-    port = tmp_path / "torch_model.py"
-    port.write_text(torch_text if torch_text is not None else (SEED / "torch_model.py").read_text())
-    (tmp_path / "pyproject.toml").write_text(
-        '[tool.portlint]\npairs = [{keras = "keras_model.py", torch = "torch_model.py"}]\n')
-    return tmp_path / "keras_model.py", port
 
 
 def line_of(text: str, needle: str) -> int:
@@ -211,19 +148,23 @@ def test_columns_are_utf16_code_units_on_non_ascii_lines(tmp_path):
     assert momentum.range.start.character == utf16
 
 
-def test_syntax_error_while_typing_is_one_diagnostic(tmp_path):
+def test_syntax_error_while_typing_is_one_diagnostic_on_its_line(tmp_path):
+    """The error names the file relative to the server's directory, the editor gives it
+    absolute: both are resolved before the line is taken (it was shown at line 0)."""
     _, port = project(tmp_path)
+    text = port.read_text().replace("def forward(self, x):", "def forward(self, x:")
 
     async def scenario():
         client = Client()
         await client.start(tmp_path)
-        uri = client.open(port, port.read_text().replace("def forward(self, x):", "def forward(self, x:"))
+        uri = client.open(port, text)
         found = await client.wait_for(uri, lambda d: len(d) > 0)
         await client.stop()
         return found
 
     found = run(scenario())
     assert len(found) == 1 and "syntax error" in found[0].message
+    assert found[0].range.start.line == line_of(text, "def forward(self, x:") > 0
 
 
 def apply_edits(text: str, edits: list[types.TextEdit]) -> str:
