@@ -83,7 +83,7 @@ class ResultCache:
         return self._digests[real]
 
     def _entry_path(self, path: str) -> Path:
-        name = hashlib.sha1(os.path.realpath(path).encode()).hexdigest()
+        name = hashlib.sha1(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()
         return self.directory / name[:2] / f"{name[2:]}.json"
 
     def get(self, path: str) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import ir
 from ..align import Row
+from ..escape import line_start, terminal
 from ..compare import PairResult, totals
 from ..findings import Finding
 from ..ir import Node, Span
@@ -18,17 +19,18 @@ from .positions import split_lines
 
 @lru_cache(maxsize=32)
 def _lines(path: str) -> tuple[str, ...]:
-    if path.endswith(".ipynb"):  # lines of the joined code cells, as spans count them
-        from ..errors import InputError
-        from ..source import read_source
+    from ..errors import InputError
+    from ..source import decode_source, read_source, require_regular_file
 
+    if path.endswith(".ipynb"):  # lines of the joined code cells, as spans count them
         try:
             return tuple(split_lines(read_source(path).text))
         except InputError:
             return ()
     try:
-        return tuple(split_lines(Path(path).read_bytes().decode("utf-8-sig")))
-    except (OSError, UnicodeDecodeError):
+        require_regular_file(path)
+        return tuple(split_lines(decode_source(Path(path).read_bytes(), path)[0]))
+    except (OSError, InputError):
         return ()
 
 
@@ -38,29 +40,35 @@ def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[s
         return []
     text = lines[span.line - 1].rstrip()
     number = str(span.cell_line if span.cell_line is not None else span.line)
-    out = [f"{indent}{number} | {text}"]
+    out = [f"{indent}{number} | {terminal(text, keep_tabs=True)}"]
     if caret:
         end = span.end_column if span.end_line == span.line else len(text) + 1
-        width = max(1, end - span.column)
-        out.append(f"{indent}{' ' * len(number)} | {' ' * (span.column - 1)}{'^' * width}")
+        before = terminal(text[: span.column - 1], keep_tabs=True)
+        raw = text[span.column - 1: end - 1]
+        marked = terminal(raw, keep_tabs=True)
+        width = max(1, len(marked) + (end - span.column - len(raw)))  # past the line's end too
+        # Under the escaped text, tabs kept, so that the carets stay under the span.
+        pad = "".join("\t" if ch == "\t" else " " for ch in before)
+        out.append(f"{indent}{' ' * len(number)} | {pad}{'^' * width}")
     return out
 
 
 def _where(span: Span | None) -> str:
-    return span.shown if span else "<unknown>"
+    return terminal(span.shown) if span else "<unknown>"
 
 
 def render_finding(finding: Finding) -> list[str]:
-    out = [(f"{_where(finding.location)}: {finding.code} {finding.severity} "
-            f"[{finding.rule}] {finding.message}")]
+    where = line_start(finding.location.shown) if finding.location else "<unknown>"
+    out = [(f"{where}: {finding.code} {finding.severity} "
+            f"[{finding.rule}] {terminal(finding.message)}")]
     if finding.location is not None:
         out += _source_line(finding.location)
     for related in finding.related:
-        out.append(f"    = {related.message} at {_where(related.span)}")
+        out.append(f"    = {terminal(related.message)} at {_where(related.span)}")
         out += _source_line(related.span, indent="      ", caret=False)
     if finding.fix is not None:
         title = finding.fix.title or "edit"
-        out.append(f"    = fix ({finding.fix.applicability}): {title}")
+        out.append(f"    = fix ({finding.fix.applicability}): {terminal(title)}")
     return out
 
 
@@ -68,8 +76,8 @@ def _layer_text(node: Node | None) -> str:
     if node is None:
         return "-"
     if node.op == "activation":
-        return f"{node.name} {node.attrs.get('kind')}"
-    return f"{node.name} {node.layer_type}"
+        return terminal(f"{node.name} {node.attrs.get('kind')}")
+    return terminal(f"{node.name} {node.layer_type}")
 
 
 def _shape_text(node: Node | None) -> str:
@@ -97,8 +105,9 @@ def render_table(pair: PairResult) -> list[str]:
     a = pair.alignment
     left, right = a.graph(pair.origin_framework), a.graph(pair.port_framework)
     head = {ir.KERAS: ("trainable", "non-train"), ir.TORCH: ("params", "buffers")}
-    out = [(f"Aligned layers: {left.path}::{left.model} ({FRAMEWORK_LABEL[left.framework]}) "
-            f"<-> {right.path}::{right.model} ({FRAMEWORK_LABEL[right.framework]})")]
+    out = [(f"Aligned layers: {terminal(f'{left.path}::{left.model}')} "
+            f"({FRAMEWORK_LABEL[left.framework]}) <-> {terminal(f'{right.path}::{right.model}')} "
+            f"({FRAMEWORK_LABEL[right.framework]})")]
     lw, sw, cw = 30, 14, 11
     lh, rh = head[left.framework], head[right.framework]
     out.append(f"  {'#':>2}  {'layer':<{lw}} {'output':<{sw}} {lh[0]:>{cw}} {lh[1]:>{cw - 2}} | "
