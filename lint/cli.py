@@ -196,6 +196,8 @@ def check(
     settings = _settings(config, paths[0] if paths else None, select, ignore, keras_version,
                          report_unused_suppressions)
     cache = None if no_cache else _result_cache(settings, cache_dir)
+    if cache is not None and fix:
+        cache.reuse = False  # the fixes applied are computed now, never read from the tree
     result = _run_check(paths, settings, jobs, cache)
     for warning in result.warnings:
         say(warning)
