@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 
 # Everything that moves the cursor, ends a line, switches the terminal's state or reorders
-# text; tab only where `keep_tabs` is false (source lines keep their indentation).
+# text; tab too, but in quoted source lines (`keep_tabs`: their indentation).
 _UNSAFE = ("\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
            "\u2066-\u2069\ud800-\udfff")
 _UNSAFE_WITH_TAB = re.compile(f"[\t{_UNSAFE}]|##\\[")
@@ -80,7 +80,7 @@ def _github(text: str, breaks: dict[str, str]) -> str:
     def visible(match: re.Match) -> str:
         return breaks.get(match.group()) or _visible(match)
 
-    return _UNSAFE_KEEP_TAB.sub(visible, str(text).replace("%", "%25"))
+    return _UNSAFE_WITH_TAB.sub(visible, str(text).replace("%", "%25"))
 
 
 def github_data(text: str) -> str:
