@@ -20,6 +20,7 @@ run fail or crash, and `--fix` never applies a cached fix (it analyses afresh).
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Any
 
 SEVERITIES = ("error", "warning", "info")
@@ -34,11 +35,32 @@ def valid_entry(entry: Any, shown: str) -> bool:
     deps = entry.get("deps", {})
     if not (isinstance(deps, dict) and all(_is_str(k) and _is_str(v) for k, v in deps.items())):
         return False
-    allowed = {os.path.realpath(shown), *deps}
-    return _valid_outcome(entry.get("outcome"), shown, allowed)
+    return _valid_outcome(entry.get("outcome"), shown, _Within({os.path.realpath(shown), *deps}))
 
 
-def _valid_outcome(data: Any, shown: str, allowed: set[str]) -> bool:
+class _Within:
+    """Whether a path lies in one of the files an entry may point into (real paths; each
+    path resolved once per entry: an entry repeats the same few paths)."""
+
+    def __init__(self, allowed: set[str]) -> None:
+        self.allowed = allowed
+        self.seen: dict[str, bool] = {}
+
+    def __contains__(self, path: str) -> bool:
+        if path not in self.seen:
+            self.seen[path] = os.path.realpath(path) in self.allowed
+        return self.seen[path]
+
+
+@lru_cache(maxsize=1)
+def _rule_names() -> dict[str, str]:
+    """code -> name of every rule `check` reports (the static ones)."""
+    from .rules.registry import static_rules
+
+    return {rule.code: rule.name for rule in static_rules()}
+
+
+def _valid_outcome(data: Any, shown: str, allowed: _Within) -> bool:
     if not (isinstance(data, dict) and set(data) == {"error", "pairs", "models", "warnings"}):
         return False
     return (data["error"] == ""
@@ -62,20 +84,19 @@ def _valid_ref(ref: Any) -> bool:
             and all(part is None or _is_str(part) for part in ref[1:]))
 
 
-def _valid_model(model: Any, allowed: set[str]) -> bool:
+def _valid_model(model: Any, allowed: _Within) -> bool:
     return (isinstance(model, list) and len(model) == 2
             and (model[0] is None or _is_str(model[0]))
             and _list_of(model[1], lambda f: _valid_finding(f, allowed)))
 
 
-def _valid_finding(data: Any, allowed: set[str]) -> bool:
-    from .rules.registry import rule_for
+_FINDING_KEYS = {"code", "rule", "severity", "message", "location", "related", "fix"}
 
-    keys = {"code", "rule", "severity", "message", "location", "related", "fix"}
-    if not (isinstance(data, dict) and set(data) == keys and _is_str(data["code"])):
+
+def _valid_finding(data: Any, allowed: _Within) -> bool:
+    if not (isinstance(data, dict) and set(data) == _FINDING_KEYS and _is_str(data["code"])):
         return False
-    rule = rule_for(data["code"])
-    if rule is None or data["rule"] != rule.name or data["severity"] not in SEVERITIES:
+    if data["rule"] != _rule_names().get(data["code"]) or data["severity"] not in SEVERITIES:
         return False
     fix = data["fix"]
     return (_is_str(data["message"]) and _valid_span(data["location"], allowed, optional=True)
@@ -83,27 +104,27 @@ def _valid_finding(data: Any, allowed: set[str]) -> bool:
             and (fix is None or _valid_fix(fix, allowed)))
 
 
-def _valid_fix(fix: Any, allowed: set[str]) -> bool:
+def _valid_fix(fix: Any, allowed: _Within) -> bool:
     return (isinstance(fix, dict) and set(fix) == {"applicability", "title", "edits"}
             and fix["applicability"] in APPLICABILITIES
             and (fix["title"] is None or _is_str(fix["title"]))
             and _list_of(fix["edits"], lambda e: _valid_edit(e, allowed)))
 
 
-def _valid_edit(pair: Any, allowed: set[str], optional: bool = False) -> bool:
+def _valid_edit(pair: Any, allowed: _Within, optional: bool = False) -> bool:
     """`[span, text]`: an edit, or a related location and its message."""
     return (isinstance(pair, list) and len(pair) == 2 and _is_str(pair[1])
             and _valid_span(pair[0], allowed, optional))
 
 
-def _valid_span(span: Any, allowed: set[str], optional: bool = False) -> bool:
+def _valid_span(span: Any, allowed: _Within, optional: bool = False) -> bool:
     if span is None:
         return optional
     if not (isinstance(span, list) and len(span) == 8 and _is_str(span[0])):
         return False
     return (all(_is_count(n) for n in span[1:5])
             and all(n is None or _is_count(n) for n in span[5:])
-            and os.path.realpath(span[0]) in allowed)
+            and span[0] in allowed)
 
 
 def _list_of(value: Any, valid: Any) -> bool:
