@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._cli_run import FixLog, _emit, _fix, _with_fix_hint, fail
+from ._cli_run import FixLog, _emit, _fix, _with_fix_hint, fail, say
 
 if TYPE_CHECKING:
     from .findings import Finding
@@ -81,10 +81,12 @@ def run(o: CheckOptions) -> None:
     settings = _settings(o.config, paths[0] if paths else None, o.select, o.ignore,
                          o.keras_version, o.report_unused_suppressions)
     cache = None if o.no_cache else _result_cache(settings, o.cache_dir)
+    if cache is not None and (o.fix or o.diff):
+        cache.reuse = False  # the fixes applied are computed now, never read from the tree
     with Progress(active=False if o.quiet or use_stdin else None) as progress:
         result = _run_check(paths, settings, o.jobs, cache, progress)
     for warning in result.warnings:
-        typer.echo(warning, err=True)
+        say(warning)
     if not result.files and not result.pairs:
         if not paths:
             typer.echo("portlint: warning: nothing to check: no paths given and no pairs "
@@ -158,7 +160,7 @@ def _tell(o: CheckOptions, fix_summary: str | None, log: FixLog,
                           "Would fix" if o.diff else "Fixed" if o.fix else None)
         sys.stderr.write(text)
     if fix_summary and not o.quiet:
-        typer.echo(fix_summary, err=True)
+        say(fix_summary)
 
 
 def _write_source(text: str) -> None:

@@ -16,8 +16,15 @@ if TYPE_CHECKING:
     from .findings import Finding
 
 
+def say(line: str) -> None:
+    """One line on stderr; what it quotes (paths, names) is shown escaped (lint/escape.py)."""
+    from .escape import terminal
+
+    typer.echo(terminal(line), err=True)
+
+
 def fail(message: str) -> NoReturn:
-    typer.echo(f"portlint: {message}", err=True)
+    say(f"portlint: {message}")
     raise typer.Exit(2)
 
 
@@ -86,7 +93,7 @@ def _fix(what: str, result: _R, rerun: Callable[[], _R], *, unsafe: bool,
                       f"at {where}: {refusal.reason}"
             if warning not in warned:
                 warned.add(warning)
-                typer.echo(warning, err=True)
+                say(warning)
         if outcome.errors:
             fixed = len(log.fixed)
             more = f" (and {len(outcome.errors) - 1} more)" if len(outcome.errors) > 1 else ""

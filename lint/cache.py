@@ -13,7 +13,7 @@ One JSON entry per analysed file, named by the SHA-1 of its real path, holding:
 JSON, not pickle: the cache lives in the project tree, and loading a pickle someone
 committed there would run code. Entries are written atomically (a temporary file, then
 `os.replace`), so a crash or two concurrent runs leave either the old entry or the new
-one; an unreadable entry is a miss.
+one; an unreadable entry, or one of the wrong shape (cache_entry.py), is a miss.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .cache_entry import valid_entry
 from .findings import Edit, Finding, Fix, Related
 from .ir import Span
 
@@ -69,6 +70,8 @@ class ResultCache:
         self.directory = Path(directory)
         self.key = hashlib.sha1(f"{engine_fingerprint()}\n{settings_key}".encode()).hexdigest()
         self._digests: dict[str, str | None] = {}  # real path -> current digest, per run
+        # False: entries are written, never read (`--fix` applies only fixes it computed).
+        self.reuse = True
         self.hits = 0
         self.misses = 0
 
@@ -83,19 +86,20 @@ class ResultCache:
         return self._digests[real]
 
     def _entry_path(self, path: str) -> Path:
-        name = hashlib.sha1(os.path.realpath(path).encode()).hexdigest()
+        name = hashlib.sha1(os.path.realpath(path).encode("utf-8", "surrogateescape")).hexdigest()
         return self.directory / name[:2] / f"{name[2:]}.json"
 
     def get(self, path: str) -> dict[str, Any] | None:
         """The stored outcome for `path` (as shown), if its key and every dependency
         still match."""
-        digest = self.digest(path)
+        digest = self.digest(path) if self.reuse else None
         try:
             entry = json.loads(self._entry_path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             entry = None
-        if (not isinstance(entry, dict) or digest is None or entry.get("key") != self.key
-                or entry.get("shown") != path or entry.get("digest") != digest
+        # The shape first (cache_entry.py): a wrong type is a miss, never an error.
+        if (digest is None or not valid_entry(entry, path) or entry["key"] != self.key
+                or entry["digest"] != digest
                 or any(self.digest(dep) != dep_digest
                        for dep, dep_digest in entry.get("deps", {}).items())):
             self.misses += 1
@@ -107,8 +111,8 @@ class ResultCache:
         """Store the outcome of analysing `path`; `deps` maps the real path of every
         file read to the digest of what was read. Skipped if the file changed meanwhile."""
         digest = deps.get(os.path.realpath(path)) or self.digest(path)
-        if digest != self.digest(path):
-            return
+        if digest != self.digest(path) or outcome.get("error"):
+            return  # changed meanwhile; or an input error, which is found again at once
         entry = {"key": self.key, "shown": path, "digest": digest,
                  "deps": {p: d for p, d in deps.items() if p != os.path.realpath(path)},
                  "outcome": outcome}

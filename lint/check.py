@@ -10,7 +10,8 @@ both):
 
 No PATHS: every configured pair. A given file that is not Python (a README handed over
 by pre-commit) is skipped; a Python file that does not parse is an input error (exit 2);
-a Python file without a model is fine. `finalize` then merges the findings of all pairs
+one that is not text in its encoding (PEP 263) is reported as not checked, and the run
+goes on; a Python file without a model is fine. `finalize` then merges the findings of all pairs
 and files (the same finding once) and applies the selection, `per-file-ignores`, the
 `severity` overrides and the suppression comments; `compare` uses it too.
 """
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from . import ir
 from .compare import PairResult, compare, declared_input
 from .config import DEFAULT_EXCLUDE_DIRS, Settings, rule_for
-from .errors import InputError, TooLargeError
+from .errors import InputError, TooLargeError, UndecodableError
 from .findings import Finding
 from .frontend import ModelRef, extract
 from .frontend.candidacy import MODEL, NotFollowed
@@ -39,7 +40,7 @@ from .source_facts import attach_source_facts
 from .ir import Span
 from .file_reads import unsaved_text
 from .source import (MAX_BYTES, SourceFile, display_path, peek_text, read_source,
-                     recording_reads, scan_source, too_large)
+                     recording_reads, require_regular_file, scan_source, too_large)
 from .workers import run_tasks
 from .rules.suppression import UnusedSuppression
 from .suppress import apply_suppressions, comments
@@ -65,17 +66,20 @@ _FRAMEWORK = re.compile(r"\b(?:torch|keras|tensorflow)\b")
 
 @dataclass(frozen=True)
 class PairJob:
-    """A pair to compare: model references (paths as shown) and where it was declared."""
+    """A pair to compare: model references (paths as shown) and where it was declared.
 
-    origin: str
-    port: str
+    References, not their text: a path is never parsed as `PATH::MODEL` text again, so a
+    file named `a::b.py` stays one path."""
+
+    origin: ModelRef
+    port: ModelRef
     input_shape: tuple[int, ...] | None = None
     declared: str = ""  # `pyproject.toml: [tool.portlint] pairs[0]` or `port.py:3`
     written: str = ""  # a `# portlint: port-of` reference as written
 
     def key(self) -> tuple:
-        refs = [ModelRef.parse(self.origin), ModelRef.parse(self.port)]
-        return (*((os.path.realpath(r.path), r.model, r.call) for r in refs), self.input_shape)
+        return (*((os.path.realpath(r.path), r.model, r.call) for r in (self.origin, self.port)),
+                self.input_shape)
 
 
 @dataclass
@@ -86,12 +90,12 @@ class CheckResult:
     warnings: list[str] = field(default_factory=list)  # one line each, for stderr
 
 
-def _shown_ref(ref: str, base: Path | None = None) -> str:
+def _shown_ref(ref: str, base: Path | None = None) -> ModelRef:
     parsed = ModelRef.parse(ref)
     path = Path(parsed.path)
     if base is not None and not path.is_absolute():
         path = base / path
-    return str(dataclasses.replace(parsed, path=display_path(path)))
+    return dataclasses.replace(parsed, path=display_path(path))
 
 
 # --------------------------------------------------------------------------- files
@@ -116,11 +120,14 @@ def python_files(paths: Sequence[str], settings: Settings) -> list[str]:
                 dirs[:] = sorted(d for d in dirs if d not in DEFAULT_EXCLUDE_DIRS
                                  and not settings.excluded(os.path.join(directory, d)))
                 for name in sorted(files):
-                    if name.endswith(PYTHON_SUFFIXES):
+                    # Regular files only: reading a FIFO met in a walk would wait forever.
+                    if name.endswith(PYTHON_SUFFIXES) and os.path.isfile(
+                            os.path.join(directory, name)):
                         add(os.path.join(directory, name))
         elif os.path.exists(path) or unsaved_text(path) is not None:
             if path.endswith(PYTHON_SUFFIXES) or path == STDIN:
-                add(path)
+                # an unsaved buffer stands in for the file; on disk, regular files only
+                add(path if unsaved_text(path) is not None else require_regular_file(path))
         else:
             raise InputError(f"{path}: no such file or directory")
     return out
@@ -142,7 +149,7 @@ def inline_pairs(source: SourceFile) -> list[PairJob]:
             origin = _shown_ref(ref, base)
         except InputError as exc:
             raise InputError(f"{where}: portlint: port-of {ref}: {exc}") from None
-        out.append(PairJob(origin, source.path, None, where, ref))
+        out.append(PairJob(origin, ModelRef(source.path), None, where, ref))
     return out
 
 
@@ -156,8 +163,7 @@ def configured_pairs(settings: Settings) -> list[PairJob]:
 
 
 def _touches(job: PairJob, files: set[str]) -> bool:
-    return any(os.path.realpath(ModelRef.parse(ref).path) in files
-               for ref in (job.origin, job.port))
+    return any(os.path.realpath(ref.path) in files for ref in (job.origin, job.port))
 
 
 # --------------------------------------------------------------------------- the run
@@ -228,7 +234,7 @@ def check(paths: Sequence[str], settings: Settings, jobs: int = 1,
 def _existing(job: PairJob) -> PairJob:
     """A `# portlint: port-of` pair, once its original is known to exist (checked on each
     run: the file's cached outcome cannot know)."""
-    path = ModelRef.parse(job.origin).path
+    path = job.origin.path
     if not os.path.isfile(path):
         raise InputError(f"{job.declared}: portlint: port-of {job.written}: no such file "
                          f"({path}; the path is relative to the port's directory)")
@@ -253,8 +259,8 @@ class FileOutcome:
         from .cache import finding_data
 
         return {"error": self.error,
-                "pairs": [[p.origin, p.port, p.input_shape, p.declared, p.written]
-                          for p in self.pairs],
+                "pairs": [[_ref_data(p.origin), _ref_data(p.port), p.input_shape, p.declared,
+                           p.written] for p in self.pairs],
                 "models": [[model, [finding_data(f) for f in found]]
                            for model, found in self.models],
                 "warnings": self.warnings}
@@ -264,10 +270,14 @@ class FileOutcome:
         from .cache import finding_from
 
         return cls(data["error"],
-                   [PairJob(o, p, tuple(shape) if shape else None, d, w)
+                   [PairJob(ModelRef(*o), ModelRef(*p), tuple(shape) if shape else None, d, w)
                     for o, p, shape, d, w in data["pairs"]],
                    [(model, [finding_from(f) for f in found]) for model, found in data["models"]],
                    data["warnings"])
+
+
+def _ref_data(ref: ModelRef) -> list[str | None]:
+    return [ref.path, ref.model, ref.call]
 
 
 def analyse_file(path: str, keras_version: int,
@@ -290,6 +300,10 @@ def analyse_file(path: str, keras_version: int,
                 outcome.models = _checked_models(source, keras_version, codes, outcome.warnings)
         except TooLargeError as exc:
             return _too_large(path, f"this file holds {exc.reason}", exc.line), dict(reads)
+        except UndecodableError as exc:
+            if exc.path == path:  # not a module it imports: the file itself
+                return _undecodable(path, exc), dict(reads)
+            outcome = FileOutcome(error=str(exc))
         except InputError as exc:
             outcome = FileOutcome(error=str(exc))
         # Through its data form: the spans get resolved, and nothing of the file's syntax
@@ -312,6 +326,17 @@ def _too_large(path: str, reason: str, line: int = 1) -> FileOutcome:
     finding = Finding(UnresolvedConstruct.code, UnresolvedConstruct.name,
                       UnresolvedConstruct.severity,
                       f"{reason}; its models are not checked", Span(path, line, 1, line, 1))
+    return FileOutcome(models=[(None, [finding])])
+
+
+def _undecodable(path: str, exc: UndecodableError) -> FileOutcome:
+    """A file that is not text: an unresolved-construct finding (the run goes on with the
+    other files), whether or not it names a framework, since its text cannot say."""
+    from .rules.unresolved import UnresolvedConstruct
+
+    finding = Finding(UnresolvedConstruct.code, UnresolvedConstruct.name,
+                      UnresolvedConstruct.severity, f"{exc.reason}; the file is not checked",
+                      Span(path, exc.line, 1, exc.line, 1))
     return FileOutcome(models=[(None, [finding])])
 
 
@@ -403,7 +428,9 @@ def _extract_all(source: SourceFile, keras_version: int, warnings: list[str]) ->
         if match is None:
             _not_followed(exc, warnings)
             return []
-        names = [ref.rpartition("::")[2] for ref in match.group("names").split(", ")]
+        # `PATH::A, PATH::B`: split at the path itself, which may hold `::` or `, ` too.
+        separator = f", {source.path}::"
+        names = [name for name in f", {match.group('names')}".split(separator) if name]
     graphs = []
     for name in names:
         try:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from . import __version__, _cli_params
-from ._cli_run import _emit, _fix, _guarded, _with_fix_hint, fail
+from ._cli_run import _emit, _fix, _guarded, _with_fix_hint, fail, say
 
 _cli_params.install()
 
@@ -135,7 +135,7 @@ def compare(
         report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
     _emit(report, output_file)
     if fix_summary:
-        typer.echo(fix_summary, err=True)
+        say(fix_summary)
     failing = any(f.severity in FAILING for f in result.findings)
     raise typer.Exit(1 if failing and not exit_zero else 0)
 
@@ -376,7 +376,7 @@ def main() -> None:
             sys.exit(2)
         if hasattr(exc, "format_message") and hasattr(exc, "exit_code"):
             message = exc.format_message().splitlines()
-            typer.echo(f"portlint: {message[0] if message else type(exc).__name__}", err=True)
+            say(f"portlint: {message[0] if message else type(exc).__name__}")
             sys.exit(2)
         if type(exc).__name__ == "Abort":
             typer.echo("portlint: aborted", err=True)

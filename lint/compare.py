@@ -53,9 +53,11 @@ class PairResult:
         }
 
 
-def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
-    """Compare two model references; the second is the port findings are located in."""
-    refs = [ModelRef.parse(origin), ModelRef.parse(port)]
+def compare(origin: str | ModelRef, port: str | ModelRef,
+            options: Options = Options()) -> PairResult:
+    """Compare two model references (`PATH[::MODEL]` text, or parsed: a path is not text
+    to parse); the second is the port findings are located in."""
+    refs = [ref if isinstance(ref, ModelRef) else ModelRef.parse(ref) for ref in (origin, port)]
     sources = [read_source(ref.path) for ref in refs]
     graphs = [extract(ref, options.keras_version, source) for ref, source in zip(refs, sources)]
     frameworks = {g.framework for g in graphs}

@@ -14,3 +14,15 @@ class TooLargeError(InputError):
         super().__init__(f"{path}:{line}: {reason}" if line else f"{path}: {reason}")
         self.reason = reason
         self.line = line or 1
+
+
+class UndecodableError(InputError):
+    """A file whose bytes are not text in its encoding (PEP 263: a UTF-8 BOM, else its
+    coding declaration, else UTF-8), or that holds NUL bytes. `check` reports it as an
+    unresolved construct of that file and goes on with the others."""
+
+    def __init__(self, path: str, reason: str, line: int = 1) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+        self.line = line

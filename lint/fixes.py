@@ -37,11 +37,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import tempfiles
+from .errors import InputError
 from .findings import Edit, Finding, Fix
+from .source import decode_source
 
 SAFE = "safe"
 UNSAFE = "unsafe"
-BOM = b"\xef\xbb\xbf"
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 
@@ -132,20 +133,23 @@ def apply_fixes(findings: Sequence[Finding], *, unsafe: bool = False, root: str 
         except OSError as exc:
             report.errors.append(f"{path}: cannot read the file to fix it: {_reason(exc)}")
             continue
-        bom = data.startswith(BOM)
-        try:
-            text = data[len(BOM):].decode("utf-8") if bom else data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            report.errors.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                                 f"not fixed")
+        try:  # in the file's own encoding (PEP 263), written back in it (a BOM stays)
+            text, encoding = decode_source(data, path)
+        except InputError as exc:
+            report.errors.append(f"{exc}; not fixed")
             continue
         new_text, applied = _fix_text(path, text, group, report)
-        report.fixed += applied
         if new_text != text and not write:
             report.previews[path] = (text, new_text)
         elif new_text != text:
-            data_out = (BOM if bom else b"") + new_text.encode("utf-8")
+            try:
+                data_out = new_text.encode(encoding)
+            except UnicodeEncodeError as exc:
+                report.errors.append(f"{path}: the fixed text cannot be written in the file's "
+                                     f"encoding {encoding} ({exc.reason}); not fixed")
+                continue
             planned.append((real, path, data_out, st, applied))
+        report.fixed += applied
 
     # Check every target before writing any: when one file cannot be read or written, no file
     # is changed, so that a multi-file run is never left half-fixed.

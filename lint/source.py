@@ -9,11 +9,14 @@ of reads the result cache depends on. Their names are importable from here as be
 from __future__ import annotations
 
 import ast
+import io
 import os
+import stat
+import tokenize
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, TooLargeError
+from .errors import InputError, TooLargeError, UndecodableError
 from .file_reads import (_OVERLAY_PARSED, _OVERLAYS, _READ_LOG, current_digest,  # noqa: F401
                          digest_of, display_path, note_read, recording_reads, remember_digest,
                          set_overlay, unsaved_text)
@@ -105,6 +108,7 @@ def _read_and_parse(p: Path, path: str) -> SourceFile:
 def _read_text(p: Path, path: str) -> tuple[bytes, str]:
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a Python file")
+    require_regular_file(path)
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
@@ -112,13 +116,57 @@ def _read_text(p: Path, path: str) -> tuple[bytes, str]:
         data = p.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.endswith(".ipynb"):  # JSON: UTF-8, whatever a cell declares
+        try:
+            return data, data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UndecodableError(path, f"not UTF-8 text ({exc.reason} at byte "
+                                         f"{exc.start})", _line_at(data, exc.start)) from None
+    return data, decode_source(data, path)[0]
+
+
+def decode_source(data: bytes, path: str) -> tuple[str, str]:
+    """The text of Python source and its encoding, as CPython reads it (PEP 263): a UTF-8
+    BOM, else a coding declaration in the first two lines, else UTF-8. `--fix` writes the
+    text back in that encoding. UndecodableError when the bytes are not text in it."""
     if b"\x00" in data:
-        raise InputError(f"{path}: binary file (contains NUL bytes), expected Python source")
+        raise UndecodableError(path, "binary file (contains NUL bytes), expected Python "
+                                     "source", _line_at(data, data.index(b"\x00")))
     try:
-        text = data.decode("utf-8-sig")
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError as exc:  # an unknown encoding, a BOM with another declaration
+        reason = str(exc).replace(" for '<unknown>'", "")
+        raise UndecodableError(path, reason, exc.lineno or 1) from None
+    try:
+        return data.decode(encoding), encoding
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    return data, text
+        shown = "UTF-8" if encoding in ("utf-8", "utf-8-sig") else encoding
+        raise UndecodableError(path, f"not {shown} text ({exc.reason} at byte {exc.start})",
+                               _line_at(data, exc.start)) from None
+
+
+def _line_at(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+# What a path names when it is not a regular file or a directory: reading a FIFO waits for
+# a writer, a device may never end, so none is ever opened.
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
+
+
+def require_regular_file(path: str) -> str:
+    """`path`, unless it names a FIFO, a device or a socket (InputError, without opening
+    it). A path that cannot be stat'ed passes: reading it says why."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return path
+    for test, kind in _SPECIAL_FILES:
+        if test(mode):
+            raise InputError(f"{path}: {kind}, not a regular file; portlint reads only "
+                             f"regular files")
+    return path
 
 
 def refuse_large_text(path: str, text: str) -> None:
@@ -142,8 +190,9 @@ def peek_text(path: str) -> str | None:
     if unsaved is not None:
         return unsaved
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        require_regular_file(path)
+        return decode_source(Path(path).read_bytes(), path)[0]
+    except (OSError, InputError):
         return None
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from .. import ir
+from ..escape import report_line
 from ..report import text as text_report
 from ..report.json import SCHEMA
 from .reconcile import compared, static_as_dynamic
@@ -43,7 +44,7 @@ def render_text(result: VerifyResult) -> str:
     lines = dynamic_section(result)
     if result.numeric is not None:
         lines += ["", *numeric_section(result.numeric)]
-    section = "\n".join(lines)
+    section = "\n".join(report_line(line) for line in lines)  # names quoted in it: escaped
     if not newline:
         return f"{section}\n\n{report}"
     return f"{body}\n{section}\n\n{last}\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..escape import line_start, terminal
 from . import summary_line
 from .colour import paint
 from .positions import in_cell
@@ -32,9 +33,9 @@ def _fixable(finding: Finding) -> bool:
 
 def render_line(finding: Finding) -> str:
     loc = finding.location
-    where = loc.shown if loc else "<unknown>"
+    where = line_start(loc.shown) if loc else "<unknown>"
     mark = f" {paint('fixable', '[*]')}" if _fixable(finding) else ""
-    message = " ".join(finding.message.split())
+    message = terminal(" ".join(finding.message.split()))
     return f"{paint('path', where)}: {paint('code', finding.code)}{mark} {message}"
 
 

@@ -6,7 +6,8 @@ Severity error -> `::error`, warning -> `::warning`, info -> `::notice`; errors 
 warnings, then notices, each in the report's order. Escaping follows the runner
 (actions/toolkit `command.ts`): message data `%` -> `%25`, CR -> `%0D`, LF -> `%0A`;
 property values additionally `:` -> `%3A` and `,` -> `%2C`, so no finding text can end a
-property or start another workflow command.
+property or start another workflow command; other control characters and the legacy
+`##[` command prefix are shown as visible escapes (`lint/escape.py`).
 
 GitHub shows at most 10 annotations of each level per step (and 50 per job) and drops the
 rest silently. So at most 10 errors and 10 warnings are emitted, notices too (9 when a
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..escape import github_data, github_property
 from . import summary_line
 from .positions import cell_label, display_path, in_cell
 
@@ -40,18 +42,10 @@ NOUNS = {"error": ("error", "errors"), "warning": ("warning", "warnings"),
          "notice": ("notice", "notices")}
 
 
-def escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(text: str) -> str:
-    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def command(name: str, properties: dict[str, object], message: str) -> str:
-    props = ",".join(f"{key}={escape_property(str(value))}" for key, value in properties.items()
+    props = ",".join(f"{key}={github_property(str(value))}" for key, value in properties.items()
                      if value is not None)
-    return f"::{name}{' ' + props if props else ''}::{escape_data(message)}"
+    return f"::{name}{' ' + props if props else ''}::{github_data(message)}"
 
 
 def _where(span: Span) -> str:

@@ -95,9 +95,12 @@ def _analysed_text(path: str) -> str | None:
         text = None
     if path.endswith(".ipynb"):
         return text  # the JSON's lines are not the lines the spans count
+    from ..source import decode_source, require_regular_file
+
     try:
-        return Path(path).read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError):
+        require_regular_file(path)
+        return decode_source(Path(path).read_bytes(), path)[0]
+    except (OSError, InputError):
         return None
 
 
@@ -137,7 +140,7 @@ def display_path(path: str, base: str | None = None) -> str:
 
 def relative_uri(path: str) -> str:
     """A relative path as a URI reference (RFC 3986): percent-encoded, `/` kept."""
-    return quote(str(PurePosixPath(path)), safe="/")
+    return quote(str(PurePosixPath(path)), safe="/", errors="surrogateescape")
 
 
 def file_uri(path: str, directory: bool = False) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .. import ir
 from ..align import Row
+from ..escape import line_start, terminal
 from ..compare import PairResult, totals
 from ..findings import Finding
 from ..ir import Node, Span
@@ -19,22 +20,22 @@ from .positions import split_lines
 
 @lru_cache(maxsize=32)
 def _lines(path: str) -> tuple[str, ...]:
+    from ..errors import InputError
     from ..file_reads import unsaved_text
+    from ..source import decode_source, read_source, require_regular_file
 
     unsaved = unsaved_text(path)  # stdin (`check -`), or an editor's buffer
     if unsaved is not None:
         return tuple(split_lines(unsaved))
     if path.endswith(".ipynb"):  # lines of the joined code cells, as spans count them
-        from ..errors import InputError
-        from ..source import read_source
-
         try:
             return tuple(split_lines(read_source(path).text))
         except InputError:
             return ()
     try:
-        return tuple(split_lines(Path(path).read_bytes().decode("utf-8-sig")))
-    except (OSError, UnicodeDecodeError):
+        require_regular_file(path)
+        return tuple(split_lines(decode_source(Path(path).read_bytes(), path)[0]))
+    except (OSError, InputError):
         return ()
 
 
@@ -44,30 +45,36 @@ def _source_line(span: Span, indent: str = "    ", caret: bool = True) -> list[s
         return []
     text = lines[span.line - 1].rstrip()
     number = str(span.cell_line if span.cell_line is not None else span.line)
-    out = [f"{indent}{paint('position', number)} | {text}"]
+    out = [f"{indent}{paint('position', number)} | {terminal(text, keep_tabs=True)}"]
     if caret:
         end = span.end_column if span.end_line == span.line else len(text) + 1
-        width = max(1, end - span.column)
-        out.append(f"{indent}{' ' * len(number)} | {' ' * (span.column - 1)}{'^' * width}")
+        before = terminal(text[: span.column - 1], keep_tabs=True)
+        raw = text[span.column - 1: end - 1]
+        marked = terminal(raw, keep_tabs=True)
+        width = max(1, len(marked) + (end - span.column - len(raw)))  # past the line's end too
+        # Under the escaped text, tabs kept, so that the carets stay under the span.
+        pad = "".join("\t" if ch == "\t" else " " for ch in before)
+        out.append(f"{indent}{' ' * len(number)} | {pad}{'^' * width}")
     return out
 
 
 def _where(span: Span | None) -> str:
-    return span.shown if span else "<unknown>"
+    return terminal(span.shown) if span else "<unknown>"
 
 
 def render_finding(finding: Finding) -> list[str]:
-    out = [(f"{paint('path', _where(finding.location))}: {paint('code', finding.code)} "
+    where = line_start(finding.location.shown) if finding.location else "<unknown>"
+    out = [(f"{paint('path', where)}: {paint('code', finding.code)} "
             f"{paint(finding.severity, finding.severity)} {paint('rule', f'[{finding.rule}]')} "
-            f"{finding.message}")]
+            f"{terminal(finding.message)}")]
     if finding.location is not None:
         out += _source_line(finding.location)
     for related in finding.related:
-        out.append(f"    = {related.message} at {_where(related.span)}")
+        out.append(f"    = {terminal(related.message)} at {_where(related.span)}")
         out += _source_line(related.span, indent="      ", caret=False)
     if finding.fix is not None:
         title = finding.fix.title or "edit"
-        out.append(f"    = fix ({finding.fix.applicability}): {title}")
+        out.append(f"    = fix ({finding.fix.applicability}): {terminal(title)}")
     return out
 
 
@@ -75,8 +82,8 @@ def _layer_text(node: Node | None) -> str:
     if node is None:
         return "-"
     if node.op == "activation":
-        return f"{node.name} {node.attrs.get('kind')}"
-    return f"{node.name} {node.layer_type}"
+        return terminal(f"{node.name} {node.attrs.get('kind')}")
+    return terminal(f"{node.name} {node.layer_type}")
 
 
 def _shape_text(node: Node | None) -> str:
@@ -104,8 +111,9 @@ def render_table(pair: PairResult) -> list[str]:
     a = pair.alignment
     left, right = a.graph(pair.origin_framework), a.graph(pair.port_framework)
     head = {ir.KERAS: ("trainable", "non-train"), ir.TORCH: ("params", "buffers")}
-    out = [(f"Aligned layers: {left.path}::{left.model} ({FRAMEWORK_LABEL[left.framework]}) "
-            f"<-> {right.path}::{right.model} ({FRAMEWORK_LABEL[right.framework]})")]
+    out = [(f"Aligned layers: {terminal(f'{left.path}::{left.model}')} "
+            f"({FRAMEWORK_LABEL[left.framework]}) <-> {terminal(f'{right.path}::{right.model}')} "
+            f"({FRAMEWORK_LABEL[right.framework]})")]
     lw, sw, cw = 30, 14, 11
     lh, rh = head[left.framework], head[right.framework]
     out.append(f"  {'#':>2}  {'layer':<{lw}} {'output':<{sw}} {lh[0]:>{cw}} {lh[1]:>{cw - 2}} | "

@@ -158,7 +158,9 @@ def test_an_unwritable_cache_folder_is_no_cache(tmp_path, monkeypatch):
     assert {f.code for f in result.findings} == {"PTL801"}
 
 
-def test_input_errors_are_cached_and_still_stop_the_run(tmp_path, monkeypatch):
+def test_input_errors_are_not_cached_and_still_stop_the_run(tmp_path, monkeypatch):
+    """Not cached: an entry recording an error is never reused (cache_entry.py), so that a
+    forged one cannot stop a run; finding the error again costs one parse."""
     monkeypatch.chdir(tmp_path)
     _project(tmp_path)
     write(tmp_path / "pkg" / "broken.py", "def f(:\n")
@@ -166,6 +168,8 @@ def test_input_errors_are_cached_and_still_stop_the_run(tmp_path, monkeypatch):
     for _ in range(2):
         with pytest.raises(InputError, match=r"pkg/broken\.py:1:\d+: syntax error"):
             check(["pkg"], settings, cache=_cache(tmp_path, settings))
+    shown = {json.loads(p.read_text())["shown"] for p in (tmp_path / ".portlint_cache").rglob("*.json")}
+    assert "pkg/broken.py" not in shown and "pkg/net.py" in shown
 
 
 def test_workers_give_the_results_of_one_process(tmp_path, monkeypatch):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from portlint.escape import github_data, github_property
 from portlint.findings import Edit, Finding, Fix, Related
 from portlint.ir import Span
 from portlint.report import FORMATS, renderer, rule_url
@@ -105,7 +106,7 @@ def normalise(fmt: str, output: str, findings: list[dict]) -> str:
         for related in f["related"]:
             texts.setdefault(related["message"], f"<related text {len(texts)}>")
     for text in sorted(texts, key=len, reverse=True):
-        for form in (text, gh.escape_data(text), json.dumps(text)[1:-1]):
+        for form in (text, github_data(text), json.dumps(text)[1:-1]):
             output = output.replace(form, texts[text])
     return output
 
@@ -452,9 +453,9 @@ def test_rdjson_without_findings():
 
 
 def test_github_escaping():
-    assert gh.escape_data("100% done\r\nnext: a, b") == "100%25 done%0D%0Anext: a, b"
-    assert gh.escape_property("a%b:c,d\ne\r") == "a%25b%3Ac%2Cd%0Ae%0D"
-    assert gh.escape_data("%0A") == "%250A"  # `%` first, so no escape is decoded twice
+    assert github_data("100% done\r\nnext: a, b") == "100%25 done%0D%0Anext: a, b"
+    assert github_property("a%b:c,d\ne\r") == "a%25b%3Ac%2Cd%0Ae%0D"
+    assert github_data("%0A") == "%250A"  # `%` first, so no escape is decoded twice
     line = gh.command("error", {"file": "dir,x/a:b.py", "line": 3, "title": "PTL101 x"},
                       "50% of it:\n::warning::injected, really")
     assert line == ("::error file=dir%2Cx/a%3Ab.py,line=3,title=PTL101 x::"
