@@ -266,6 +266,7 @@ class GraphBuilder:
             if construction is None and node.span is None:
                 construction = draft.call_site  # functional calls: the call is the construction
             node.insert_at, node.insert_prefix = _insertion_point(construction)
+            node.indirect = construction.indirect if construction is not None else None
             graph.nodes.append(node)
             if node.op == Op.INPUT:
                 graph.inputs.append(node.id)
