@@ -30,29 +30,33 @@ EXPRESSION_KINDS = {
 def indirection(func_node: Any, func: Any, scope: Scope) -> str | None:
     """None when the callee expression names a framework class through a framework
     import; otherwise a reason, e.g. "`norm_layer` is a parameter"."""
-    shown = f"`{_code(func_node)}`"
+    what = _what_holds(func_node, func, scope)
+    return None if what is None else f"`{_code(func_node)}` is {what}"
+
+
+def _what_holds(func_node: Any, func: Any, scope: Scope) -> str | None:
     if isinstance(func, Partial):
-        return f"{shown} is a functools.partial"
+        return "a functools.partial"
     root = func_node
     while type(root).__name__ == "Attribute":
         root = root.value
     kind = type(root).__name__
     if kind != "Name":
-        return f"{shown} is {EXPRESSION_KINDS.get(kind, 'an expression')}"
+        return EXPRESSION_KINDS.get(kind, "an expression")
     name = root.value
     holder = scope.holder(name)
     if holder is None:
         # Not bound in the analysed code's scopes: a name from a `from X import *`.
-        return None if _star_imports_framework(scope) else f"{shown} is not a framework import"
+        return None if _star_imports_framework(scope) else "not a framework import"
     if holder.framework_import(name):
         return None
     if root is not func_node:
-        return f"{shown} is an attribute of `{name}`, set at run time"
+        return f"an attribute of `{name}`, set at run time"
     if name in holder.params:
-        return f"{shown} is a parameter"
+        return "a parameter"
     if name in holder.imports:
-        return f"{shown} is imported from the analysed code, not from the framework"
-    return f"{shown} is a variable"
+        return "imported from the analysed code, not from the framework"
+    return "a variable"
 
 
 def _star_imports_framework(scope: Scope) -> bool:
