@@ -26,10 +26,11 @@ class Withheld:
     the framework class (`Node.indirect`): the finding says why instead."""
 
     reason: str  # "`norm_layer` is a parameter"
+    advice: str = "change it where the layer class is chosen"
 
     @property
     def note(self) -> str:
-        return f"no automatic fix: {self.reason}; change it where the layer class is chosen"
+        return f"no automatic fix: {self.reason}; {self.advice}"
 
 
 def _with_fix(message: str, fix: Fix | Withheld | None) -> tuple[str, Fix | None]:
@@ -200,6 +201,9 @@ def set_argument_fix(node: Node, canonical: str, canonical_value: Any,
         return Withheld(node.indirect)
     text = literal(attr.inverse(canonical_value))
     param = attr.source
+    if param in node.computed_args and param in node.arg_spans:
+        return Withheld(f"`{param}=` is computed, not written as a literal",
+                        "change it where its value is chosen")
     if param in node.arg_spans:
         edit = Edit(node.arg_spans[param], text)
     elif node.insert_at is not None:

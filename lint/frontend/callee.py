@@ -59,6 +59,30 @@ def _what_holds(func_node: Any, func: Any, scope: Scope) -> str | None:
     return "a variable"
 
 
+def computed_arguments(arg_sites: dict[str, Any]) -> frozenset[str]:
+    """The arguments whose value is not written as a literal (`eps=eps` in a helper,
+    `momentum=cfg.momentum`): replacing the expression with a number would cut it from what
+    it is computed from, for every caller."""
+    return frozenset(param for param, site in arg_sites.items()
+                     if site is not None and not _literal(site.node))
+
+
+LITERALS = {"Integer", "Float", "Imaginary", "SimpleString", "ConcatenatedString"}
+
+
+def _literal(node: Any) -> bool:
+    kind = type(node).__name__
+    if kind in LITERALS:
+        return True
+    if kind == "Name":
+        return node.value in ("True", "False", "None")
+    if kind == "UnaryOperation":
+        return type(node.operator).__name__ in ("Minus", "Plus") and _literal(node.expression)
+    if kind in ("Tuple", "List"):
+        return all(type(e).__name__ == "Element" and _literal(e.value) for e in node.elements)
+    return False
+
+
 def _star_imports_framework(scope: Scope) -> bool:
     module = scope
     while module.parent is not None:

@@ -42,6 +42,10 @@ def make_norm():
     return nn.BatchNorm2d
 
 
+def norm_helper(channels, eps=1e-5):
+    return nn.BatchNorm2d(channels, eps=eps)
+
+
 class Net(nn.Module):
     def __init__(self, norm_layer=None):
         super().__init__()
@@ -55,7 +59,7 @@ class Net(nn.Module):
     def forward(self, x):
         return self.bn(self.conv(x))
 """
-BN_LINE = 23
+BN_LINE = 27
 
 FIXED = ["nn.BatchNorm2d(4)", "BN(4)", "torch.nn.BatchNorm2d(4)", "nn.BatchNorm2d(num_features=4)"]
 NOT_FIXED = {
@@ -103,6 +107,19 @@ def test_a_call_through_anything_else_keeps_its_findings_without_a_fix(tmp_path:
         assert f["fix"] is None and f["location"]["line"] == BN_LINE, f
         assert f"(no automatic fix: {reason}" in f["message"], f["message"]
         assert "change it where the layer class is chosen" in f["message"]
+
+
+def test_an_argument_computed_in_a_helper_is_not_replaced_by_a_number(tmp_path: Path):
+    """`eps=eps` in a helper: writing `eps=0.001` there would cut every caller's `eps`; the
+    missing momentum is a keyword the class itself takes, added where the class is named."""
+    keras, torch = pair(tmp_path, "norm_helper(4)")
+    result = portlint("compare", f"{keras}::build_model", torch, "--fix", "--format", "json")
+    assert result.stderr == "portlint: fixed 1 finding in 1 file\n", shown(result)
+    assert "    return nn.BatchNorm2d(channels, eps=eps, momentum=0.01)\n" in torch.read_text()
+    [eps] = norm_findings(result.stdout)
+    assert eps["rule"] == "norm-epsilon-mismatch" and eps["fix"] is None, eps
+    assert ("(no automatic fix: `eps=` is computed, not written as a literal; change it where "
+            "its value is chosen)") in eps["message"]
 
 
 SOFTMAX = """\
