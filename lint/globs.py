@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -113,14 +114,21 @@ def compile_glob(pattern: str) -> Glob:
             body = pattern[i + 1:end]
             if body.startswith("!"):
                 body = "^" + body[1:]
-            # One class matched against one character at a time: no backtracking possible.
-            # A `[` inside is literal (as it always was; escaped so re does not warn).
-            tokens.append((CLASS, re.compile("[" + body.replace("[", "\\[") + "]")))
+            tokens.append((CLASS, _class(body)))
             i = end + 1
         else:
             tokens.append((LITERAL, c))
             i += 1
     return Glob(tuple(tokens))
+
+
+def _class(body: str) -> re.Pattern[str]:
+    """One class, matched against one character at a time: no backtracking possible. A `[`
+    inside is literal, as it always was (escaped, and re's warnings about set operations
+    like `--` silenced: they are about a future meaning, not this one)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return re.compile("[" + body.replace("[", "\\[") + "]")
 
 
 def _class_end(pattern: str, start: int) -> int:
