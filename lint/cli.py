@@ -253,6 +253,7 @@ def verify(
     rtol: Annotated[float, typer.Option("--rtol", help="--numeric: relative tolerance.")] = 1e-4,
     seed: Annotated[int, typer.Option("--seed", help="--numeric: seed of the weight initialisation, the randomised biases and statistics, and the input.")] = 0,
     emit_mapping: Annotated[str | None, typer.Option("--emit-mapping", metavar="FILE", help="Write the weight mapping --numeric used as a standalone Python script (implies --numeric).")] = None,
+    allow_downloads: Annotated[bool, typer.Option("--allow-downloads", help="Let the model code reach the network (blocked by default: verify never needs pretrained weights).")] = False,
 ) -> None:
     """Build both models in isolated subprocesses and check the counts.
 
@@ -284,7 +285,7 @@ def verify(
     options = VerifyOptions(keras_version=keras_version, input_shape=parse_shape(input_shape),
                             select=_split(select), ignore=_split(ignore), timeout=timeout,
                             memory_limit_mb=memory_limit or None, numeric=numeric,
-                            atol=tolerance, rtol=rtol, seed=seed)
+                            atol=tolerance, rtol=rtol, seed=seed, allow_downloads=allow_downloads)
     result = _run_verify(original, port, options)
     if emit_mapping is not None:
         from .dynamic.verify import write_mapping

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .globs import glob_matches, glob_regex
+from .globs import compile_glob, glob_matches
 from .rules.registry import all_rules as catalogue  # noqa: F401 - the names callers import
 from .rules.registry import matches, rule_for, specificity, unknown_selectors  # noqa: F401
 
@@ -214,7 +214,7 @@ class _Validator:
             select=self.selectors("select", select) if select is not None else None,
             ignore=self.selectors("ignore", table.get("ignore", [])),
             per_file_ignores=self.per_file_ignores(table.get("per-file-ignores", {})),
-            exclude=self.strings("exclude", table.get("exclude", [])),
+            exclude=self.globs("exclude", table.get("exclude", [])),
             severity=self.severity(table.get("severity", {})),
             keras_version=kv,
             report_unused_suppressions=unused,
@@ -228,6 +228,15 @@ class _Validator:
                 raise self.error(f"{key}[{index}]", f"expected a non-empty string, got "
                                                     f"{_kind(item)}")
         return tuple(item.strip() for item in value)
+
+    def globs(self, key: str, value: Any) -> tuple[str, ...]:
+        items = self.strings(key, value)
+        for index, item in enumerate(items):
+            try:
+                compile_glob(item)
+            except re.error as exc:
+                raise self.error(f"{key}[{index}]", f"invalid glob ({exc})") from None
+        return items
 
     def selectors(self, key: str, value: Any) -> tuple[str, ...]:
         items = self.strings(key, value)
@@ -247,7 +256,7 @@ class _Validator:
             if not glob.strip():
                 raise self.error(key, "empty glob")
             try:
-                glob_regex(glob)
+                compile_glob(glob)
             except re.error as exc:
                 raise self.error(key, f"invalid glob ({exc})") from None
             out.append((glob, self.selectors(key, selectors)))

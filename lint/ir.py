@@ -130,6 +130,13 @@ class Node:
     arg_spans: dict[str, Span] = field(default_factory=dict)  # source param -> value span
     insert_at: Span | None = None  # where a new keyword argument goes (empty range)
     insert_prefix: str = ", "  # text before a new keyword argument there
+    # None when the construction call names the framework class itself (`nn.BatchNorm2d(`,
+    # an import alias); else why it does not ("`norm_layer` is a parameter"): an edit there
+    # would change whatever class the code is given, so no fix is offered.
+    indirect: str | None = None
+    # Source params whose argument is an expression, not a literal (`eps=eps` in a helper):
+    # a fix does not replace those with a number.
+    computed_args: frozenset[str] = frozenset()
     fused_into: int | None = None  # for an activation split from `activation=`: its layer
     layer_key: int | None = None  # nodes sharing weights share a key; only the first counts
     functional: bool = False  # F.linear etc.: the weights belong to a module, not this call

@@ -21,6 +21,25 @@ FRAMEWORK_LABEL = {ir.KERAS: "Keras", ir.TORCH: "PyTorch"}
 
 
 @dataclass(frozen=True)
+class Withheld:
+    """The fix a rule would offer, withheld because editing the call would not edit only
+    the framework class (`Node.indirect`): the finding says why instead."""
+
+    reason: str  # "`norm_layer` is a parameter"
+    advice: str = "change it where the layer class is chosen"
+
+    @property
+    def note(self) -> str:
+        return f"no automatic fix: {self.reason}; {self.advice}"
+
+
+def _with_fix(message: str, fix: Fix | Withheld | None) -> tuple[str, Fix | None]:
+    if isinstance(fix, Withheld):
+        return f"{message} ({fix.note})", None
+    return message, fix
+
+
+@dataclass(frozen=True)
 class Case:
     """A Keras model and a PyTorch model (the port), as source text.
 
@@ -55,12 +74,13 @@ class Rule:
     # --- helpers for subclasses --------------------------------------------------------
 
     def finding(self, ctx: PairContext, message: str, *, at: Node | None = None,
-                about: Node | None = None, related: str = "", fix: Fix | None = None,
+                about: Node | None = None, related: str = "", fix: Fix | Withheld | None = None,
                 severity: str | None = None, span: Span | None = None,
                 prefer_call: bool = False) -> Finding:
         """A finding located at port node `at` (or, when the port lacks the layer, next
         to where it belongs), with the origin node `about` as related location."""
         location = span or ctx.locate(at, about, prefer_call)
+        message, fix = _with_fix(message, fix)
         rel: list[Related] = []
         if about is not None and about.where is not None:
             label = FRAMEWORK_LABEL[about.framework]
@@ -166,9 +186,10 @@ def fmt(value: Any) -> str:
 
 
 def set_argument_fix(node: Node, canonical: str, canonical_value: Any,
-                     applicability: str = "safe") -> Fix | None:
+                     applicability: str = "safe") -> Fix | Withheld | None:
     """A fix that makes `node`'s source argument for `canonical` equal `canonical_value`,
-    replacing the argument when it is written and adding a keyword when it is not."""
+    replacing the argument when it is written and adding a keyword when it is not; withheld
+    when the call does not name the framework class itself."""
     from .findings import Edit
     from .knowledge import spec_of
 
@@ -176,8 +197,13 @@ def set_argument_fix(node: Node, canonical: str, canonical_value: Any,
     attr = spec.attrs.get(canonical) if spec else None
     if attr is None or attr.inverse is None:
         return None
+    if node.indirect is not None:
+        return Withheld(node.indirect)
     text = literal(attr.inverse(canonical_value))
     param = attr.source
+    if param in node.computed_args and param in node.arg_spans:
+        return Withheld(f"`{param}=` is computed, not written as a literal",
+                        "change it where its value is chosen")
     if param in node.arg_spans:
         edit = Edit(node.arg_spans[param], text)
     elif node.insert_at is not None:
@@ -218,6 +244,7 @@ class FileRule(Rule):
         return ()
 
     def file_finding(self, message: str, span: Span | None, *, related: list[Related] | None = None,
-                     fix: Fix | None = None, severity: str | None = None) -> Finding:
+                     fix: Fix | Withheld | None = None, severity: str | None = None) -> Finding:
+        message, fix = _with_fix(message, fix)
         return Finding(code=self.code, rule=self.name, severity=severity or self.severity,
                        message=message, location=span, related=related or [], fix=fix)

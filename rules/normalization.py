@@ -80,6 +80,10 @@ self.bn = nn.BatchNorm2d(32, momentum=0.15)  # copied literally: Keras 0.85
 self.bn = nn.BatchNorm2d(32, momentum=0.85)  # = 1 - 0.15
 ```
 The fix is safe: it sets the port's momentum to the exact equivalent of the original.
+It is offered only where the call names the class (`nn.BatchNorm2d(...)`, an import alias):
+a layer built through a parameter such as torchvision's `norm_layer(width)` may be given
+`FrozenBatchNorm2d`, which takes no momentum, so there the finding says to change it where
+the layer class is chosen.
 
 ## References
 - keras `keras/src/layers/normalization/batch_normalization.py` (moving average update)
@@ -106,6 +110,11 @@ The fix is safe: it sets the port's momentum to the exact equivalent of the orig
              1, line=8, message="track_running_stats=False"),
         Case(KERAS_BN_15.format(args="renorm=True"), TORCH_BN.format(args="4, momentum=0.01"), 1,
              line=8, message="renorm"),
+        Case(KERAS_BN_15.format(args="momentum=0.15"), TORCH_BN.format(args="4").replace(
+            "def __init__(self):", "def __init__(self, norm_layer=nn.BatchNorm2d):").replace(
+            "nn.BatchNorm2d(4)", "norm_layer(4)"), 1, line=8,
+             message="no automatic fix: `norm_layer` is a parameter",
+             note="built through a parameter: reported, not edited"),
     ]
 
     def check(self, ctx: PairContext) -> Iterable[Finding]:

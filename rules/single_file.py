@@ -8,7 +8,7 @@ from portlint.findings import Edit, Finding, Fix, Related
 from portlint.ir import CHANNELS_FIRST, KERAS, TORCH, Node
 from portlint.knowledge.ops import Op
 from portlint.layout import normalized_axes, softmax_axis
-from portlint.rule import Case, FileContext, FileRule, describe, set_argument_fix
+from portlint.rule import Case, FileContext, FileRule, Withheld, describe, set_argument_fix
 
 KERAS_HEAD = """
 import keras
@@ -114,10 +114,12 @@ the fix writes `dim=-1` and is unsafe: it changes the output, which is the point
             yield self.file_finding(message, where, fix=fix)
 
 
-def _dim_fix(node: Node, dim: int, applicability: str) -> Fix | None:
+def _dim_fix(node: Node, dim: int, applicability: str) -> Fix | Withheld | None:
     """`dim=...` added to the call that constructs (or applies) the softmax."""
     if node.insert_at is None:
         return None
+    if node.indirect is not None:
+        return Withheld(node.indirect)
     text = f"{node.insert_prefix}dim={dim}"
     return Fix(applicability, (Edit(node.insert_at, text),), title=f"set dim={dim}")
 

@@ -72,7 +72,7 @@ def build_torch(spec: dict[str, Any], ctx: WorkerContext, lazy: bool) -> BuiltMo
                 loader.forget_user_modules()
                 continue
             raise
-        built = BuiltModel(spec, TORCH, model, mode, module, notes)
+        built = BuiltModel(spec, TORCH, model, mode, module, loader.notes + notes)
         built.seconds = time.perf_counter() - start
         if mode == "meta":
             real = [name for name, p in model.named_parameters() if not p.is_meta]
@@ -140,7 +140,7 @@ def build_keras(spec: dict[str, Any], ctx: WorkerContext, lazy: bool) -> BuiltMo
                 loader.forget_user_modules()
                 continue
             raise
-        built = BuiltModel(spec, KERAS, model, mode, module, notes)
+        built = BuiltModel(spec, KERAS, model, mode, module, loader.notes + notes)
         built.seconds = time.perf_counter() - start
         return built
     raise AssertionError("unreachable")

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any, Callable
 
 from .failures import Failure, describe, is_memory_error
+from .pretrained import without_pretrained
 from .protocol import LABEL
 from .sites import UserFiles, innermost_user_frame
 
@@ -26,6 +27,7 @@ class Loader:
         self.spec, self.files = spec, files
         self.path = os.path.abspath(spec["path"])
         self.directory = os.path.dirname(self.path)
+        self.notes: list[str] = []  # what the call did beyond NAME(ARGS), for the report
 
     def fail(self, kind: str, what: str, exc: BaseException) -> Failure:
         if is_memory_error(exc):
@@ -176,6 +178,9 @@ class Loader:
                           framework=self.spec["framework"])
         args, kwargs = self.arguments(module)
         kwargs.update(self.configurations(value, args, kwargs, is_model_class))
+        off, notes = without_pretrained(value, args, kwargs)
+        kwargs.update(off)
+        self.notes = notes
         try:
             built = value(*args, **kwargs)
         except (Exception, SystemExit) as exc:  # noqa: BLE001

@@ -29,7 +29,8 @@ Request (``"protocol": PROTOCOL``)::
      "lazy": true,                 # torch: meta device; Keras 3: stateless scope (no weights)
      "memory_limit_mb": 8192|null, # RLIMIT_AS on top of the imported frameworks
      "steps": ["count"],           # run after every model is built, in this order
-     "numeric": null}              # `verify --numeric`: the "numeric" step's parameters
+     "numeric": null,              # `verify --numeric`: the "numeric" step's parameters
+     "allow_downloads": false}     # false: no network in the worker (dynamic/network.py)
 
 `verify --numeric` sends ONE request with both models, ``"lazy": false`` (real weights),
 ``"steps": ["count", "numeric"]`` and (built by `portlint.dynamic.plan`; the frameworks'
@@ -97,7 +98,8 @@ Result (failure)::
 
     KIND: "framework" (import of torch/keras failed), "import" (the user's file raised),
     "resolve" (NAME missing or not a model), "arguments" (ARGS raised), "build" (the
-    constructor/builder raised, or a Keras model could not be built), "memory" (the
+    constructor/builder raised, or a Keras model could not be built), "download" (the
+    code tried to reach the network, which is blocked; the message names what), "memory" (the
     memory limit was hit), "step" (a step raised), "protocol" (bad request),
     "internal" (a portlint bug). The parent adds "timeout", "crash" and "cancelled".
 
@@ -118,7 +120,7 @@ LABEL = {KERAS: "Keras", TORCH: "PyTorch"}
 BATCH = 2  # samples in the numeric step's random input
 INSTALL_HINT = {KERAS: "pip install keras tensorflow", TORCH: "pip install torch"}
 
-ERROR_KINDS = ("framework", "import", "resolve", "arguments", "build", "memory", "step",
+ERROR_KINDS = ("framework", "import", "resolve", "arguments", "build", "download", "memory", "step",
                "protocol", "internal", "timeout", "crash", "cancelled")
 
 # Messages of allocation failures across Python, numpy, torch and TensorFlow.
@@ -130,10 +132,11 @@ MEMORY_PATTERN = re.compile(
 
 def request(models: list[dict[str, Any]], *, lazy: bool = True,
             memory_limit_mb: int | None = None, steps: tuple[str, ...] = ("count",),
-            numeric: dict[str, Any] | None = None) -> dict[str, Any]:
+            numeric: dict[str, Any] | None = None, allow_downloads: bool = False) -> dict[str, Any]:
     """A request document (see the module docstring)."""
     return {"protocol": PROTOCOL, "models": models, "lazy": lazy,
-            "memory_limit_mb": memory_limit_mb, "steps": list(steps), "numeric": numeric}
+            "memory_limit_mb": memory_limit_mb, "steps": list(steps), "numeric": numeric,
+            "allow_downloads": allow_downloads}
 
 
 def model_spec(framework: str, path: str, name: str, *, display_path: str | None = None,

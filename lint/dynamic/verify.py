@@ -40,6 +40,7 @@ class VerifyOptions:
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
     seed: int = DEFAULT_SEED
+    allow_downloads: bool = False  # let the worker reach the network (it never does otherwise)
 
 
 class VerifyError(InputError):
@@ -167,7 +168,8 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
                                  atol=options.atol, rtol=options.rtol)
         request = protocol.request([specs[ir.KERAS], specs[ir.TORCH]], lazy=False,
                                    memory_limit_mb=options.memory_limit_mb,
-                                   steps=("count", "numeric"), numeric=params)
+                                   steps=("count", "numeric"), numeric=params,
+                                   allow_downloads=options.allow_downloads)
         [record] = run_workers([request], timeout=options.timeout * 2)
         if not record.get("ok"):
             error = record["error"]
@@ -177,7 +179,8 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
         records = {f: per_framework(record, f) for f in order}
     else:
         requests = [protocol.request([specs[f]], lazy=options.lazy,
-                                     memory_limit_mb=options.memory_limit_mb) for f in order]
+                                     memory_limit_mb=options.memory_limit_mb,
+                                     allow_downloads=options.allow_downloads) for f in order]
         records = dict(zip(order, run_workers(requests, timeout=options.timeout), strict=True))
         failed = [f for f in order if not records[f].get("ok")
                   and records[f]["error"].get("kind") != "cancelled"]
@@ -319,6 +322,10 @@ def error_message(ref: ModelRef, framework: str, error: dict[str, Any], record: 
         return f"{ref}: {message}"
     if kind == "build":
         return f"{ref}: building the {label} model failed: {message}{_at(error)}"
+    if kind == "download":
+        return (f"{ref}: building the {label} model needs the network: {message}{_at(error)}; "
+                f"verify blocks downloads (counting and comparing need no pretrained "
+                f"weights): pass --allow-downloads to permit them")
     if kind == "memory":
         bound = f"the memory limit of {limit} MB (--memory-limit)" if limit else "the available memory"
         return f"{ref}: building the {label} model exceeded {bound}: {message}{_at(error)}"

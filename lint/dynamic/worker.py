@@ -40,6 +40,7 @@ import time
 from types import ModuleType
 from typing import Any, Callable
 
+from . import network
 from .building import BUILDERS, WorkerContext
 from .counting import count_step
 from .failures import Failure, describe, is_memory_error
@@ -145,9 +146,36 @@ def validate(req: Any) -> dict[str, Any]:
     return req
 
 
+def build_and_run(req: dict[str, Any], ctx: WorkerContext, lazy: bool) -> dict[str, Any]:
+    for spec in req["models"]:
+        ctx.models.append(BUILDERS[spec["framework"]](spec, ctx, lazy))
+    steps: dict[str, Any] = {}
+    for name in req.get("steps", []):
+        try:
+            steps[name] = STEPS[name](ctx)
+        except Failure:
+            raise
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            kind = "memory" if is_memory_error(exc) else "step"
+            raise Failure(kind, f"step `{name}` failed: {describe(exc)}", exc=exc,
+                          location=innermost_user_frame(ctx.sites.files, exc)) from None
+    return steps
+
+
+def download_failure(framework: str | None, location: dict | None) -> Failure | None:
+    """A "download" failure when the user's code tried to reach the network."""
+    attempt = network.first_attempt()
+    if attempt is None:
+        return None
+    return Failure("download", network.describe_attempt(attempt), framework=framework,
+                   location=location)
+
+
 def serve(req: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     start = time.perf_counter()
     req = validate(req)
+    if not req.get("allow_downloads"):
+        network.block()  # before the frameworks: they may bind urllib/socket names at import
     frameworks: dict[str, ModuleType] = {}
     for spec in req["models"]:
         if spec["framework"] not in frameworks:
@@ -169,18 +197,13 @@ def serve(req: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[s
     lazy = bool(req.get("lazy", True))
     if isinstance(req.get("numeric"), dict):
         seed_frameworks(frameworks, int(req["numeric"].get("seed", 0)))
-    for spec in req["models"]:
-        ctx.models.append(BUILDERS[spec["framework"]](spec, ctx, lazy))
-    steps: dict[str, Any] = {}
-    for name in req.get("steps", []):
-        try:
-            steps[name] = STEPS[name](ctx)
-        except Failure:
-            raise
-        except (Exception, SystemExit) as exc:  # noqa: BLE001
-            kind = "memory" if is_memory_error(exc) else "step"
-            raise Failure(kind, f"step `{name}` failed: {describe(exc)}", exc=exc,
-                          location=innermost_user_frame(files, exc)) from None
+    try:
+        steps = build_and_run(req, ctx, lazy)
+    except Failure as failure:
+        raise download_failure(failure.framework, failure.location) or failure from None
+    blocked = download_failure(req["models"][-1]["framework"], None)
+    if blocked is not None:  # the code caught the refusal: its model may not be the real one
+        raise blocked
     return {"event": "result", "ok": True, "protocol": PROTOCOL,
             "frameworks": {f: str(getattr(m, "__version__", "?")) for f, m in frameworks.items()},
             "models": [m.summary() for m in ctx.models], "steps": steps,

@@ -18,6 +18,7 @@ from ..knowledge import keras as K
 from ..knowledge.ops import Op
 from ..shapes.inference import infer_node
 from ..source import LazySpan
+from .callee import computed_arguments
 from .frameworks import resolve
 from .values import FrameworkRef, Layer, Site, Tensor, Unknown
 
@@ -266,6 +267,8 @@ class GraphBuilder:
             if construction is None and node.span is None:
                 construction = draft.call_site  # functional calls: the call is the construction
             node.insert_at, node.insert_prefix = _insertion_point(construction)
+            node.indirect = construction.indirect if construction is not None else None
+            node.computed_args = computed_arguments(draft.arg_sites)
             graph.nodes.append(node)
             if node.op == Op.INPUT:
                 graph.inputs.append(node.id)

@@ -29,6 +29,7 @@ class Calls:
         local = Scope(fn.scope)
         bound = self.bind_params(fn, args, kwargs, site)
         local.vars.update(bound)
+        local.params = frozenset(bound)
         self.frames.append(Frame(fn, receiver))
         try:
             if type(fn.node).__name__ == "Lambda":

@@ -8,10 +8,11 @@ from ..errors import InputError
 from ..knowledge import OPERATORS, Attr, LayerSpec
 from . import constant_tensors
 from .budget import MAX_INT_BITS, oversized, too_big
+from .callee import indirection
 from .python import BINARY_OPS, BUILTINS, COMPARE_OPS, hashable, is_constant
 from .scope import MISSING, Scope, literal
-from .values import (BATCH, Builtin, Class, ConstTensor, Function, Instance, Sequential, ShapeOf,
-                     Site, Tensor, Unknown, Weight, reason_of, static_index)
+from .values import (BATCH, Builtin, Class, ConstTensor, FrameworkRef, Function, Instance, Partial,
+                     Sequential, ShapeOf, Site, Tensor, Unknown, Weight, reason_of, static_index)
 
 
 class Expressions:
@@ -335,7 +336,9 @@ class Expressions:
             # `PATH::NAME(ARGS)`. An argument NAME does not take is the user's typo, which
             # binding would drop silently (`Net(widht=4)` analysed as `Net()`).
             self._check_arguments(func, args, kwargs, node, source)
-        return self.call(func, args, kwargs, Site(source, node), arg_sites)
+        indirect = indirection(node.func, func, scope) if isinstance(func, (FrameworkRef, Partial)) \
+            else None
+        return self.call(func, args, kwargs, Site(source, node, indirect), arg_sites)
 
     def _check_arguments(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: Any,
                          source: Any) -> None:

@@ -142,12 +142,14 @@ class Loader:
                 scope.vars[bound] = LazyImport(name, None, 0, source, site)
             else:
                 scope.vars[bound] = self._module_value(name, site)
+            scope.imports[bound] = (scope.vars[bound], is_framework_module(name))
 
     def exec_import_from(self, small: Any, scope: Scope, source: Any) -> None:
         level = len(small.relative)
         module = dotted(small.module) if small.module is not None else ""
         site = Site(source, small)
         lazy = self._lazy(scope, source) and (level or not _known_module(module))
+        from_framework = not level and is_framework_module(module)
         for name, asname in import_names(small):
             if name == "*" and lazy:
                 # Looked up when a name is missing (a package `__init__` may star-import
@@ -156,13 +158,16 @@ class Loader:
             elif name == "*":
                 base = self._star_module(module, level, source, site)
                 if isinstance(base, Module):
-                    scope.vars.update({k: v for k, v in base.scope.vars.items()
-                                       if not k.startswith("_")})
+                    names = {k: v for k, v in base.scope.vars.items() if not k.startswith("_")}
+                    scope.vars.update(names)
+                    scope.imports.update({k: (v, False) for k, v in names.items()})
             elif lazy or (not level and is_framework_module(module)
                           and self._is_sibling(module, name)):
                 scope.vars[asname] = LazyImport(module, name, level, source, site)
+                scope.imports[asname] = (scope.vars[asname], from_framework)
             else:
                 scope.vars[asname] = self._imported_name(module, name, level, source, site)
+                scope.imports[asname] = (scope.vars[asname], from_framework)
 
     def _lazy(self, scope: Scope, source: Any) -> bool:
         """Whether an import binds lazily: at the top of a module the analysed file

@@ -46,6 +46,24 @@ class Scope:
         self.vars: dict[str, Any] = {}
         self.parent = parent
         self.stars: list[Any] = []  # LazyImports of `from X import *`, in order
+        # What import statements bound here: name -> (value, whether imported from a
+        # framework module). A name is import-bound while its value is still the very object
+        # the import put there (an assignment replaces it).
+        self.imports: dict[str, tuple[Any, bool]] = {}
+        self.params: frozenset[str] = frozenset()  # a function call's parameters
+
+    def holder(self, name: str) -> Scope | None:
+        """The innermost scope binding `name`."""
+        scope: Scope | None = self
+        while scope is not None and name not in scope.vars:
+            scope = scope.parent
+        return scope
+
+    def framework_import(self, name: str) -> bool:
+        """Whether `name` is bound here by an import from a framework module
+        (`import torch.nn as nn`, `from keras import layers`), and not reassigned since."""
+        value, from_framework = self.imports.get(name, (MISSING, False))
+        return from_framework and name in self.vars and value is self.vars[name]
 
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self

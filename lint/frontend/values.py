@@ -35,6 +35,10 @@ class Site(Code):
 
     source: Any  # SourceFile
     node: Any
+    # At a call that constructs a framework layer: None when the call names the framework
+    # class itself (its import, an import alias, a module attribute), else why editing the
+    # call is not editing that class (see `callee.indirection`).
+    indirect: str | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:  # the node's own repr is the whole subtree
         return f"Site({getattr(self.source, 'path', '?')}, {type(self.node).__name__})"
