@@ -63,6 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                      help="build each pair from its config and compare the counts")
     dyn.add_argument("--instantiate-python", help="interpreter for that (default: --python)")
     dyn.add_argument("--instantiate-kinds", default="base", help="which pairs to build (default base)")
+    dyn.add_argument("--instantiate-families", help="comma-separated families to build (default: all run)")
     dyn.add_argument("--config", help="config overrides for both sides, JSON text or a JSON file "
                                       "(e.g. '{\"num_hidden_layers\": 2}')")
     dyn.add_argument("--instantiate-timeout", type=float, default=300.0, help="seconds per pair")
@@ -92,6 +93,10 @@ def _choices(text: str, flag: str) -> tuple[str, ...]:
     if bad or not chosen:
         raise SystemExit(f"hf_ports: {flag}: expected base, head or base,head, got {text!r}")
     return chosen
+
+
+def _names(text: str | None) -> set[str] | None:
+    return {name.strip() for name in text.split(",") if name.strip()} if text else None
 
 
 def load_overrides(text: str | None) -> dict:
@@ -167,7 +172,9 @@ def run_instantiate(rows: list[dict], ns, overrides: dict, static_sees_config: b
     if why_not:
         print(f"hf_ports: --instantiate skipped: {why_not}", file=sys.stderr)
         return f"skipped ({why_not})"
-    chosen = [r for r in rows if r["kind"] in ns.instantiate_kinds]
+    wanted = _names(ns.instantiate_families)
+    chosen = [r for r in rows if r["kind"] in ns.instantiate_kinds
+              and (wanted is None or r["family"] in wanted)]
 
     def one(row: dict) -> dict:
         built = hf_instantiate.instantiate(ns.instantiate_python, row["tf_file"], row["tf_class"],
@@ -224,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     families = hf_families.enumerate_families(package, ns.deprecated)
     total = len(families)
     if ns.families:
-        wanted = {name.strip() for name in ns.families.split(",")}
+        wanted = _names(ns.families)
         unknown = wanted - {f.name for f in families}
         if unknown:
             raise SystemExit(f"hf_ports: no such family: {', '.join(sorted(unknown))}")
@@ -241,12 +248,14 @@ def main(argv: list[str] | None = None) -> int:
                 "transformers": hf_families.source_version(package), "source": str(package),
                 "jobs": ns.jobs, "timeout": ns.timeout, "load": round(os.getloadavg()[0], 2),
                 "portlint_args": ns.portlint_arg + config_args}
+        results = {"meta": meta, "families_total": total if not ns.families else len(families),
+                   "families": [f.to_json() for f in families],
+                   "no_base_pair": [f.name for f in families if not f.base], "pairs": rows}
         run_static(rows, ns.python, package.parent, ns, ns.portlint_arg + config_args)
         if ns.instantiate:
+            if ns.json:  # the static results are kept should the builds be interrupted
+                ns.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
             meta["instantiate"] = run_instantiate(rows, ns, overrides, bool(config_args))
-    results = {"meta": meta, "families_total": total if not ns.families else len(families),
-               "families": [f.to_json() for f in families],
-               "no_base_pair": [f.name for f in families if not f.base], "pairs": rows}
     report(results, ns)
     return 0
 

@@ -146,8 +146,10 @@ def _strip_prefix(line: str) -> str:
 # --------------------------------------------------------------------------- reasons
 
 
+SIDE_LABELS = ("`<TF class>`", "`<torch class>`")
 _PATTERNS = (
-    (re.compile(r"`[^`]*`"), "`X`"),
+    # a name in backticks, but not the side labels hf_table puts in
+    (re.compile(r"`[^`]*`"), lambda m: m[0] if m[0] in SIDE_LABELS else "`X`"),
     (re.compile(r"'[^']*'"), "'X'"),
     (re.compile(r"\S+\.py(:\d+)*"), "FILE"),
     (re.compile(r"\b\d+(\.\d+)?\b"), "N"),

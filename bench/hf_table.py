@@ -45,10 +45,20 @@ def top_reasons(rows: list[dict], limit: int = 10) -> list[tuple[str, int, list[
     groups: dict[str, list[str]] = {}
     for row in rows:
         if not row["followed"]:
-            key = reason_pattern(row.get("reason")) or "(no reason given)"
+            key = reason_pattern(_sided(row)) or "(no reason given)"
             groups.setdefault(key, []).append(f"{row['family']}:{row['kind']}")
     ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return [(pattern, len(names), names) for pattern, names in ranked[:limit]]
+
+
+def _sided(row: dict) -> str | None:
+    """The reason with the pair's own class names spelled as the side they are on, so that
+    "the TF side stops" and "the torch side stops" are two groups."""
+    reason = row.get("reason")
+    for key, label in (("tf_class", "<TF class>"), ("torch_class", "<torch class>")):
+        if reason and row.get(key):
+            reason = reason.replace(f"`{row[key]}`", f"`{label}`")
+    return reason
 
 
 def _cell(text) -> str:
