@@ -163,8 +163,9 @@ def test_runs_portlint_from_the_import_root_and_writes_the_doc(tmp_path):
     assert broken["reason"] == "`TFMiniFormerModel` is not a model, a model class or a function that builds one"
     summary = run.stdout.splitlines()[0]
     assert summary.startswith("base pairs followed 1/2, head pairs 0/2, time median "), shown(run)
-    # both mini_former pairs fail with one message pattern
-    assert "  2  `X` is not a model, a model class or a function that builds one" in run.stdout
+    # both mini_former pairs stop on the TF side with one message pattern
+    assert "  2  `<TF class>` is not a model, a model class or a function that builds one" \
+        in run.stdout, shown(run)
     text = doc.read_text()
     assert text.startswith("# Hand-written intro\n\nkept\n\n<!-- hf-ports:begin")
     assert text.endswith("<!-- hf-ports:end -->\n")
@@ -184,7 +185,10 @@ def test_from_json_replaces_only_the_generated_section(tmp_path):
                     "followed": False, "exit": None, "seconds": 9.0, "reason": "timed out after 5 s"},
                    {"family": "b", "kind": "head", "tf_class": "TFBForX", "torch_class": "BForX",
                     "followed": False, "exit": 2, "seconds": 3.0,
-                    "reason": "`TFBForX` does not produce a model portlint can follow"}]}
+                    "reason": "`TFBForX` does not produce a model portlint can follow"},
+                   {"family": "c", "kind": "head", "tf_class": "TFCForX", "torch_class": "CForX",
+                    "followed": False, "exit": 2, "seconds": 3.0,
+                    "reason": "`CForX` does not produce a model portlint can follow"}]}
     saved = tmp_path / "r.json"
     saved.write_text(json.dumps(results))
     doc = tmp_path / "doc.md"
@@ -192,10 +196,11 @@ def test_from_json_replaces_only_the_generated_section(tmp_path):
                    "by hand) -->\nstale\n<!-- hf-ports:end -->\nafter\n")
     run = harness("--from-json", saved, "--markdown", doc)
     assert run.returncode == 0, shown(run)
-    assert run.stdout.splitlines()[0] == ("base pairs followed 0/3, head pairs 0/1, "
+    assert run.stdout.splitlines()[0] == ("base pairs followed 0/3, head pairs 0/2, "
                                           "time median 3.0 s, p90 9.0 s, max 9.0 s")
     text = doc.read_text()
     assert text.startswith("before\n") and text.endswith("<!-- hf-ports:end -->\nafter\n")
     assert "stale" not in text and "Families with no base-model pair: c." in text
-    assert "| 2 | `X` does not produce a model portlint can follow | a:base, b:head |" in text
+    assert "| 2 | `<TF class>` does not produce a model portlint can follow | a:base, b:head |" in text
+    assert "| 1 | `<torch class>` does not produce a model portlint can follow | c:head |" in text
     assert "| b | `TFBModel` / `BModel` | no | timeout | timed out after 5 s |" in text
