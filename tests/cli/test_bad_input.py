@@ -490,6 +490,15 @@ CASES: dict[str, Case] = {
     "indentation_99_levels": Case(
         {"deep.py": with_statement("".join(" " * i + "if X:\n" for i in range(99)) + " " * 99 + "pass")},
         "deep.py", ("result", None), ("result", None)),
+    # The arguments of a model reference (`PATH::NAME(ARGS)`, also from `# portlint:
+    # port-of`) are parsed by libcst too: the same limits before it.
+    "model_arguments_1500_deep": Case(
+        {"deep.py": TORCH_NET}, "deep.py::Net(" + "(" * 1500 + "1" + ")" * 1500 + ")",
+        ("error", r"arguments are not valid Python.*too many nested parentheses"), None),
+    "port_of_arguments_1500_deep": Case(
+        {"deep.py": "# portlint: port-of deep.py::Net(" + "(" * 1500 + "1" + ")" * 1500 + ")\n"
+         + TORCH_NET}, "deep.py", None,
+        ("error", r"deep\.py:1:1: .*too many nested parentheses")),
     # A chain in a file CPython rejects (so that its tree cannot measure it) went to libcst
     # whole: `a.b.c...` 20,000 long took a minute and died with SIGSEGV, `1+1+...` hung.
     # The text bounds the chain; CPython's own error wins where it comes first.
