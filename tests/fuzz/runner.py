@@ -57,7 +57,7 @@ class Stats:
     cases: int = 0
     seconds: float = 0.0  # wall time of the session (set by session.fuzz)
     outcomes: Counter = field(default_factory=Counter)
-    control: Counter = field(default_factory=Counter)  # format -> outputs with raw controls
+    control: Counter = field(default_factory=Counter)  # "format/stream" -> outputs with raw controls
     failures: list[tuple[str, Case, str]] = field(default_factory=list)  # kind, case, detail
     control_examples: list[tuple[Case, str]] = field(default_factory=list)
 
@@ -142,13 +142,14 @@ class Runner:
 
     def _judge(self, case: Case, result: dict) -> str:
         output = result["stdout"] + result["stderr"]
-        raw = CONTROL.search(output)
-        if raw:
-            fmt = case.output_format()
-            self.stats.control[fmt] += 1
-            if len(self.stats.control_examples) < 20:
-                around = output[max(0, raw.start() - 60):raw.end() + 60]
-                self.stats.control_examples.append((case, repr(around)))
+        for stream in ("stdout", "stderr"):
+            raw = CONTROL.search(result[stream])
+            if raw:
+                self.stats.control[f"{case.output_format()}/{stream}"] += 1
+                if len(self.stats.control_examples) < 20:
+                    text = result[stream]
+                    around = text[max(0, raw.start() - 60):raw.end() + 60]
+                    self.stats.control_examples.append((case, f"{stream}: {around!r}"))
         if TRACEBACK.search(output) or result["rc"] not in (0, 1, 2):
             self.stats.record("traceback", case, f"rc={result['rc']}\n{output[-3000:]}")
             return "traceback"
