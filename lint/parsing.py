@@ -13,6 +13,7 @@ from typing import Any
 from .errors import InputError, TooLargeError
 from .outline import outline
 from .source_file import SourceFile
+from .token_limits import refusal
 
 
 # libcst's native parser takes time super-linear in the length of an operator chain and
@@ -26,16 +27,21 @@ _TOO_DEEP_FOR_PYTHON = 1 << 62  # CPython's own parser ran out of stack
 def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     import libcst as cst
 
+    _refuse_too_deep(path, text, cells, max_chain=None)
     tree = _python_tree(text)
     if isinstance(tree, ast.Module):
         length = _byte_length_in(text)
         depth = _expression_depth(tree, length)
         _check_statement_sizes(path, tree, length)
-    else:
-        depth = tree
+    else:  # no stdlib tree to measure chains: the text bounds them
+        depth = tree if isinstance(tree, int) else None
+        _refuse_too_deep(path, text, cells, max_chain=MAX_EXPRESSION_DEPTH,
+                         python_error=tree if isinstance(tree, SyntaxError) else None)
     if depth is not None and depth > MAX_EXPRESSION_DEPTH:
         levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
-        raise InputError(f"{path}: expression nesting too deep to parse ({levels}; "
+        found = refusal(text, MAX_EXPRESSION_DEPTH)  # only to say where
+        where = f"{path}:{found.line}:{found.column}" if found else path
+        raise InputError(f"{where}: expression nesting too deep to parse ({levels}; "
                          f"portlint reads up to {MAX_EXPRESSION_DEPTH:,})")
     try:
         with _unvalidated_nodes():
@@ -47,16 +53,41 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
     except cst.ParserSyntaxError as exc:
         message = _syntax_error_message(path, text, exc)
         line = _syntax_error_line(text, exc)
-        if cells is not None and line is not None:  # say which cell: `nb.ipynb:cell 3:2: ...`
-            cell, in_cell = cells.locate(line)
-            message = message.replace(f"{path}:{line}:", f"{path}:cell {cell}:{in_cell}:", 1)
-        raise InputError(message) from None
+        raise InputError(_in_cell(message, path, line, cells)) from None
     except RecursionError:
         raise InputError(f"{path}: expression nesting too deep to parse") from None
     source = SourceFile(path=path, text=text, module=module, cells=cells)
     if isinstance(tree, ast.Module):  # the outline needs this tree: not parsed again
         source.memo["outline"] = outline(tree)
     return source
+
+
+def _refuse_too_deep(path: str, text: str, cells: Any, max_chain: int | None,
+                     python_error: SyntaxError | None = None) -> None:
+    """InputError where `text` nests deeper than CPython's tokenizer allows (a syntax
+    error, as CPython reports it), or chains more than `max_chain` operators into one
+    expression (token_limits.py): libcst would crash or take minutes on it. Where
+    CPython reports a syntax error before that chain (`python_error`), that error."""
+    found = refusal(text, max_chain)
+    if found is None:
+        return
+    where = f"{path}:{found.line}:{found.column}:"
+    if python_error is not None and not found.syntax and (python_error.lineno or 0) <= found.line:
+        message = _python_error_message(path, python_error)
+    elif found.syntax:
+        message = f"{where} syntax error: {found.message}"
+    else:
+        message = (f"{where} expression nesting too deep to parse ({found.message}; "
+                   f"portlint reads up to {MAX_EXPRESSION_DEPTH:,} levels)")
+    raise InputError(_in_cell(message, path, found.line, cells))
+
+
+def _in_cell(message: str, path: str, line: int | None, cells: Any) -> str:
+    """`message` located in a notebook's cell: `nb.ipynb:cell 3:2: ...`."""
+    if cells is None or line is None:
+        return message
+    cell, in_cell = cells.locate(line)
+    return message.replace(f"{path}:{line}:", f"{path}:cell {cell}:{in_cell}:", 1)
 
 
 # libcst parses a file in pieces of whole top-level statements (`_parse_in_chunks`), so
@@ -98,15 +129,17 @@ def _byte_length_in(text: str) -> Callable[[ast.AST], int]:
     return length
 
 
-def _python_tree(text: str) -> ast.Module | int | None:
+def _python_tree(text: str) -> ast.Module | int | SyntaxError | None:
     """CPython's syntax tree of `text`; _TOO_DEEP_FOR_PYTHON when its parser ran out of
-    stack; None when it rejects the text (libcst then reports the error, or reads syntax
-    newer than this Python's)."""
+    stack; its SyntaxError (None: ValueError) when it rejects the text (libcst then
+    reports the error, or reads syntax newer than this Python's)."""
     try:
         return ast.parse(text)
     except (RecursionError, MemoryError):
         return _TOO_DEEP_FOR_PYTHON
-    except (SyntaxError, ValueError):
+    except SyntaxError as exc:
+        return exc
+    except ValueError:
         return None
 
 
@@ -234,9 +267,13 @@ def _syntax_error_message(path: str, text: str, exc: Exception) -> str:
     try:
         ast.parse(text, filename=path)
     except SyntaxError as err:
-        column = f":{err.offset}" if err.offset else ""
-        return f"{path}:{err.lineno}{column}: syntax error: {err.msg}"
+        return _python_error_message(path, err)
     except (ValueError, RecursionError, MemoryError):
         pass
     first = str(getattr(exc, "message", exc)).splitlines()[0]
     return f"{path}:{getattr(exc, 'raw_line', '?')}: syntax error: {first}"
+
+
+def _python_error_message(path: str, err: SyntaxError) -> str:
+    column = f":{err.offset}" if err.offset else ""
+    return f"{path}:{err.lineno}{column}: syntax error: {err.msg}"

@@ -219,8 +219,16 @@ def _call_arguments(ref: ModelRef, source: SourceFile) -> Any:
     """The libcst Call node of `NAME(ARGS)`, parsed (never run)."""
     import libcst as cst
 
+    from ..parsing import MAX_EXPRESSION_DEPTH
+    from ..token_limits import refusal
+
+    text = f"{ref.model}({ref.call})"
+    too_deep = refusal(text, MAX_EXPRESSION_DEPTH)  # libcst's parser would crash on it
+    if too_deep is not None:
+        raise InputError(f"{ref.path}::{ref.model}: the arguments are not valid Python "
+                         f"for portlint ({too_deep.message})")
     try:
-        return cst.parse_expression(f"{ref.model}({ref.call})")
+        return cst.parse_expression(text)
     except cst.ParserSyntaxError:
         raise InputError(f"{ref}: the arguments are not valid Python") from None
 

@@ -383,6 +383,7 @@ NOT_FOLLOWED = r"call depth limit|not followed|not known statically|budget"
 # parentheses"; an expression too deep for its compiler), an input error is right; where
 # libcst reads it anyway, analysing it is right too: either outcome, in bounded time.
 TOO_DEEP = r"syntax error|too deep|nesting|too complex|budget"
+NESTED_BRACKETS = r"deep\.py:\d+:\d+: syntax error: too many nested parentheses"
 
 CASES: dict[str, Case] = {
     # ---- bytes that are not Python text
@@ -465,6 +466,60 @@ CASES: dict[str, Case] = {
                             "deep.py", ("either", TOO_DEEP), ("either", TOO_DEEP)),
     "lists_150_deep": Case({"deep.py": with_statement("X = " + "[" * 150 + "1" + "]" * 150)},
                            "deep.py", ("either", TOO_DEEP), ("either", TOO_DEEP)),
+    # Over CPython's tokenizer limits (200 nested brackets, 99 indentation levels): a
+    # syntax error at its place, found by a linear scan before libcst, whose parser died
+    # with SIGSEGV from ~1,300 brackets (issue 20).
+    "parentheses_1500_deep": Case(
+        {"deep.py": with_statement("X = " + "(" * 1500 + "1" + ")" * 1500)}, "deep.py",
+        ("error", NESTED_BRACKETS), ("error", NESTED_BRACKETS)),
+    "brackets_1500_deep": Case(
+        {"deep.py": with_statement("X = " + "[" * 1500 + "1" + "]" * 1500)}, "deep.py",
+        ("error", NESTED_BRACKETS), ("error", NESTED_BRACKETS)),
+    "parentheses_201_deep": Case(
+        {"deep.py": with_statement("X = " + "(" * 201 + "1" + ")" * 201)}, "deep.py",
+        ("error", NESTED_BRACKETS), ("error", NESTED_BRACKETS)),
+    "parentheses_200_deep_in_strings_and_comments": Case(
+        {"deep.py": with_statement("X = " + "(" * 200 + "1" + ")" * 200 + "  # " + "(" * 300
+                                   + "\nY = '" + "[" * 300 + "' \"\"\"" + "{" * 300 + "\"\"\"")},
+        "deep.py", ("result", None), ("result", None)),
+    "sequential_900_deep": Case({"deep.py": TORCH_NET.replace(
+        "nn.Linear(8, 2)", "nn.Sequential(" * 900 + "nn.Linear(8, 2)" + ")" * 900)},
+        "deep.py", ("error", NESTED_BRACKETS), ("error", NESTED_BRACKETS)),
+    "indentation_100_levels": Case(
+        {"deep.py": with_statement("".join(" " * i + "if X:\n" for i in range(100)) + " " * 100 + "pass")},
+        "deep.py", ("error", r"deep\.py:\d+:1: syntax error: too many levels of indentation"),
+        ("error", r"too many levels of indentation")),
+    "indentation_99_levels": Case(
+        {"deep.py": with_statement("".join(" " * i + "if X:\n" for i in range(99)) + " " * 99 + "pass")},
+        "deep.py", ("result", None), ("result", None)),
+    # The arguments of a model reference (`PATH::NAME(ARGS)`, also from `# portlint:
+    # port-of`) are parsed by libcst too: the same limits before it.
+    "model_arguments_1500_deep": Case(
+        {"deep.py": TORCH_NET}, "deep.py::Net(" + "(" * 1500 + "1" + ")" * 1500 + ")",
+        ("error", r"arguments are not valid Python.*too many nested parentheses"), None),
+    "port_of_arguments_1500_deep": Case(
+        {"deep.py": "# portlint: port-of deep.py::Net(" + "(" * 1500 + "1" + ")" * 1500 + ")\n"
+         + TORCH_NET}, "deep.py", None,
+        ("error", r"deep\.py:1:1: .*too many nested parentheses")),
+    # A chain in a file CPython rejects (so that its tree cannot measure it) went to libcst
+    # whole: `a.b.c...` 20,000 long took a minute and died with SIGSEGV, `1+1+...` hung.
+    # The text bounds the chain; CPython's own error wins where it comes first.
+    "attribute_chain_before_a_syntax_error": Case(
+        {"deep.py": with_statement("X = a" + ".b" * 20_000 + "\ndef f(:\n    pass")},
+        "deep.py", ("error", r"deep\.py:\d+:\d+: expression nesting too deep"),
+        ("error", r"deep\.py:\d+:\d+: expression nesting too deep")),
+    "sum_chain_before_a_syntax_error": Case(
+        {"deep.py": with_statement("X = " + "+".join(["1"] * 20_000) + "\ndef f(:\n    pass")},
+        "deep.py", ("error", r"expression nesting too deep"), ("error", r"expression nesting too deep")),
+    "syntax_error_before_a_call_chain": Case(
+        {"deep.py": with_statement("def f(:\n    pass\nX = f" + "()" * 20_000)},
+        "deep.py", ("error", r"deep\.py:\d+:\d+: syntax error: invalid syntax"),
+        ("error", r"syntax error: invalid syntax")),
+    # Adjacent literals nest in libcst (one level each) where CPython's tree has one node:
+    # 5,000 made libcst report a bogus syntax error, 2,000 overflowed its code generator.
+    "adjacent_strings_5000": Case(
+        {"deep.py": with_statement("X = " + " ".join(['"a"'] * 5_000))}, "deep.py",
+        ("error", r"adjacent string literals"), ("error", r"adjacent string literals")),
     # Built by a loop, so no parser is involved: only the interpreter's own recursion.
     "list_nested_by_a_loop": Case({"deep.py": TORCH_NET.replace(
         "        self.fc2 = nn.Linear(8, 2)",
