@@ -34,3 +34,24 @@ def test_no_activation_mismatch_against_an_opaque_node():
     assert ("unresolved-construct", 13) in found, found
     assert not [r for r, _ in found if r.startswith("activation")], found
     assert run.returncode == 0, run.shown()
+
+
+def test_partial_totals_name_what_is_not_counted():
+    # The opaque activation's weights are unknown: torch's total is the sum over the
+    # counted layers, marked partial, and says which step is missing and where.
+    _, report = compare_json("keras_gelu_mlp.py", "torch_opaque_activation.py")
+    totals = report["pairs"][0]["totals"]
+    assert totals["keras"] == {"total": 172, "trainable": 172, "non_trainable": 0}
+    torch = totals["torch"]
+    assert torch["parameters"] == 172 and torch["partial"] is True, torch
+    [missing] = torch["missing"]
+    assert missing["location"]["path"] == "torch_opaque_activation.py"
+    assert missing["location"]["line"] == 13 and "not modelled" in missing["reason"]
+    assert "reconciled" not in totals  # partial totals are not reconciled
+
+    run = portlint("compare", "keras_gelu_mlp.py", "torch_opaque_activation.py", cwd=PARTIAL)
+    lines = run.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("  PyTorch  "))
+    assert lines[at].startswith("  PyTorch  172 parameters") and lines[at].endswith("(partial)")
+    assert "not counted, 1 layer: ? at torch_opaque_activation.py:13" in lines[at + 1]
+    assert not any(line.lstrip().startswith("Reconciled") for line in lines)
