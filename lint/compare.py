@@ -74,6 +74,8 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
                         input_shape=shape)
         infer_shapes(keras, torch, options.input_shape)
         graphs[1 - keras_index] = torch
+    for graph, ref in ((keras, refs[keras_index]), (torch, refs[1 - keras_index])):
+        refuse_unusable(graph, ref)
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
     rules = selected_rules(options)
@@ -83,6 +85,25 @@ def compare(origin: str, port: str, options: Options = Options()) -> PairResult:
                      for graph, source in zip(graphs, sources)]
     findings = run_rules(ctx, rules, file_contexts)
     return PairResult(refs[0], refs[1], alignment, ctx.port, findings)
+
+
+def refuse_unusable(graph: ir.Graph, ref: ModelRef) -> None:
+    """A model of which nothing with weights was extracted, because a step was not
+    followed, has nothing to check: an InputError saying what stopped it and where
+    (a model with no weights that was followed entirely is checked as usual)."""
+    if any(n.counts is not None and (n.counts.trainable or n.counts.state)
+           for n in graph.nodes if n.op != ir.Op.OPAQUE):
+        return
+    opaque = [n for n in graph.nodes if n.op == ir.Op.OPAQUE]
+    if not opaque:
+        return
+    first, where = opaque[0], opaque[0].where
+    place = f" at {where.path}:{where.line}" if where is not None else ""
+    from .frontend.candidacy import what_to_do
+
+    raise InputError(f"{ref}: nothing with weights was extracted from `{graph.model}`: "
+                     f"{first.attrs.get('reason', 'a step was not followed')}{place}; "
+                     f"{what_to_do(ref, graph.model)}")
 
 
 def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) -> None:
