@@ -76,6 +76,8 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
                         input_shape=shape)
         infer_shapes(keras, torch, options.input_shape)
         graphs[1 - keras_index] = torch
+    for graph, ref in ((keras, refs[keras_index]), (torch, refs[1 - keras_index])):
+        refuse_unusable(graph, ref)
     alignment = align(keras, torch)
     ctx = PairContext(alignment, port=graphs[1].framework, keras_version=options.keras_version)
     rules = selected_rules(options)
@@ -85,6 +87,25 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
                      for graph, source in zip(graphs, sources)]
     findings = run_rules(ctx, rules, file_contexts)
     return PairResult(refs[0], refs[1], alignment, ctx.port, findings)
+
+
+def refuse_unusable(graph: ir.Graph, ref: ModelRef) -> None:
+    """A model of which nothing with weights was extracted, because a step was not
+    followed, has nothing to check: an InputError saying what stopped it and where
+    (a model with no weights that was followed entirely is checked as usual)."""
+    if any(n.counts is not None and (n.counts.trainable or n.counts.state)
+           for n in graph.nodes if n.op != ir.Op.OPAQUE):
+        return
+    opaque = [n for n in graph.nodes if n.op == ir.Op.OPAQUE]
+    if not opaque:
+        return
+    first, where = opaque[0], opaque[0].where
+    place = f" at {where.path}:{where.line}" if where is not None else ""
+    from .frontend.candidacy import what_to_do
+
+    raise InputError(f"{ref}: nothing with weights was extracted from `{graph.model}`: "
+                     f"{first.attrs.get('reason', 'a step was not followed')}{place}; "
+                     f"{what_to_do(ref, graph.model)}")
 
 
 def infer_shapes(keras: ir.Graph, torch: ir.Graph, input_shape: tuple | None) -> None:
@@ -152,21 +173,40 @@ def run_rules(ctx: PairContext, rules: list[Rule],
 
 
 def totals(alignment: Alignment) -> dict[str, Any]:
+    """Each side's parameter totals over the layers with a count. A side where some layer
+    or owned weight could not be counted (an opaque step, a size not inferred) has
+    `"partial": true` and lists them in `"missing"` (a complete side has neither key, as
+    before); `reconciled` is given for complete totals only."""
     k, t = alignment.keras, alignment.torch
     out: dict[str, Any] = {"keras": None, "torch": None}
-    if k.counts_known():
-        c = k.total_counts()
-        out["keras"] = {"total": c.trainable + c.state, "trainable": c.trainable,
-                        "non_trainable": c.state}
-    if t.counts_known():
-        c = t.total_counts()
-        out["torch"] = {"parameters": c.trainable, "buffers": c.state + c.torch_extra_buffers,
-                        "running_stats": c.state, "num_batches_tracked": c.torch_extra_buffers,
-                        "folded_bias": c.folded_bias}
-    if out["keras"] and out["torch"]:
-        out["reconciled"] = (out["keras"]["trainable"] == out["torch"]["parameters"] - c.folded_bias
+    kc, tc = k.total_counts(), t.total_counts()
+    out["keras"] = {"total": kc.trainable + kc.state, "trainable": kc.trainable,
+                    "non_trainable": kc.state, **_completeness(k)}
+    out["torch"] = {"parameters": tc.trainable, "buffers": tc.state + tc.torch_extra_buffers,
+                    "running_stats": tc.state, "num_batches_tracked": tc.torch_extra_buffers,
+                    "folded_bias": tc.folded_bias, **_completeness(t)}
+    if not (out["keras"].get("partial") or out["torch"].get("partial")):
+        out["reconciled"] = (out["keras"]["trainable"] == out["torch"]["parameters"] - tc.folded_bias
                              and out["keras"]["non_trainable"] == out["torch"]["running_stats"])
     return out
+
+
+def _completeness(graph: ir.Graph) -> dict[str, Any]:
+    """`partial` and `missing`: the layers and owned weights of `graph` without a count."""
+    missing = []
+    for node in graph.nodes:
+        if node.counts is None and node.op != ir.Op.INPUT:
+            entry = {"node": node.id, "name": node.name, "layer_type": node.layer_type,
+                     "reason": node.attrs.get("reason") or "layer size not inferred"}
+            where = node.where
+            entry["location"] = where.to_json() if where is not None else None
+            missing.append(entry)
+    for owned in graph.owned:
+        if owned.counts is None:
+            missing.append({"node": None, "name": owned.name or "(root)",
+                            "layer_type": "owned weights", "reason": "weight shape not known",
+                            "location": owned.span.to_json() if owned.span else None})
+    return {"partial": True, "missing": missing} if missing else {}
 
 
 def _graph_json(graph: ir.Graph) -> dict[str, Any]:

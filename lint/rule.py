@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Iterable, Iterator
 
 from . import ir
-from .align import Alignment, Row
+from .align import MATCH, Alignment, Row
 from .findings import Finding, Fix, Related
 from .ir import Node, Span
+from .knowledge.ops import Op
 
 FRAMEWORK_LABEL = {ir.KERAS: "Keras", ir.TORCH: "PyTorch"}
 
@@ -107,6 +108,7 @@ class PairContext:
     extra: dict[str, Any] = field(default_factory=dict)
     _anchors: dict[str, tuple[dict[int, Node | None], Node | None]] = field(
         default_factory=dict, repr=False, compare=False)
+    _beside_opaque: set[int] | None = field(default=None, repr=False, compare=False)
 
     @property
     def origin(self) -> str:
@@ -127,6 +129,27 @@ class PairContext:
     def split(self, row: Row) -> tuple[Node | None, Node | None]:
         """(port node, origin node) of a row."""
         return row.side(self.port), row.side(self.origin)
+
+    def beside_opaque(self, row: Row) -> bool:
+        """Whether an unpaired row may be the counterpart of a step the front end could
+        not follow: the run of unpaired rows it lies in holds an opaque node on the other
+        side. Rules report no mismatch there (the `unresolved-construct` finding at the
+        opaque step says what was not checked)."""
+        if self._beside_opaque is None:
+            self._beside_opaque = set()
+            run: list[Row] = []
+            for current in [*self.rows, None]:
+                if current is not None and current.status != MATCH:
+                    run.append(current)
+                    continue
+                opaque = {side for r in run for side in (ir.KERAS, ir.TORCH)
+                          if (n := r.side(side)) is not None and n.op == Op.OPAQUE}
+                for r in run:
+                    mine = ir.KERAS if r.keras is not None else ir.TORCH
+                    if opaque - {mine}:
+                        self._beside_opaque.add(id(r))
+                run = []
+        return id(row) in self._beside_opaque
 
     def matched(self, *ops: str) -> Iterator[tuple[Node, Node, Row]]:
         for row in self.rows:

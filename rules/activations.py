@@ -156,6 +156,8 @@ x = F.relu(self.fc1(x))
                 node = port or origin
                 if node.op != Op.ACTIVATION or kind(node) in IDENTITY_ACTIVATIONS:
                     continue
+                if ctx.beside_opaque(row):
+                    continue  # the other side's step there was not followed
                 if origin is not None:
                     after = ctx.anchor_before(origin)
                     where = f" after {describe(after)}" if after is not None else ""
@@ -350,6 +352,8 @@ intended contract (`# portlint: ignore[output-activation-mismatch]`).
                 continue
             port, origin = ctx.split(row)
             theirs = FRAMEWORK_LABEL[ctx.origin]
+            if row.status != MATCH and ctx.beside_opaque(row):
+                continue  # the other side's step there was not followed
             if port is not None and origin is not None:
                 if kind(port) != kind(origin):
                     yield self.finding(ctx, f"output heads differ: the port ends in "

@@ -301,6 +301,8 @@ class Net(nn.Module):
                 continue
             if _is_identity(node):
                 continue  # e.g. AdaptiveAvgPool2d((7, 7)) on a 7x7 map
+            if ctx.beside_opaque(row):
+                continue  # the other side's step there was not followed
             severity = "warning" if node.op == Op.DROPOUT else None
             theirs = FRAMEWORK_LABEL[ctx.origin]
             if origin is not None:

@@ -99,7 +99,11 @@ analysed code), a loop over a value only known at run time, a condition it canno
 decide, an argument computed at run time, tensor indexing it does not model (a boolean
 mask `x[x > 0]`, whose size depends on the data), a tensor method not in its tables. The
 rest of the model is still extracted; the layer at that place becomes an opaque step in
-the alignment. A `while` loop runs while its condition is known; where it is not, the
+the alignment (a sub-module whose forward cannot be followed is one such step, its weights
+not counted: the totals are then marked partial and name it), and no rule reports a
+missing or different layer or activation against an opaque step. When nothing with
+weights remains of a model, or its constructor reaches `raise` with the arguments given,
+nothing could be checked: that is an input error (exit 2) that says where it stopped. A `while` loop runs while its condition is known; where it is not, the
 loop stops there, so layers built in it may be missing and other findings (missing
 layer, shape, parameter count) may follow from that. In `check`, a file that names a
 framework but is too large to analyse (over 1 MiB, or holding a statement other than a

@@ -14,7 +14,7 @@ from .. import ir
 from ..errors import InputError
 from ..source import SourceFile, read_source
 from .builder import GraphBuilder
-from .candidacy import NotFollowed
+from .candidacy import NotFollowed, required_arguments, what_to_do, where
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
 from ..outline import Chain, Definition, calls_in, mentions, outline
@@ -244,6 +244,13 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
         value = interp.call_function(value, [], {}, site)
     elif isinstance(value, Class):
         value = interp.instantiate(value, [], {}, site)
+    if isinstance(value, Instance) and value.failed is not None:
+        if ref.call is None and required_arguments(interp, chosen.value):
+            raise NotFollowed(interp, chosen, ref, value, value)  # a building block
+        raise InputError(f"{ref}: `{chosen.name}` cannot be built "
+                         f"{'with these arguments' if ref.call is not None else 'without arguments'}"
+                         f": {value.failed.reason}{where(value.failed.site)}; "
+                         f"{what_to_do(ref, chosen.name)}")
     if isinstance(value, KerasModel):
         if not value.outputs:
             raise NotFollowed(interp, chosen, ref, value, value)

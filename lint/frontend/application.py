@@ -52,9 +52,20 @@ class Application:
             self.register_owned(module, args, site)
             self.module_stack.append(module)
             try:
-                return self.call_function(method, [module, *args], kwargs, site, receiver=module)
+                result = self.call_function(method, [module, *args], kwargs, site, receiver=module)
             finally:
                 self.module_stack.pop()
+            given = tensors_in(args) + tensors_in(list(kwargs.values()))
+            if isinstance(result, Unknown) and given and len(self.frames) > 1:
+                # A sub-module whose forward loses the tensor: one opaque step (weights
+                # not counted) in its place, so that the rest of the model is followed.
+                from .candidacy import located
+
+                framework = self.builder.drafts[given[0].node_id].node.framework
+                return self.builder.opaque(
+                    framework, f"`{module.cls.name}` gives no tensor portlint can follow "
+                               f"({located(result)})", given, site, module_path(module) or "?")
+            return result
         tensors = tensors_in(args)
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")

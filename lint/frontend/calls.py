@@ -39,11 +39,27 @@ class Calls:
             self.exec_block(statements, local, fn.source)
         except FunctionReturn as ret:
             return ret.value
-        except (Unfollowable, LoopBreak, LoopContinue):
+        except Unfollowable as stop:
+            if stop.site is not None:
+                return Unknown(f"`{self.qualname(fn, receiver)}` reaches "
+                               f"`{code_text(stop.site)}`", stop.site, raised=True,
+                               chain=tuple(self.call_chain()))
+            return Unknown(f"`{fn.name}` raised or left a loop early", site)
+        except (LoopBreak, LoopContinue):
             return Unknown(f"`{fn.name}` raised or left a loop early", site)
         finally:
             self.frames.pop()
         return None
+
+    @staticmethod
+    def qualname(fn: Any, receiver: Any = None) -> str:
+        """`Class.method` for a method called on an instance, else the function's name."""
+        name = getattr(fn, "name", "?")
+        return f"{receiver.cls.name}.{name}" if isinstance(receiver, Instance) else name
+
+    def call_chain(self) -> list[str]:
+        """The interpreted calls now running, outermost first (`TFBertModel.call`, ...)."""
+        return [self.qualname(f.function, f.receiver) for f in self.frames if f.function]
 
     def bind_params(self, fn: Function, args: list[Any], kwargs: dict[str, Any], site: Site) -> dict[str, Any]:
         params = fn.node.params
@@ -85,7 +101,11 @@ class Calls:
         instance = Instance(cls)
         init = cls.lookup("__init__")
         if isinstance(init, Function):
-            self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
+            result = self.call_function(init, [instance, *args], kwargs, site, receiver=instance)
+            if isinstance(result, Unknown) and result.raised:
+                instance.failed = result  # `__init__` raises with these arguments
+                self.note(f"`{cls.name}(...)` cannot be built: {result.reason}",
+                          site.source, site.node)
         elif isinstance(init, Builtin) and init.name == "dataclass.__init__":
             self.dataclass_init(init.receiver, instance, args, kwargs, site)
         elif init is None and (args or kwargs):  # only the framework base's __init__
@@ -112,6 +132,15 @@ class Calls:
         post_init = cls.lookup("__post_init__")
         if isinstance(post_init, Function):
             self.call_function(post_init, [instance], {}, site, receiver=instance)
+
+
+def code_text(site: Site, limit: int = 100) -> str:
+    """The source text of a statement, on one line and clipped, for a message."""
+    try:
+        text = " ".join(site.source.module.code_for_node(site.node).split())
+    except Exception:  # a node that cannot be printed: name the statement only
+        return type(site.node).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 # Each interpreted call takes 15-20 Python frames (eval, call, exec_block, the statement
@@ -149,7 +178,7 @@ def _module(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], sit
     """A layer, container or model applied to a tensor."""
     if tensors_in(args[:1]):
         return interp.apply(func, args, kwargs, site)
-    return Unknown("module called without a tensor", site)
+    return Unknown("module called without a tensor", site, chain=tuple(interp.call_chain()))
 
 
 def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any], site: Site,

@@ -37,7 +37,8 @@ class NotFollowed(InputError):
                        f"not a model; give them as `{ref.path}::{chosen.name}(...)` to check it")
         else:
             self.kind = MODEL
-            message = f"{name} does not produce a model portlint can follow ({cause(result)})"
+            message = (f"{name} does not produce a model portlint can follow "
+                       f"({cause(result)}); {what_to_do(ref, chosen.name)}")
         super().__init__(f"{ref}: {message}")
 
 
@@ -87,7 +88,7 @@ def _config_param(interp: Any, function: Function, param: Any) -> bool:
 def cause(result: Any) -> str:
     """What the model gave instead of a tensor, for the warning."""
     if isinstance(result, Unknown):
-        return result.reason + _where(result.site)
+        return located(result)
     if result is None:
         return "its forward returns nothing portlint can see"
     if isinstance(result, (list, tuple, dict)):
@@ -95,6 +96,26 @@ def cause(result: Any) -> str:
     return f"its forward returns a {type(result).__name__}"
 
 
-def _where(site: Any) -> str:
+def what_to_do(ref: Any, name: str) -> str:
+    """What the user can do about a model that cannot be built or followed."""
+    return (f"give its arguments as `{ref.path}::{name}(...)` or its configuration with "
+            f"--keras-config/--torch-config, or report the construct as a portlint issue")
+
+
+def located(unknown: Unknown) -> str:
+    """`A.call -> B.call -> file.py:880 `code`: reason` where the call chain and the place
+    are known, else the reason and the place."""
+    span = unknown.site.source.span(unknown.site.node) if unknown.site is not None else None
+    if not unknown.chain or span is None:
+        return unknown.reason + where(unknown.site)
+    from .calls import code_text
+
+    place = f"{span.path}:{span.line}"
+    if not unknown.raised:  # a raise's reason quotes the statement already
+        place += f" `{code_text(unknown.site, 60)}`"
+    return f"{' -> '.join((*unknown.chain, place))}: {unknown.reason}"
+
+
+def where(site: Any) -> str:
     span = site.source.span(site.node) if site is not None and site.source is not None else None
     return f" at {span.path}:{span.line}" if span is not None else ""

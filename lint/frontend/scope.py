@@ -18,7 +18,12 @@ class FunctionReturn(Exception):
 
 
 class Unfollowable(Exception):
-    """Control flow the interpreter cannot follow (raise, break/continue out of reach)."""
+    """Control flow the interpreter cannot follow (raise, break/continue out of reach);
+    `site` is the `raise` statement, when it is one."""
+
+    def __init__(self, site: Any = None) -> None:
+        super().__init__()
+        self.site = site
 
 
 class LoopBreak(Exception):

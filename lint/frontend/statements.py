@@ -241,6 +241,12 @@ def _return(interp: Any, small: Any, scope: Scope, source: Any) -> None:
     raise FunctionReturn(None if small.value is None else interp.eval(small.value, scope, source))
 
 
+def _raise_statement(small: Any, source: Any) -> None:
+    """`raise ...` in interpreted code: unwinds with the statement's place (a constructor
+    that raises with the given arguments is reported there)."""
+    raise Unfollowable(Site(source, small))
+
+
 def _raise(exception: type) -> Callable[..., None]:
     def signal(*_: Any) -> None:
         raise exception()
@@ -256,7 +262,7 @@ SMALL_STATEMENTS: dict[str, Callable[[Any, Any, Scope, Any], None]] = {
     "Import": lambda interp, small, scope, source: interp.exec_import(small, scope, source),
     "ImportFrom": lambda interp, small, scope, source: interp.exec_import_from(small, scope,
                                                                                source),
-    "Raise": _raise(Unfollowable),
+    "Raise": lambda interp, small, scope, source: _raise_statement(small, source),
     "Break": _raise(LoopBreak),
     "Continue": _raise(LoopContinue),
 }

@@ -50,6 +50,8 @@ class Unknown:
 
     reason: str
     site: Site | None = None
+    raised: bool = False  # a function reached `raise` (the site is that statement)
+    chain: tuple[str, ...] = ()  # the interpreted calls it was made in, outermost first
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class Instance:
     base_layer: Layer | None = None  # for subclasses of a framework layer (nn.LayerNorm)
     own_weights: list[Weight] = field(default_factory=list)  # Keras add_weight()
     built: bool = False
+    failed: Unknown | None = None  # its `__init__` raised with the arguments given
 
 
 @dataclass

@@ -141,24 +141,38 @@ def _status(row: Row, left: ir.Graph) -> str:
 def render_totals(pair: PairResult) -> list[str]:
     t = totals(pair.alignment)
     out = ["Totals"]
-    k, p = t.get("keras"), t.get("torch")
-    if k:
-        out.append(f"  Keras    total {k['total']:,} = {k['trainable']:,} trainable + "
-                   f"{k['non_trainable']:,} non-trainable")
-    else:
-        out.append("  Keras    unknown (some layer sizes could not be inferred)")
-    if p:
-        out.append(f"  PyTorch  {p['parameters']:,} parameters + {p['buffers']:,} buffer elements "
-                   f"({p['running_stats']:,} running statistics + {p['num_batches_tracked']:,} "
-                   f"num_batches_tracked)")
-    else:
-        out.append("  PyTorch  unknown (some layer sizes could not be inferred)")
-    if k and p:
+    k, p = t["keras"], t["torch"]
+    out.append(f"  Keras    total {k['total']:,} = {k['trainable']:,} trainable + "
+               f"{k['non_trainable']:,} non-trainable" + (" (partial)" if k.get("partial") else ""))
+    out += _missing_lines(k)
+    out.append(f"  PyTorch  {p['parameters']:,} parameters + {p['buffers']:,} buffer elements "
+               f"({p['running_stats']:,} running statistics + {p['num_batches_tracked']:,} "
+               f"num_batches_tracked)" + (" (partial)" if p.get("partial") else ""))
+    out += _missing_lines(p)
+    if "reconciled" in t:
         folded = p.get("folded_bias", 0)
         same_trainable = k["trainable"] == p["parameters"] - folded
         same_state = k["non_trainable"] == p["running_stats"]
         out.append(reconciled_line(k, p, folded, same_trainable, same_state))
     return out
+
+
+MISSING_SHOWN = 3  # layers named in a partial total's note; the JSON lists them all
+
+
+def _missing_lines(side: dict) -> list[str]:
+    """What a partial total does not count: `not counted: 2 layers: ...`."""
+    missing = side.get("missing") or []
+    if not missing:
+        return []
+    named = []
+    for entry in missing[:MISSING_SHOWN]:
+        where = entry.get("location")
+        place = f" at {where['path']}:{where['line']}" if where else ""
+        named.append(f"{entry['name']}{place} ({entry['reason']})")
+    more = f"; and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
+    count = f"{len(missing)} layer{'s' if len(missing) != 1 else ''}"
+    return [f"           not counted, {count}: {'; '.join(named)}{more}"]
 
 
 def reconciled_line(keras: dict, torch: dict, folded: int, same_trainable: bool,

@@ -105,12 +105,14 @@ def test_a_pair_input_shape_is_used(tmp_path: Path):
     write(tmp_path / "portlint.toml", 'pairs = [{keras = "k.py", torch = "t.py"}]\n')
     result = portlint("check", "--format", "json", cwd=tmp_path)
     pair, = json.loads(result.stdout)["pairs"]
-    assert pair["totals"]["keras"] is None, shown(result)  # unknown without a shape
+    assert pair["totals"]["keras"]["partial"] is True, shown(result)  # unknown without a shape
+    assert "reconciled" not in pair["totals"]
     write(tmp_path / "portlint.toml", 'pairs = [{keras = "k.py", torch = "t.py", '
                                       'input-shape = [32, 32, 3]}]\n')
     result = portlint("check", "--format", "json", cwd=tmp_path)
     pair, = json.loads(result.stdout)["pairs"]
     assert pair["totals"]["keras"]["trainable"] == pair["totals"]["torch"]["parameters"] == 29028
+    assert "partial" not in pair["totals"]["keras"] and pair["totals"]["reconciled"] is True
 
 
 def test_inline_port_of_pairs_the_port_with_its_origin(tmp_path: Path):

@@ -206,6 +206,8 @@ def test_check_warns_only_about_models_it_could_not_follow(tmp_path: Path):
     assert warnings == [  # the cause, where it is
         "portlint: warning: zoo.py::Detector: `Detector` does not produce a model portlint can "
         f"follow (comprehension over a value not known statically at zoo.py:{line}); "
+        "give its arguments as `zoo.py::Detector(...)` or its configuration with "
+        "--keras-config/--torch-config, or report the construct as a portlint issue; "
         "single-file rules skipped"], shown(result)
 
 
