@@ -101,3 +101,16 @@ def test_tf_reshape_and_transpose_count_the_batch_dimension(tmp_path):
     assert shapes["concat"] == [2, 4, 24]
     out = [n for n in keras["nodes"] if n["name"] == "out"][0]
     assert out["counts"] == {"trainable": 48 * 8 + 8, "non_trainable": 0}
+
+
+def test_a_model_output_without_tensors_says_which_field_and_why(tmp_path):
+    (tmp_path / "utils.py").write_text("class ModelOutput(dict):\n    pass\n")
+    (tmp_path / "m.py").write_text(
+        "from dataclasses import dataclass\n\nfrom torch import nn\n\nfrom utils import ModelOutput\n\n\n"
+        "@dataclass\nclass Out(ModelOutput):\n    last_hidden_state: object = None\n\n\n"
+        "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 4)\n\n"
+        "    def forward(self, x):\n        return Out(last_hidden_state=self.missing)\n")
+    run = portlint("compare", str(HF / TF_REF), "m.py::M", cwd=tmp_path)
+    assert run.returncode == 2
+    assert "returns a `Out` whose `last_hidden_state` is not a tensor" in run.stderr, run.stderr
