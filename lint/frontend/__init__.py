@@ -18,8 +18,8 @@ from .candidacy import NotFollowed, required_arguments, what_to_do, where
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
 from ..outline import Chain, Definition, calls_in, mentions, outline
-from .values import (Class, FrameworkRef, Function, Instance, KerasModel, Sequential, Site,
-                     Tensor, Unknown)
+from .values import (Class, FrameworkRef, Function, Instance, KerasModel, ModelOutput,
+                     Sequential, Site, Tensor, Unknown)
 
 
 @dataclass(frozen=True)
@@ -284,6 +284,10 @@ def _shape(value: Any) -> Any:
 
 
 def _tensors(value: Any) -> list[Tensor]:
+    """A model's outputs: a tensor, the tensors of a tuple or list, or of a Hugging Face
+    ModelOutput (its fields not None, in order: the first is the main output)."""
+    if isinstance(value, ModelOutput):
+        value = value.to_tuple()
     if isinstance(value, Tensor):
         return [value]
     if isinstance(value, (list, tuple)):

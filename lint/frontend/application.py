@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from .. import ir
+from .calls import data_first
 from .modules import attach, module_tree
 from .values import (BATCH, Function, Instance, Layer, Sequential, Site, Tensor, Unknown,
                      Weight, module_path, tensors_in)
@@ -15,6 +16,8 @@ class Application:
     """Module application and weight counting (a part of the Interpreter)."""
 
     def apply(self, module: Any, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        if isinstance(module, (Layer, Sequential)):
+            args, kwargs = data_first(args, kwargs)
         if isinstance(module, Layer):
             tensors = tensors_in(args[:1])
             return self.builder.apply_layer(module, tensors, site, self._layer_path(module))
@@ -31,8 +34,11 @@ class Application:
             return x
         if isinstance(module, Instance):
             method = module.cls.lookup("forward") or module.cls.lookup("call")
-            if module.called_on is None and isinstance(args[0], Tensor):
-                module.called_on = args[0]
+            # The data: the first argument holding a tensor, positional or by keyword.
+            given = tensors_in(list(self.bound_call(module, args, kwargs, site).values()))
+            first = given[0] if given else None
+            if module.called_on is None and first is not None:
+                module.called_on = first
             if not isinstance(method, Function) and module.base_layer is not None:
                 # A subclass of a framework layer without its own forward is that layer:
                 # its weights are counted on the layer's node, not again as its own.
@@ -49,7 +55,7 @@ class Application:
                         self.module_stack.pop()
                 return self.builder.opaque(ir.TORCH, f"`{module.cls.name}` has no forward/call",
                                            tensors_in(args), site, self._path(module.cls.name))
-            self.register_owned(module, args, site)
+            self.register_owned(module, [first] if first is not None else [], site)
             self.module_stack.append(module)
             try:
                 result = self.call_function(method, [module, *args], kwargs, site, receiver=module)
@@ -77,7 +83,10 @@ class Application:
             return
         module.built = True
         build = module.cls.lookup("build")
-        if isinstance(build, Function) and args and isinstance(args[0], Tensor):
+        # A build that already ran (a parent's build calls `self.sub.build(None)`, as
+        # Hugging Face's do) is not run again: its add_weight calls would count twice.
+        if isinstance(build, Function) and args and isinstance(args[0], Tensor) \
+                and module.attrs.get("built") is not True:
             self.call_function(build, [module, self.full_shape(args[0]) or Unknown("shape", site)],
                                {}, site, receiver=module)
         weights = list(module.own_weights)

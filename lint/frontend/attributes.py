@@ -8,16 +8,18 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .. import ir
-from ..knowledge import REQUIRED
+from ..knowledge import REQUIRED, hf
 from ..knowledge import torch as T
-from ..knowledge.module_api import CONTAINER_METHODS, MODULE_METHODS, TRAINING, TREE_METHODS
+from ..knowledge.module_api import (CONTAINER_METHODS, KERAS_LAYER_STATE, MODULE_METHODS, TRAINING,
+                                    TREE_METHODS)
+from . import model_outputs
 from .loader import MODELLED_NAMES
 from .modules import container_kind, framework_kind, is_keras_class
 from .python import CONSTANT_METHODS
 from .scope import MISSING, FileRef
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef, Function,
-                     Instance, Layer, Module, Sequential, ShapeOf, Site, SuperProxy, Tensor,
-                     Unknown, Weight)
+                     Instance, Layer, Module, ModelOutput, Sequential, ShapeOf, Site, SuperProxy,
+                     Tensor, Unknown, Weight)
 
 Handler = Callable[[Any, Any, str, Site], Any]
 
@@ -125,6 +127,9 @@ def _instance(interp: Any, obj: Instance, name: str, site: Site) -> Any:
             return item
     if name == "training":
         return TRAINING
+    if name in KERAS_LAYER_STATE and is_keras_class(obj.cls):
+        # `if self.built: return` (Hugging Face's build methods): not built until its build ran.
+        return obj.keras_name if name == "name" and obj.keras_name else KERAS_LAYER_STATE[name]
     if name == "__class__":
         return obj.cls
     if name == "__module__":
@@ -196,6 +201,12 @@ def _tensor(interp: Any, obj: Tensor, name: str, site: Site) -> Any:
     return Builtin(f"tensor.{name}", receiver=obj)
 
 
+def _model_output(interp: Any, obj: ModelOutput, name: str, site: Site) -> Any:
+    if name in hf.MODEL_OUTPUT_METHODS:
+        return Builtin(f"model_output.{name}", receiver=obj)
+    return model_outputs.attribute(obj, name, site)
+
+
 def _sequential(interp: Any, obj: Sequential, name: str, site: Site) -> Any:
     if name in CONTAINER_METHODS:
         return Builtin(f"container.{name}", receiver=obj)
@@ -229,6 +240,7 @@ ATTRIBUTES_BY_TYPE: dict[type, Handler] = {
     Weight: _const_tensor,
     Tensor: _tensor,
     Sequential: _sequential,
+    ModelOutput: _model_output,
     list: _plain,
     dict: _plain,
     str: _plain,

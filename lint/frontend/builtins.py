@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from . import model_outputs
 from .budget import MAX_SIZE, BudgetExceeded, builtin_too_big, method_too_big
 from .framework_methods import FRAMEWORK_FAMILIES, FRAMEWORK_METHODS
 from .modules import attach, instance_of
@@ -246,4 +247,8 @@ BUILTIN_CALLS: dict[str, Handler] = {
     **FRAMEWORK_METHODS,
 }
 # Methods named `FAMILY.METHOD`, by family: one handler each.
-METHOD_FAMILIES: dict[str, Handler] = {**FRAMEWORK_FAMILIES, "const": _const_method}
+METHOD_FAMILIES: dict[str, Handler] = {
+    **FRAMEWORK_FAMILIES, "const": _const_method,
+    "model_output": lambda interp, fn, args, *rest: model_outputs.method(
+        fn.receiver, fn.name.partition(".")[2], args),
+}

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
+from . import model_outputs
 from .budget import MAX_DEPTH
+from ..knowledge.module_api import DATA_KEYWORDS
 from .modules import framework_kind
 from .scope import Frame, FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
 from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function, Instance,
@@ -84,6 +86,19 @@ class Calls:
             bound[params.star_kwarg.name.value] = dict(kwargs)
         return bound
 
+    def bound_call(self, module: Instance, args: list[Any], kwargs: dict[str, Any],
+                   site: Site) -> dict[str, Any]:
+        """A module call's arguments bound to its forward/call signature, by parameter
+        name, without running it (no defaults evaluated: what the caller passed)."""
+        method = module.cls.lookup("forward") or module.cls.lookup("call")
+        if not isinstance(method, Function):
+            return {f"_{i}": a for i, a in enumerate(args)} | dict(kwargs)
+        params = method.node.params
+        names = [p.name.value for p in list(params.posonly_params) + list(params.params)][1:]
+        bound = dict(zip(names, args))
+        bound.update(kwargs)  # a keyword for **kwargs is passed all the same
+        return bound
+
     def _default(self, fn: Function, param: Any, site: Site) -> Any:
         """A parameter's default; for a required `config: SomeConfig` parameter, an
         instance of that class built from its own defaults (Hugging Face style)."""
@@ -98,6 +113,8 @@ class Calls:
         return Unknown(f"argument `{name}` of `{fn.name}` not given", site)
 
     def instantiate(self, cls: Class, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:
+        if model_outputs.is_model_output_class(cls):
+            return model_outputs.from_class(cls, args, kwargs)
         instance = Instance(cls)
         init = cls.lookup("__init__")
         if isinstance(init, Function):
@@ -175,10 +192,28 @@ def _bound_method(interp: Any, func: BoundMethod, args: list[Any], kwargs: dict[
 
 def _module(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
             arg_sites: dict[Any, Site]) -> Any:
-    """A layer, container or model applied to a tensor."""
+    """A layer, container or model applied to a tensor, positionally or by keyword
+    (`self.bert(input_ids=ids)`, `self.dense(inputs=x)`)."""
     if tensors_in(args[:1]):
         return interp.apply(func, args, kwargs, site)
+    if isinstance(func, (Layer, Sequential)):
+        args, kwargs = data_first(args, kwargs)
+        if tensors_in(args[:1]):
+            return interp.apply(func, args, kwargs, site)
+    elif isinstance(func, Instance) and tensors_in(list(interp.bound_call(func, args, kwargs, site).values())):
+        return interp.apply(func, args, kwargs, site)
     return Unknown("module called without a tensor", site, chain=tuple(interp.call_chain()))
+
+
+def data_first(args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A framework layer's call with its data passed by keyword (`dense(inputs=x)`,
+    `linear(input=x)`) as the positional call it is."""
+    if args:
+        return args, kwargs
+    data = next((k for k in DATA_KEYWORDS if k in kwargs), None)
+    if data is None:
+        return args, kwargs
+    return [kwargs[data]], {k: v for k, v in kwargs.items() if k != data}
 
 
 def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any], site: Site,
@@ -189,6 +224,8 @@ def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any]
 def _not_callable(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
                   arg_sites: dict[Any, Site]) -> Any:
     """A value the interpreter cannot call: given tensors, an opaque graph node."""
+    if isinstance(func, ExternalRef) and model_outputs.is_model_output_ref(func):
+        return model_outputs.from_ref(func, args, kwargs)
     if isinstance(func, ExternalRef):
         func = Unknown(f"`{func.path}` comes from code portlint does not analyse", site)
     tensors = tensors_in(args) + tensors_in(list(kwargs.values()))

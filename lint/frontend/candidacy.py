@@ -15,7 +15,8 @@ from typing import Any
 
 from ..errors import InputError
 from .modules import framework_kind, module_tree
-from .values import Class, Function, Instance, KerasModel, Layer, Sequential, Unknown, Weight
+from .values import (Class, Function, Instance, KerasModel, Layer, ModelOutput, Sequential,
+                     Unknown, Weight)
 
 MODEL, NO_WEIGHTS, BUILDING_BLOCK = "model", "no layer or weight", "building block"
 
@@ -91,6 +92,13 @@ def cause(result: Any) -> str:
         return located(result)
     if result is None:
         return "its forward returns nothing portlint can see"
+    if isinstance(result, ModelOutput):
+        # Its first field is the model's output: say why that one is not a tensor.
+        name, first = next(iter(result.fields.items()), ("", None))
+        if isinstance(first, Unknown) or first is None:
+            why = cause(first) if first is not None else "never set"
+            return f"its forward returns a `{result.type_name}` whose `{name}` is not a tensor ({why})"
+        return f"its forward returns a `{result.type_name}` without a tensor portlint can follow"
     if isinstance(result, (list, tuple, dict)):
         return f"its forward returns a {type(result).__name__} without a tensor portlint can follow"
     return f"its forward returns a {type(result).__name__}"

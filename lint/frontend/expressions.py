@@ -6,13 +6,14 @@ from typing import Any, Callable
 
 from ..errors import InputError
 from ..knowledge import OPERATORS, Attr, LayerSpec
-from . import constant_tensors
+from . import constant_tensors, model_outputs
 from .budget import MAX_INT_BITS, oversized, too_big
 from .callee import indirection
 from .python import BINARY_OPS, BUILTINS, COMPARE_OPS, hashable, is_constant
 from .scope import MISSING, Scope, literal
-from .values import (BATCH, Builtin, Class, ConstTensor, FrameworkRef, Function, Instance, Partial,
-                     Sequential, ShapeOf, Site, Tensor, Unknown, Weight, reason_of, static_index)
+from .values import (BATCH, Builtin, Class, ConstTensor, FrameworkRef, Function, Instance,
+                     ModelOutput, Partial, Sequential, ShapeOf, Site, Tensor, Unknown, Weight,
+                     reason_of, static_index)
 
 
 class Expressions:
@@ -236,6 +237,8 @@ class Expressions:
             return self.builder.opaque(framework, "tensor indexing `x[...]` is not modelled yet",
                                        [obj], Site(source, node), self._path("getitem"),
                                        functional=True)
+        if isinstance(obj, ModelOutput):
+            return model_outputs.index(obj, index, Site(source, node))
         if isinstance(obj, (list, tuple, str)) and isinstance(index, slice):
             return obj[index]
         if isinstance(obj, (list, tuple, str, dict)) and hashable(index):

@@ -9,13 +9,14 @@ from typing import Any, Callable
 from .. import ir
 from ..knowledge import LayerSpec
 from ..knowledge import keras as K
+from ..knowledge import tensorflow as TF
 from ..knowledge import torch as T
 from ..knowledge.ops import Op
 from . import constant_tensors
 from .frameworks import Resolved, resolve
 from .modules import attach
 from .python import bind_arguments
-from .values import (Builtin, ConstTensor, FrameworkRef, KerasModel, Layer, Sequential, Site,
+from .values import (Builtin, ConstTensor, FrameworkRef, KerasModel, Layer, Sequential, ShapeOf, Site,
                      Tensor, Unknown, Weight, flat, module_path, tensors_in)
 
 
@@ -263,9 +264,37 @@ def _helper(interp: Any, call: FrameworkCall) -> Any:
         return Unknown(f"`{call.ref.path}` with these arguments", call.site)
 
 
+def _tf_function(interp: Any, call: FrameworkCall) -> Any:
+    """tf.reshape(x, shape), tf.transpose(a, perm), tf.concat(values, axis)."""
+    spec = call.resolved.spec
+    bound, sites = bind_arguments(spec.params, call.args, call.kwargs, call.arg_sites)
+    data = next((p for p in TF.DATA_PARAMS if p in bound and tensors_in([bound[p]])), None)
+    if data is None:
+        return NOT_HANDLED
+    tensors = tensors_in([bound.pop(p) for p in TF.DATA_PARAMS if p in bound])
+    bound.pop("name", None)
+    return interp.builder.apply_function(ir.KERAS, f"tf.{call.resolved.name}", spec, bound, sites,
+                                         tensors, call.site, interp._path(call.resolved.name))
+
+
+def _tf_gather(interp: Any, call: FrameworkCall) -> Any:
+    """tf.gather(params=self.weight, indices=ids): a lookup in a layer's own 2-D weight."""
+    bound, _ = bind_arguments(("params", "indices"), call.args[:2],
+                              {k: v for k, v in call.kwargs.items() if k in ("params", "indices")},
+                              call.arg_sites)
+    weight, indices = bound.get("params"), tensors_in([bound.get("indices")])
+    shape = weight.shape if isinstance(weight, Weight) else None
+    if not indices or not (isinstance(shape, tuple) and len(shape) == 2):
+        return NOT_HANDLED
+    attrs = {"num_embeddings": shape[0], "embedding_dim": shape[1]}
+    return interp.builder.apply_function(ir.KERAS, "tf.gather", call.resolved.spec, attrs, {},
+                                         indices, call.site, interp._path("gather"))
+
+
 def _activation(interp: Any, call: FrameworkCall) -> Any:
     """keras.activations.relu(x); without a tensor, the activation itself (a setting)."""
-    tensors = tensors_in(call.args[:1])
+    data = call.args[:1] or [call.kwargs[k] for k in TF.ACTIVATION_DATA if k in call.kwargs][:1]
+    tensors = tensors_in(data)
     if not tensors:
         return call.ref
     resolved = call.resolved
@@ -305,4 +334,8 @@ FRAMEWORK_CALLS: dict[str, Callable[[Any, FrameworkCall], Any]] = {
     "config": _config,
     "helper": _helper,
     "activation": _activation,
+    "tf_function": _tf_function,
+    "tf_gather": _tf_gather,
+    "tf_shape": lambda interp, call: ShapeOf(call.args[0]) if call.args and isinstance(
+        call.args[0], Tensor) else NOT_HANDLED,
 }

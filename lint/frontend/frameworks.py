@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from ..ir import KERAS, TORCH
 from ..knowledge import ActivationSpec, LayerSpec
 from ..knowledge import keras as K
+from ..knowledge import tensorflow as TF
 from ..knowledge import torch as T
 
 FRAMEWORK_MODULES = ("torch", "keras", "tensorflow", "tf_keras")
@@ -45,6 +46,15 @@ def resolve(path: str) -> Resolved:
         leaf = path.rsplit(".", 1)[1]
         if leaf in K.ACTIVATIONS:
             return Resolved(KERAS, "activation", leaf, activation=K.ACTIVATIONS[leaf])
+    tf_rest = _strip(path, ("tensorflow",))
+    if tf_rest is not None:
+        namespace, _, leaf = tf_rest.rpartition(".")
+        if namespace in TF.NAMESPACES and leaf in TF.FUNCTIONS:
+            return Resolved(KERAS, "tf_function", leaf, spec=TF.FUNCTIONS[leaf])
+        if namespace == "" and leaf == TF.SHAPE:
+            return Resolved(KERAS, "tf_shape", leaf)
+        if namespace == "" and leaf == TF.GATHER:
+            return Resolved(KERAS, "tf_gather", leaf, spec=TF.EMBEDDING_LOOKUP)
     return Resolved("", "namespace", path)
 
 

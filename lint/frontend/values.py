@@ -158,6 +158,19 @@ class Instance:
     failed: Unknown | None = None  # its `__init__` raised with the arguments given
 
 
+@dataclass(eq=False)
+class ModelOutput:
+    """A Hugging Face `ModelOutput` dataclass value (`BaseModelOutputWithPooling(...)`):
+    its fields in declaration order; those not given are None (see model_outputs.py)."""
+
+    type_name: str
+    fields: dict[str, Any]
+
+    def to_tuple(self) -> tuple:
+        """As HF's ModelOutput.to_tuple: the fields that are not None, in order."""
+        return tuple(v for v in self.fields.values() if v is not None)
+
+
 @dataclass
 class BoundMethod:
     receiver: Any
@@ -308,6 +321,8 @@ def tensors_in(values: list[Any]) -> list[Tensor]:
             found.append(value)
         elif isinstance(value, (list, tuple)):
             found.extend(tensors_in(list(value)))
+        elif isinstance(value, ModelOutput):
+            found.extend(tensors_in(list(value.to_tuple())))
     return found
 
 

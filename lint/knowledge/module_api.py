@@ -21,3 +21,8 @@ CONTAINER_METHODS = frozenset({"add", "append", "extend", "insert", "add_module"
                                "update"})
 # `self.training`: models are analysed as in inference (eval) mode.
 TRAINING = False
+# The keyword a framework layer's call takes its data by: Keras `Layer.call(inputs)`,
+# torch `Module.forward(input)` (`self.dense(inputs=x)` in Hugging Face's TF code).
+DATA_KEYWORDS = ("inputs", "input")
+# A Keras layer's own state before its `build` sets it (`self.built = True`).
+KERAS_LAYER_STATE = {"built": False, "name": None}

@@ -178,8 +178,8 @@ def _reshape(node: Node, inputs: list[Node], framework: str) -> tuple:
     target = node.attrs.get("target_shape")
     if not isinstance(target, tuple):
         return None, None
-    if framework == ir.TORCH:
-        target = target[1:]  # the first entry is the batch dimension
+    if framework == ir.TORCH or node.attrs.get("with_batch"):
+        target = target[1:]  # the first entry is the batch dimension (torch, tf.reshape)
     total = product(node.in_shape) if node.in_shape else None
     dims = [d if isinstance(d, int) else None for d in target]
     if -1 in dims:
@@ -201,8 +201,9 @@ def _permute(node: Node, inputs: list[Node], framework: str) -> tuple:
     shape = node.in_shape
     if not isinstance(dims, tuple) or shape is None:
         return None, None
-    # Keras Permute dims are 1-based without the batch; torch's include the batch at 0.
-    if framework == ir.TORCH:
+    # Keras Permute dims are 1-based without the batch; torch's (and tf.transpose's perm)
+    # include the batch at 0.
+    if framework == ir.TORCH or node.attrs.get("with_batch"):
         if len(dims) != len(shape) + 1 or dims[0] != 0:
             return None, None
         order = [d - 1 for d in dims[1:]]
