@@ -11,6 +11,7 @@ from .. import ir
 from ..knowledge import REQUIRED
 from ..knowledge import torch as T
 from ..knowledge.module_api import CONTAINER_METHODS, MODULE_METHODS, TRAINING, TREE_METHODS
+from .hf_config import attribute_name
 from .loader import MODELLED_NAMES
 from .modules import container_kind, framework_kind, is_keras_class
 from .python import CONSTANT_METHODS
@@ -106,6 +107,9 @@ def _bound(interp: Any, obj: Instance, value: Function, site: Site) -> Any:
 def _instance(interp: Any, obj: Instance, name: str, site: Site) -> Any:
     """Its own attributes, its class's, the framework module's methods, then what a
     framework base layer or container holds."""
+    if name in obj.attrs:
+        return obj.attrs[name]
+    name = attribute_name(obj, name)  # a transformers configuration's attribute_map
     if name in obj.attrs:
         return obj.attrs[name]
     value = obj.cls.lookup(name)
