@@ -103,3 +103,35 @@ def _takes_kwargs(cls: Class) -> bool:
     init = cls.lookup("__init__")
     return isinstance(init, Function) and type(init.node).__name__ != "Lambda" \
         and init.node.params.star_kwarg is not None
+
+
+def read_overrides(path: str, option: str) -> str:
+    """The configuration values a `--torch-config`/`--keras-config` file gives, as
+    canonical JSON text (options stay hashable): an HF `config.json` or a JSON object of
+    constructor arguments. Raises InputError (exit 2) when it is not one."""
+    import json
+
+    from ..errors import InputError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise InputError(f"{option} {path}: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{option} {path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise InputError(f"{option} {path}: expected a JSON object of configuration values "
+                         f"(an HF config.json, or constructor arguments)")
+    return json.dumps(data, sort_keys=True)
+
+
+def overrides_of(keras_json: str | None, torch_json: str | None) -> dict[str, dict[str, Any]]:
+    """The per-framework overrides `extract` takes, from the options' JSON texts."""
+    import json
+
+    out: dict[str, dict[str, Any]] = {}
+    for framework, text in ((ir.KERAS, keras_json), (ir.TORCH, torch_json)):
+        if text:
+            out[framework] = json.loads(text)
+    return out
