@@ -84,3 +84,25 @@ def test_a_bad_config_file_is_an_input_error(tmp_path):
             assert run.returncode == 2, run.shown()
             assert said in run.stderr and "Traceback" not in run.stderr, run.shown()
             assert len(run.stderr.strip().splitlines()) == 1, run.shown()
+
+
+def test_isinstance_against_collections_abc_is_decided_for_constants(tmp_path):
+    # As ViTPatchEmbeddings: `size if isinstance(size, collections.abc.Iterable) else (size, size)`.
+    (tmp_path / "pt.py").write_text(
+        "import collections.abc\nfrom torch import nn\n\n\n"
+        "class Patches(nn.Module):\n"
+        "    def __init__(self, patch_size=4):\n"
+        "        super().__init__()\n"
+        "        patch_size = patch_size if isinstance(patch_size, collections.abc.Iterable) "
+        "else (patch_size, patch_size)\n"
+        "        self.projection = nn.Conv2d(3, 8, kernel_size=patch_size, stride=patch_size)\n\n"
+        "    def forward(self, x):\n        return self.projection(x)\n")
+    (tmp_path / "k.py").write_text(
+        "import keras\n\n\ndef build():\n    inputs = keras.Input(shape=(16, 16, 3))\n"
+        "    return keras.Model(inputs, keras.layers.Conv2D(8, 4, strides=4)(inputs))\n")
+    run = portlint("compare", "k.py::build", "pt.py::Patches", "--format", "json", cwd=tmp_path)
+    assert run.returncode in (0, 1), run.shown()
+    pair = json.loads(run.stdout)["pairs"][0]
+    conv = next(n for n in pair["torch"]["nodes"] if n["op"] == "conv")
+    assert conv["attrs"]["kernel"] == [4, 4] and conv["attrs"]["stride"] == [4, 4]
+    assert pair["totals"]["torch"]["parameters"] == 8 * 3 * 4 * 4 + 8
