@@ -225,6 +225,9 @@ def _hasattr(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], 
 
 
 BUILTIN_CALLS: dict[str, Handler] = {
+    # Abstract classes, only tested against (`isinstance(x, collections.abc.Iterable)`).
+    **dict.fromkeys(("collections.abc.Iterable", "collections.abc.Sequence",
+                     "collections.abc.Mapping"), _not_followed),
     "noop": _noop,
     "partial": _partial,
     "super": _super,
