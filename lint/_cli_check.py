@@ -51,6 +51,8 @@ class CheckOptions:
     show_fixes: bool = False
     diff: bool = False
     stdin_filename: str | None = None
+    keras_config: str | None = None  # --keras-config file
+    torch_config: str | None = None
 
 
 def run(o: CheckOptions) -> None:
@@ -79,7 +81,8 @@ def run(o: CheckOptions) -> None:
                   and colour.wanted(o.color, report_stream))
 
     settings = _settings(o.config, paths[0] if paths else None, o.select, o.ignore,
-                         o.keras_version, o.report_unused_suppressions)
+                         o.keras_version, o.report_unused_suppressions,
+                         model_configs=(o.keras_config, o.torch_config))
     cache = None if o.no_cache else _result_cache(settings, o.cache_dir)
     if cache is not None and (o.fix or o.diff):
         cache.reuse = False  # the fixes applied are computed now, never read from the tree

@@ -60,7 +60,9 @@ def settings_key(settings: Any) -> str:
     from .rules.registry import pair_rules
 
     codes = sorted(r.code for r in pair_rules() if issubclass(r, FileRule) and settings.selected(r))
-    return f"keras={settings.keras_version};rules={','.join(codes)}"
+    key = f"keras={settings.keras_version};rules={','.join(codes)}"
+    configs = (getattr(settings, "keras_config", None), getattr(settings, "torch_config", None))
+    return key + (f";configs={configs!r}" if any(configs) else "")
 
 
 class ResultCache:

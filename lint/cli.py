@@ -56,6 +56,8 @@ class Color(str, Enum):
 FormatOption = Annotated[Format, typer.Option("--format", help="Output format.")]
 ExitZeroOption = Annotated[bool, typer.Option("--exit-zero", help="Exit 0 even when findings remain.")]
 OutputFileOption = Annotated[str | None, typer.Option("--output-file", help="Write the report to this file.")]
+KerasConfigOption = Annotated[str | None, typer.Option("--keras-config", metavar="JSON", help="Configuration of the Keras/TF side: an HF config.json or a JSON object of constructor arguments; a model built from its default configuration (Hugging Face style) takes these values.", show_default=False)]
+TorchConfigOption = Annotated[str | None, typer.Option("--torch-config", metavar="JSON", help="Configuration of the PyTorch side, as --keras-config.", show_default=False)]
 ColorOption = Annotated[Color, typer.Option("--color", help="Colour the text and concise reports: auto (on a terminal, unless NO_COLOR is set; FORCE_COLOR forces it), always or never.")]
 UnsafeFixesOption = Annotated[bool, typer.Option("--unsafe-fixes", help="Also consider unsafe fixes: count them as fixable, and apply them with --fix.")]
 
@@ -108,6 +110,8 @@ def compare(
     unsafe_fixes: UnsafeFixesOption = False,
     config: Annotated[str | None, typer.Option("--config", help="Configuration file (default: the closest pyproject.toml with a [tool.portlint] table, or portlint.toml, above the port).")] = None,
     color: ColorOption = Color.auto,
+    keras_config: KerasConfigOption = None,
+    torch_config: TorchConfigOption = None,
 ) -> None:
     """Compare two models, one Keras and one PyTorch, in either order.
 
@@ -121,7 +125,8 @@ def compare(
         fail(f"--keras-version {keras_version}: expected 2 or 3")
     colour.enable(format.value in colour.COLOURED_FORMATS
                   and colour.wanted(color.value, None if output_file else sys.stdout))
-    settings = _settings(config, port.partition("::")[0], select, ignore, keras_version)
+    settings = _settings(config, port.partition("::")[0], select, ignore, keras_version,
+                         model_configs=(keras_config, torch_config))
     options = settings.options(parse_shape(input_shape))
     result = _run_compare(original, port, options, settings)
     fix_summary = None
@@ -142,15 +147,36 @@ def compare(
 
 def _settings(config: str | None, start: str | None, select: list[str] | None,
               ignore: list[str] | None, keras_version: int | None,
-              report_unused: bool = False) -> Settings:
-    """The configuration (`--config`, else the closest to `start`) and the command line."""
+              report_unused: bool = False,
+              model_configs: tuple[str | None, str | None] = (None, None)) -> Settings:
+    """The configuration (`--config`, else the closest to `start`) and the command line
+    (`model_configs`: the `--keras-config` and `--torch-config` files)."""
+    import dataclasses
+
     from .config import Settings, discover
     from .errors import InputError
+    from .frontend.hf_config import read_overrides
 
     try:
-        return Settings.make(discover(start, config), select=_split(select),
-                             ignore=_split(ignore), keras_version=keras_version,
-                             report_unused_suppressions=report_unused)
+        settings = Settings.make(discover(start, config), select=_split(select),
+                                 ignore=_split(ignore), keras_version=keras_version,
+                                 report_unused_suppressions=report_unused)
+        keras_file, torch_file = model_configs
+        return dataclasses.replace(
+            settings,
+            keras_config=read_overrides(keras_file, "--keras-config") if keras_file else None,
+            torch_config=read_overrides(torch_file, "--torch-config") if torch_file else None)
+    except InputError as exc:
+        fail(str(exc))
+
+
+def _model_configs(keras_file: str | None, torch_file: str | None) -> dict[str, str | None]:
+    from .errors import InputError
+    from .frontend.hf_config import read_overrides
+
+    try:
+        return {"keras_config": read_overrides(keras_file, "--keras-config") if keras_file else None,
+                "torch_config": read_overrides(torch_file, "--torch-config") if torch_file else None}
     except InputError as exc:
         fail(str(exc))
 
@@ -197,6 +223,8 @@ def check(
     show_fixes: Annotated[bool, typer.Option("--show-fixes", help="List the fixes applied (with --fix) or available, per file and rule.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Print the fixes --fix would apply as a unified diff, write nothing; exit 1 when there is a change.")] = False,
     stdin_filename: Annotated[str | None, typer.Option("--stdin-filename", metavar="PATH", help="With `-` as the path: the source comes from stdin and PATH names it (report, configuration, file type); with --fix the fixed source goes to stdout.", show_default=False)] = None,
+    keras_config: KerasConfigOption = None,
+    torch_config: TorchConfigOption = None,
 ) -> None:
     """Lint mode for pre-commit and CI: single-file rules on the given files, `compare` on
     every configured or `# portlint: port-of` pair that touches one of them.
@@ -212,7 +240,7 @@ def check(
     run(CheckOptions(list(paths or []), format.value, config, select, ignore, keras_version,
                      exit_zero, output_file, fix, unsafe_fixes, report_unused_suppressions,
                      jobs, no_cache, cache_dir, color.value, quiet, statistics, show_fixes,
-                     diff, stdin_filename))
+                     diff, stdin_filename, keras_config, torch_config))
 
 
 def _run_check(paths: list[str], settings: Settings, jobs: int = 1, cache=None, progress=None):
@@ -254,6 +282,8 @@ def verify(
     seed: Annotated[int, typer.Option("--seed", help="--numeric: seed of the weight initialisation, the randomised biases and statistics, and the input.")] = 0,
     emit_mapping: Annotated[str | None, typer.Option("--emit-mapping", metavar="FILE", help="Write the weight mapping --numeric used as a standalone Python script (implies --numeric).")] = None,
     allow_downloads: Annotated[bool, typer.Option("--allow-downloads", help="Let the model code reach the network (blocked by default: verify never needs pretrained weights).")] = False,
+    keras_config: KerasConfigOption = None,
+    torch_config: TorchConfigOption = None,
 ) -> None:
     """Build both models in isolated subprocesses and check the counts.
 
@@ -285,7 +315,8 @@ def verify(
     options = VerifyOptions(keras_version=keras_version, input_shape=parse_shape(input_shape),
                             select=_split(select), ignore=_split(ignore), timeout=timeout,
                             memory_limit_mb=memory_limit or None, numeric=numeric,
-                            atol=tolerance, rtol=rtol, seed=seed, allow_downloads=allow_downloads)
+                            atol=tolerance, rtol=rtol, seed=seed, allow_downloads=allow_downloads,
+                            **_model_configs(keras_config, torch_config))
     result = _run_verify(original, port, options)
     if emit_mapping is not None:
         from .dynamic.verify import write_mapping

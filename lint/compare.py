@@ -13,6 +13,7 @@ from .align import Alignment, align
 from .errors import InputError
 from .findings import Finding
 from .frontend import ModelRef, extract
+from .frontend.hf_config import overrides_of
 from .layout import to_layout
 from .source import read_source
 from .rule import FileContext, FileRule, PairContext, Rule
@@ -27,6 +28,10 @@ class Options:
     input_shape: tuple | None = None  # one sample, in the layout of the model lacking one
     select: tuple[str, ...] = ()  # rule names, codes or code prefixes; empty: all
     ignore: tuple[str, ...] = ()
+    # Configuration values per side (`--keras-config`, `--torch-config`), canonical JSON:
+    # a model built from a default configuration takes them (frontend/hf_config.py).
+    keras_config: str | None = None
+    torch_config: str | None = None
 
 
 @dataclass
@@ -59,7 +64,9 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
     to parse); the second is the port findings are located in."""
     refs = [ref if isinstance(ref, ModelRef) else ModelRef.parse(ref) for ref in (origin, port)]
     sources = [read_source(ref.path) for ref in refs]
-    graphs = [extract(ref, options.keras_version, source) for ref, source in zip(refs, sources)]
+    overrides = overrides_of(options.keras_config, options.torch_config)
+    graphs = [extract(ref, options.keras_version, source, config_overrides=overrides)
+              for ref, source in zip(refs, sources)]
     frameworks = {g.framework for g in graphs}
     if frameworks != {ir.KERAS, ir.TORCH}:
         kind = graphs[0].framework
@@ -73,7 +80,7 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
         # asks for sizes (`x.size(1)`, `x.shape[-1]`) can be followed. Parsed only once.
         shape = torch.nodes[torch.inputs[0]].out_shape
         torch = extract(refs[1 - keras_index], options.keras_version, sources[1 - keras_index],
-                        input_shape=shape)
+                        input_shape=shape, config_overrides=overrides)
         infer_shapes(keras, torch, options.input_shape)
         graphs[1 - keras_index] = torch
     for graph, ref in ((keras, refs[keras_index]), (torch, refs[1 - keras_index])):

@@ -342,6 +342,9 @@ class Settings:
     ignore: tuple[str, ...] = ()
     keras_version: int = 3
     report_unused_suppressions: bool = False
+    # `--keras-config` / `--torch-config`: configuration values per side (canonical JSON).
+    keras_config: str | None = None
+    torch_config: str | None = None
 
     @classmethod
     def make(cls, config: Config, *, select: Sequence[str] = (), ignore: Sequence[str] = (),
@@ -376,13 +379,15 @@ class Settings:
         from .compare import Options
         from .rules.registry import pair_rules
 
+        configs = {"keras_config": self.keras_config, "torch_config": self.torch_config}
         if not self.select and not self.ignore:
-            return Options(keras_version=self.keras_version, input_shape=input_shape)
+            return Options(keras_version=self.keras_version, input_shape=input_shape, **configs)
         codes = tuple(r.code for r in pair_rules() if self.selected(r))
         if not codes:  # nothing selected: ignore everything
             return Options(keras_version=self.keras_version, input_shape=input_shape,
-                           ignore=("PTL",))
-        return Options(keras_version=self.keras_version, input_shape=input_shape, select=codes)
+                           ignore=("PTL",), **configs)
+        return Options(keras_version=self.keras_version, input_shape=input_shape, select=codes,
+                       **configs)
 
     def severity_of(self, code: str, rule_name: str, default: str) -> str:
         """The configured severity of a finding of this rule ("off": dropped)."""

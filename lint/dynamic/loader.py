@@ -130,7 +130,9 @@ class Loader:
     def configurations(self, value: Any, args: tuple, kwargs: dict,
                        is_model_class: Callable[[Any], bool]) -> dict[str, Any]:
         """As the static analysis does: a required parameter annotated with a class
-        (`config: BertConfig`) that the call does not give gets `BertConfig()`."""
+        (`config: BertConfig`) that the call does not give gets `BertConfig()`, and so does
+        `config` of a model class naming `config_class` (transformers' torch classes);
+        with the spec's "config" values as keyword arguments."""
         import inspect
 
         try:
@@ -146,6 +148,8 @@ class Loader:
                     param.VAR_POSITIONAL, param.VAR_KEYWORD, param.POSITIONAL_ONLY):
                 continue
             annotation = param.annotation
+            if name == "config" and annotation is param.empty:
+                annotation = getattr(value, "config_class", None)
             if isinstance(annotation, str):
                 try:
                     annotation = eval(annotation, dict(scope))  # noqa: S307 - user code by design
@@ -155,7 +159,7 @@ class Loader:
                     or annotation.__module__ == "builtins":
                 continue
             try:
-                filled[name] = annotation()
+                filled[name] = annotation(**(self.spec.get("config") or {}))
             except (Exception, SystemExit) as exc:  # noqa: BLE001
                 raise self.fail("arguments", f"building `{name}` as {annotation.__name__}() "
                                              f"(its defaults) raised", exc) from None

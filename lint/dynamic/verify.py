@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import ir
+from ..frontend.hf_config import overrides_of
 from ..compare import Options, PairResult, compare
 from ..errors import InputError
 from ..findings import Finding
@@ -41,6 +42,8 @@ class VerifyOptions:
     rtol: float = DEFAULT_RTOL
     seed: int = DEFAULT_SEED
     allow_downloads: bool = False  # let the worker reach the network (it never does otherwise)
+    keras_config: str | None = None  # --keras-config values (canonical JSON), static side
+    torch_config: str | None = None
 
 
 class VerifyError(InputError):
@@ -157,7 +160,9 @@ def verify(origin: str, port: str, options: VerifyOptions = VerifyOptions()) -> 
     and VerifyError when a model cannot be built."""
     check_selectors(options)
     pair = compare(origin, port, Options(keras_version=options.keras_version,
-                                         input_shape=options.input_shape))
+                                         input_shape=options.input_shape,
+                                         keras_config=options.keras_config,
+                                         torch_config=options.torch_config))
     refs = {pair.port_framework: pair.port, pair.origin_framework: pair.origin}
     order = [pair.origin_framework, pair.port_framework]  # argument order
     specs = {f: model_spec(pair.alignment.graph(f), refs[f], options) for f in order}
@@ -291,7 +296,9 @@ def model_spec(graph: ir.Graph, ref: ModelRef, options: VerifyOptions) -> dict[s
         shape = None
     return protocol.model_spec(graph.framework, os.path.abspath(ref.path), graph.model,
                                display_path=graph.path, call=ref.call, input_shape=shape,
-                               keras_version=options.keras_version)
+                               keras_version=options.keras_version,
+                               config=overrides_of(options.keras_config,
+                                                   options.torch_config).get(graph.framework))
 
 
 def _at(error: dict[str, Any]) -> str:

@@ -65,18 +65,22 @@ class _Candidate:
 
 
 def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = None,
-            input_shape: tuple | None = None, deadline: float | None = None) -> ir.Graph:
+            input_shape: tuple | None = None, deadline: float | None = None,
+            config_overrides: dict[str, dict[str, Any]] | None = None) -> ir.Graph:
     """Statically extract the model `ref` names. Raises InputError on bad input.
 
     `input_shape` (one sample, the model's own layout) is used where the source does not
     give one, so that code asking for sizes (`x.shape[1]`) can be followed. After
     `deadline` (a `time.process_time()` value: CPU time, so that a busy machine does not
-    change the result) the analysis stops with an InputError.
+    change the result) the analysis stops with an InputError. `config_overrides`, per
+    framework, are configuration values for models built from a default configuration
+    (frontend/hf_config.py).
     """
     source = source or read_source(ref.path)
     builder = GraphBuilder(keras_version=keras_version, input_shape=input_shape)
     interp = Interpreter(builder)
     interp.deadline = deadline
+    interp.config_overrides = config_overrides or {}
     interp.set_roots(source.path)
     try:
         scope = interp.load_module(source)

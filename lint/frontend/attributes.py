@@ -13,6 +13,7 @@ from ..knowledge import torch as T
 from ..knowledge.module_api import (CONTAINER_METHODS, KERAS_LAYER_STATE, MODULE_METHODS, TRAINING,
                                     TREE_METHODS)
 from . import model_outputs
+from .hf_config import attribute_name
 from .loader import MODELLED_NAMES
 from .modules import container_kind, framework_kind, is_keras_class
 from .python import CONSTANT_METHODS
@@ -108,6 +109,9 @@ def _bound(interp: Any, obj: Instance, value: Function, site: Site) -> Any:
 def _instance(interp: Any, obj: Instance, name: str, site: Site) -> Any:
     """Its own attributes, its class's, the framework module's methods, then what a
     framework base layer or container holds."""
+    if name in obj.attrs:
+        return obj.attrs[name]
+    name = attribute_name(obj, name)  # a transformers configuration's attribute_map
     if name in obj.attrs:
         return obj.attrs[name]
     value = obj.cls.lookup(name)

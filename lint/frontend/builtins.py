@@ -14,6 +14,7 @@ from typing import Any, Callable
 from . import model_outputs
 from .budget import MAX_SIZE, BudgetExceeded, builtin_too_big, method_too_big
 from .framework_methods import FRAMEWORK_FAMILIES, FRAMEWORK_METHODS
+from .hf_config import attribute_name
 from .modules import attach, instance_of
 from .python import PURE_BUILTINS, PYTHON_TYPES, hashable, is_constant
 from .values import (Builtin, Class, ConstTensor, ExternalRef, FrameworkRef, Function, Instance,
@@ -197,8 +198,9 @@ def _type(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], sit
 
 def _setattr(interp: Any, fn: Builtin, args: list[Any], *rest: Any) -> Any:
     if len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
-        attach(args[2], args[0], args[1])
-        args[0].attrs[args[1]] = args[2]
+        name = attribute_name(args[0], args[1])
+        attach(args[2], args[0], name)
+        args[0].attrs[name] = args[2]
         return None
     return _not_followed(interp, fn, args, *rest)
 
@@ -224,6 +226,9 @@ def _hasattr(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], 
 
 
 BUILTIN_CALLS: dict[str, Handler] = {
+    # Abstract classes, only tested against (`isinstance(x, collections.abc.Iterable)`).
+    **dict.fromkeys(("collections.abc.Iterable", "collections.abc.Sequence",
+                     "collections.abc.Mapping"), _not_followed),
     "noop": _noop,
     "partial": _partial,
     "super": _super,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from . import model_outputs
+from . import hf_config, model_outputs
 from .budget import MAX_DEPTH
 from ..knowledge.module_api import DATA_KEYWORDS
 from .modules import framework_kind
@@ -75,13 +75,13 @@ class Calls:
             elif name in kwargs:
                 bound[name] = kwargs.pop(name)
             else:
-                bound[name] = self._default(fn, param, site)
+                bound[name] = self._default(fn, param, site, args)
         star = params.star_arg
         if type(star).__name__ == "Param":
             bound[star.name.value] = tuple(remaining)
         for param in params.kwonly_params:
             name = param.name.value
-            bound[name] = kwargs.pop(name) if name in kwargs else self._default(fn, param, site)
+            bound[name] = kwargs.pop(name) if name in kwargs else self._default(fn, param, site, args)
         if params.star_kwarg is not None:
             bound[params.star_kwarg.name.value] = dict(kwargs)
         return bound
@@ -99,17 +99,16 @@ class Calls:
         bound.update(kwargs)  # a keyword for **kwargs is passed all the same
         return bound
 
-    def _default(self, fn: Function, param: Any, site: Site) -> Any:
-        """A parameter's default; for a required `config: SomeConfig` parameter, an
-        instance of that class built from its own defaults (Hugging Face style)."""
+    def _default(self, fn: Function, param: Any, site: Site, args: list[Any]) -> Any:
+        """A parameter's default; for a required configuration parameter (`config:
+        SomeConfig`, or `config` of a model class naming its `config_class`), that class
+        built from its own defaults (Hugging Face style, frontend/hf_config.py)."""
         name = param.name.value
         if name in fn.defaults:
             return fn.defaults[name]
-        annotation = getattr(param.annotation, "annotation", None)
-        if annotation is not None:
-            cls = self.eval(annotation, fn.scope, fn.source)
-            if isinstance(cls, Class) and framework_kind(cls) is None:
-                return self.instantiate(cls, [], {}, site)
+        config = hf_config.default_config(self, fn, param, args, site)
+        if config is not None:
+            return config
         return Unknown(f"argument `{name}` of `{fn.name}` not given", site)
 
     def instantiate(self, cls: Class, args: list[Any], kwargs: dict[str, Any], site: Site) -> Any:

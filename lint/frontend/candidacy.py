@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InputError
+from . import hf_config
 from .modules import framework_kind, module_tree
 from .values import (Class, Function, Instance, KerasModel, Layer, ModelOutput, Sequential,
                      Unknown, Weight)
@@ -60,10 +61,11 @@ def holds_weights(value: Any) -> bool:
 
 def required_arguments(interp: Any, candidate: Any) -> list[str]:
     """The parameters a class's `__init__` or a builder function has no value for when
-    called without arguments (a `config: SomeConfig` parameter is built from the class's
-    defaults, as the interpreter does)."""
+    called without arguments (a configuration parameter is built from its class's
+    defaults, as the interpreter does: frontend/hf_config.py)."""
+    receiver = None
     if isinstance(candidate, Class):
-        function = candidate.lookup("__init__")
+        function, receiver = candidate.lookup("__init__"), candidate
         skip = 1  # self
     else:
         function, skip = candidate, 0
@@ -71,19 +73,8 @@ def required_arguments(interp: Any, candidate: Any) -> list[str]:
         return []
     params = function.node.params
     named = [*params.posonly_params, *params.params][skip:] + list(params.kwonly_params)
-    return [p.name.value for p in named
-            if p.name.value not in function.defaults and not _config_param(interp, function, p)]
-
-
-def _config_param(interp: Any, function: Function, param: Any) -> bool:
-    annotation = getattr(param.annotation, "annotation", None)
-    if annotation is None:
-        return False
-    try:
-        cls = interp.eval(annotation, function.scope, function.source)
-    except Exception:  # an annotation the interpreter cannot read is not a config class
-        return False
-    return isinstance(cls, Class) and framework_kind(cls) is None
+    return [p.name.value for p in named if p.name.value not in function.defaults
+            and hf_config.config_class_for(interp, function, p, receiver) is None]
 
 
 def cause(result: Any) -> str:

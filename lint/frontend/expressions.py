@@ -246,6 +246,11 @@ class Expressions:
                 return obj[index]
             except (IndexError, KeyError, TypeError):
                 return Unknown("index out of range", Site(source, node))
+        if isinstance(obj, Instance) and isinstance(obj.cls.lookup("__getitem__"), Function):
+            # A class of the analysed code (or of knowledge/hf_library: ACT2FN) that
+            # defines indexing.
+            return self.call_function(obj.cls.lookup("__getitem__"), [obj, index], {},
+                                      Site(source, node), receiver=obj)
         if isinstance(obj, Instance) and obj.container is not None:
             obj = obj.container
         if isinstance(obj, Sequential):

@@ -115,8 +115,11 @@ class FrameworkCalls:
                        site: Site, arg_sites: dict[Any, Site]) -> Any:
         spec = resolved.spec
         bound, bound_sites = bind_arguments(spec.params, args, kwargs, arg_sites)
-        # The data argument: `input` (F.relu), `tensors` (torch.cat), `inputs` (keras add).
+        # The data argument: `input` (F.relu), `tensors` (torch.cat), `inputs` (keras add),
+        # and the second operand of a product or sum (`other`, `mat2`) when it is a tensor.
         tensors = tensors_in([bound.pop(name, None) for name in ("input", "tensors", "inputs")])
+        tensors += tensors_in([bound.pop(name) for name in ("other", "mat2")
+                               if tensors and name in bound and tensors_in([bound[name]])])
         if not tensors:
             return Unknown(f"`{resolved.name}` called without a tensor", site)
         if spec.op == Op.CHUNK:

@@ -51,6 +51,9 @@ class Interpreter(Loader, Statements, Expressions, Attributes, Calls, FrameworkC
         self._forced: dict[int, tuple[LazyImport, Any]] = {}  # this run's resolved imports
         self._resolving: set[int] = set()  # LazyImports being resolved (cycles)
         self.analysed: str | None = None  # the path of the file analysed (loaded first)
+        # Per framework, the configuration values the user gives (`--torch-config`):
+        # applied to every configuration built from its defaults (frontend/hf_config.py).
+        self.config_overrides: dict[str, dict[str, Any]] = {}
 
     def iterate(self, value: Any) -> list[Any] | None:
         if isinstance(value, (list, tuple)):

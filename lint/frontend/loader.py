@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..knowledge import hf_library
 from ..knowledge import torch as T
 from ..source import (current_digest, display_path, evict_oldest, note_read, read_source,
                       recording_reads)
@@ -318,6 +319,8 @@ class Loader:
         """`name` of a package, read from the module its `__init__` imports it from
         (`from .outputs import BaseOutput`), without running the `__init__`; MISSING when
         the `__init__` does not say where it comes from."""
+        if self.library_model(package, level, source):
+            return MISSING
         path = self.locate_module(package, level, source)
         if path is None or not path.endswith("__init__.py"):
             return MISSING
@@ -333,7 +336,7 @@ class Loader:
     def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
         """A module of the analysed project (parsed once), None when there is no such
         file, or Unknown when it cannot be read."""
-        path = self.locate_module(dotted, level, source)
+        path = self.library_model(dotted, level, source) or self.locate_module(dotted, level, source)
         if path is None:
             return None
         if path in self.modules:
@@ -353,6 +356,23 @@ class Loader:
         self.modules[path] = module
         module.scope = self.load_module(imported)
         return module
+
+    def library_model(self, dotted: str, level: int, source: Any) -> str | None:
+        """The file that models a library module (knowledge/hf_library: transformers'
+        `modeling_utils` and friends), imported absolutely or relatively from inside
+        the library, instead of the module's own file."""
+        name = dotted
+        if level:
+            if source is None or not self.roots:
+                return None
+            package = self.module_name(source.path).split(".")
+            if not Path(source.path).name == "__init__.py":
+                package = package[:-1]
+            if level - 1 > len(package):
+                return None
+            package = package[:len(package) - (level - 1)]
+            name = ".".join([*package, *[p for p in dotted.split(".") if p]])
+        return hf_library.model_of(name)
 
     def locate_module(self, dotted: str, level: int, source: Any) -> str | None:
         parts = [p for p in dotted.split(".") if p]

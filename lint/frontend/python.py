@@ -3,6 +3,7 @@ pure built-ins, modelled standard-library names, and syntax helpers over libcst 
 
 from __future__ import annotations
 
+import collections.abc
 import copy
 import math
 from typing import Any
@@ -50,10 +51,15 @@ PURE_BUILTINS = {
     **{f"math.{name}": getattr(math, name) for name in MATH_FUNCTIONS},
 }
 PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                "tuple": tuple, "dict": dict}
+                "tuple": tuple, "dict": dict,
+                # `isinstance(image_size, collections.abc.Iterable)` (HF vision models)
+                **{f"collections.abc.{name}": getattr(collections.abc, name)
+                   for name in ("Iterable", "Sequence", "Mapping")}}
 # Standard-library (and numpy) names the interpreter models, by their dotted path, and
 # the built-in behaviour each one gets.
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
+                   **{f"collections.abc.{name}": f"collections.abc.{name}"
+                      for name in ("Iterable", "Sequence", "Mapping")},
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",
                    "typing.cast": "typing.cast", "dataclasses.dataclass": "noop",
                    "collections.namedtuple": "namedtuple", "typing.NamedTuple": "namedtuple",

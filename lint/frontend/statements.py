@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from .budget import MAX_ITERATIONS, BudgetExceeded
+from .hf_config import attribute_name
 from .modules import attach
 from .python import annotated_fields, is_constant, is_dataclass, method_kind, raises
 from .scope import FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
@@ -158,6 +159,7 @@ class Statements:
             obj = self.eval(target.value, scope, source)
             name = target.attr.value
             if isinstance(obj, Instance):
+                name = attribute_name(obj, name)
                 attach(value, obj, name)
                 obj.attrs[name] = value
             elif isinstance(obj, Layer):

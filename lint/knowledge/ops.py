@@ -53,6 +53,7 @@ class Op(str, Enum):
     MULTIPLY = "multiply"
     CONCAT = "concat"
     ELEMENTWISE = "elementwise"
+    MATMUL = "matmul"  # a product of two tensors (attention scores): no weights
     # Graph structure and what the front end could not see into.
     INPUT = "input"
     WRAPPER = "wrapper"

@@ -408,6 +408,9 @@ FUNCTIONS: dict[str, LayerSpec] = {
     "concat": LayerSpec(op=Op.CONCAT, params=("tensors", "dim"), defaults={"dim": 0},
                         attrs={"axis": Attr("dim")}),
     "add": LayerSpec(op=Op.ADD, params=("input", "other"), defaults={}),
+    # Attention written out: scores = q @ k^T, context = probs @ v.
+    "matmul": LayerSpec(op=Op.MATMUL, params=("input", "other"), defaults={}),
+    "bmm": LayerSpec(op=Op.MATMUL, params=("input", "mat2"), defaults={}),
     "permute": LayerSpec(op=Op.PERMUTE, params=("input", "dims"), attrs={"dims": Attr("dims")}),
     "reshape": LayerSpec(op=Op.RESHAPE, params=("input", "shape"),
                          attrs={"target_shape": Attr("shape")}),
@@ -457,7 +460,7 @@ WEIGHT_CALLS: dict[str, tuple[str, ...]] = {
 TUPLE_ATTRIBUTES = frozenset({"kernel_size", "stride", "padding", "dilation", "output_padding"})
 # Functions that live in the `torch` namespace (messages spell the others `F.`).
 ROOT_FUNCTIONS = frozenset({"flatten", "transpose", "chunk", "cat", "concat", "add", "permute",
-                            "reshape"})
+                            "reshape", "matmul", "bmm"})
 
 CONTAINERS = frozenset({"Sequential"})
 MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})

@@ -220,6 +220,16 @@ def _merge(node: Node, inputs: list[Node], framework: str) -> tuple:
     return (inputs[0].out_shape if inputs else None), node.in_layout
 
 
+def _matmul(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """(..., n, k) @ (..., k, m) -> (..., n, m), per sample; unknown unless both are
+    known with the same rank."""
+    shapes = [i.out_shape for i in inputs]
+    if len(shapes) != 2 or any(s is None for s in shapes) or len(shapes[0]) != len(shapes[1]) \
+            or len(shapes[0]) < 2:
+        return None, node.in_layout
+    return (*shapes[0][:-1], shapes[1][-1]), node.in_layout
+
+
 def _concat(node: Node, inputs: list[Node], framework: str) -> tuple:
     shapes = [i.out_shape for i in inputs]
     if any(s is None for s in shapes):
@@ -330,6 +340,7 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     Op.RESHAPE: _reshape,
     Op.PERMUTE: _permute,
     Op.CONCAT: _concat,
+    Op.MATMUL: _matmul,
     **dict.fromkeys((Op.ADD, Op.MULTIPLY, Op.ELEMENTWISE), _merge),
     # Shape-preserving: normalizations, activations, dropout, fixed rescaling.
     **dict.fromkeys((*NORMALIZATIONS, Op.NORMALIZATION, Op.RESCALE, Op.ACTIVATION,
