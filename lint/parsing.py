@@ -22,6 +22,7 @@ from .token_limits import refusal
 # before libcst sees them; real code stays far below (transformers' deepest is ~30).
 MAX_EXPRESSION_DEPTH = 1000
 _TOO_DEEP_FOR_PYTHON = 1 << 62  # CPython's own parser ran out of stack
+_CHARACTER_ERRORS = ("invalid character", "invalid non-printable character")
 
 
 def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
@@ -37,6 +38,11 @@ def parse_text(path: str, text: str, cells: Any = None) -> SourceFile:
         depth = tree if isinstance(tree, int) else None
         _refuse_too_deep(path, text, cells, max_chain=MAX_EXPRESSION_DEPTH,
                          python_error=tree if isinstance(tree, SyntaxError) else None)
+        if isinstance(tree, SyntaxError) and tree.msg.startswith(_CHARACTER_ERRORS):
+            # libcst's tokenizer takes characters CPython refuses in names; its nodes then
+            # fail validation when first visited (a fuzz case: U+13D3D in `__init__`)
+            raise InputError(_in_cell(f"{path}:{tree.lineno or 1}:{tree.offset or 1}: "
+                                      f"syntax error: {tree.msg}", path, tree.lineno or 1, cells))
     if depth is not None and depth > MAX_EXPRESSION_DEPTH:
         levels = f"{depth:,} levels" if depth < _TOO_DEEP_FOR_PYTHON else "too deep for Python"
         found = refusal(text, MAX_EXPRESSION_DEPTH)  # only to say where

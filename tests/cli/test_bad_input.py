@@ -662,3 +662,30 @@ def test_check(name: str, tmp_path: Path) -> None:
     run = survived(portlint("check", case.target, "--format", "json", cwd=tmp_path,
                             timeout=case.timeout, bounds=case.bounds))
     _expect(run, case.check, case.target)
+
+
+# Found by the fuzz lane: libcst's tokenizer accepts U+13D3D inside a name, CPython does not,
+# and libcst's nodes then failed validation deep in the analysis ("internal error").
+_NOT_AN_IDENTIFIER = """\
+import torch.nn as nn
+
+
+class Port(nn.Module):
+    def __init__(self):
+        super().__init_\U00013d3d_()
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(x)
+"""
+
+
+@pytest.mark.parametrize("command", ["compare", "check"])
+def test_a_character_python_refuses_in_a_name_is_a_syntax_error(command: str, tmp_path: Path) -> None:
+    port = tmp_path / "port.py"
+    port.write_text(_NOT_AN_IDENTIFIER, encoding="utf-8")
+    args = ["compare", str(port), str(port)] if command == "compare" else ["check", str(port)]
+    run = portlint(*args, cwd=tmp_path)
+    assert run.returncode == 2, run.stderr
+    assert "port.py:6:" in run.stderr and "syntax error: invalid" in run.stderr
+    assert "internal error" not in run.stderr
