@@ -172,7 +172,8 @@ def _missing_lines(side: dict) -> list[str]:
         named.append(f"{entry['name']}{place} ({entry['reason']})")
     more = f"; and {len(missing) - MISSING_SHOWN} more" if len(missing) > MISSING_SHOWN else ""
     count = f"{len(missing)} layer{'s' if len(missing) != 1 else ''}"
-    return [f"           not counted, {count}: {'; '.join(named)}{more}"]
+    # layer names, paths and reasons come from the analysed source: escaped like findings
+    return [f"           not counted, {count}: {terminal('; '.join(named))}{more}"]
 
 
 def reconciled_line(keras: dict, torch: dict, folded: int, same_trainable: bool,

@@ -152,11 +152,11 @@ def test_runs_portlint_from_the_import_root_and_writes_the_doc(tmp_path):
     assert base["static"]["keras"] == {"value": 212, "partial": False}, base
     assert base["static"]["torch"] == {"value": 212, "partial": False}, base
     assert base["nodes"] == {"keras": 4, "torch": 4} and base["weighted"] == {"keras": 2, "torch": 2}
-    # exit 0 with nothing that has weights is not a model followed
+    # nothing with weights extracted: portlint refuses it (exit 2) and says where it stopped
     head = rows["tiny", "head"]
-    assert head["exit"] == 0 and not head["followed"], head
-    assert head["reason"] == "exit 0 but no layer with weights on the keras and torch side"
-    assert "has no forward/call" in head["first_unresolved"]
+    assert head["exit"] == 2 and not head["followed"], head
+    assert head["reason"].startswith("nothing with weights was extracted from `TFTinyForMaskedLM`")
+    assert "has no forward/call at transformers/models/tiny/modeling_tf_tiny.py:20" in head["reason"]
     # exit 2: the first line of the error, without portlint's prefix and the reference
     broken = rows["mini_former", "base"]
     assert broken["exit"] == 2 and not broken["followed"]
