@@ -101,3 +101,14 @@ def test_nothing_with_weights_extracted_is_an_input_error_with_the_call_chain():
     assert ("Model.forward -> MainLayer.forward -> torch_lost_tensor.py:19 "
             "`self.embeddings(inputs_embeds)`: module called without a tensor") in message
     assert "--torch-config" in message and "issue" in message
+
+
+def test_the_not_counted_line_escapes_names_from_the_source():
+    # Layer names, places and reasons come from the analysed file; on a terminal they are
+    # escaped as findings are (the fuzz lane found an ESC byte reaching this line).
+    from portlint.report.text import _missing_lines
+
+    side = {"missing": [{"name": "bn\x1b[2J", "location": None, "reason": "why\x07"}]}
+    [line] = _missing_lines(side)
+    assert "\x1b" not in line and "\x07" not in line
+    assert line.startswith("           not counted, 1 layer: bn")
