@@ -40,13 +40,18 @@ def _percentile(values: list[float], q: float) -> float:
     return values[int(rank) - 1]
 
 
-def top_reasons(rows: list[dict], limit: int = 10) -> list[tuple[str, int, list[str]]]:
-    """The commonest reasons of pairs not followed: (pattern, count, families)."""
+def _family_kind(row: dict) -> str:
+    return f"{row['family']}:{row['kind']}"
+
+
+def top_reasons(rows: list[dict], limit: int = 10,
+                label=_family_kind) -> list[tuple[str, int, list[str]]]:
+    """The commonest reasons of pairs not followed: (pattern, count, `label(row)`s)."""
     groups: dict[str, list[str]] = {}
     for row in rows:
         if not row["followed"]:
             key = reason_pattern(_sided(row)) or "(no reason given)"
-            groups.setdefault(key, []).append(f"{row['family']}:{row['kind']}")
+            groups.setdefault(key, []).append(label(row))
     ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return [(pattern, len(names), names) for pattern, names in ranked[:limit]]
 
@@ -124,8 +129,9 @@ BUILT_COLUMNS = (
 )
 
 
-def table(rows: list[dict]) -> list[str]:
-    columns = COLUMNS + (BUILT_COLUMNS if any(r.get("instantiated") for r in rows) else ())
+def table(rows: list[dict], columns=None) -> list[str]:
+    if columns is None:
+        columns = COLUMNS + (BUILT_COLUMNS if any(r.get("instantiated") for r in rows) else ())
     out = ["| " + " | ".join(name for name, _ in columns) + " |",
            "|" + "---|" * len(columns)]
     for row in rows:
@@ -172,12 +178,16 @@ def section(results: dict) -> str:
 
 
 def write_markdown(path: Path, results: dict) -> None:
-    """Replace the generated section of `path` (between the markers), or append it."""
+    write_section(path, section(results))
+
+
+def write_section(path: Path, generated: str, begin: str = BEGIN, end: str = END) -> None:
+    """Replace the generated section of `path` (from `begin` to `end`, the markers that
+    `generated` starts and ends with), or append it."""
     text = path.read_text(encoding="utf-8") if path.is_file() else ""
-    generated = section(results)
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + generated[:-1] + rest.split(END, 1)[1]  # what follows END, as it was
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + generated[:-1] + rest.split(end, 1)[1]  # what follows `end`, as it was
     else:
         text = (text.rstrip("\n") + "\n\n" if text else "") + generated
     path.write_text(text, encoding="utf-8")
