@@ -24,7 +24,9 @@ import argparse
 import datetime
 import json
 import os
+import shutil
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -55,6 +57,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                    "references contain one (case-insensitive)")
     ap.add_argument("--portlint-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for every `portlint compare` (repeatable)")
+    ap.add_argument("--sides", action="store_true",
+                    help="also run each side against a one-layer stand-in of the other "
+                         "framework: is that side followed on its own")
     ap.add_argument("--list", action="store_true", help="print the pairs, run nothing")
     ap.add_argument("--from-json", type=Path, help="render a saved --json instead of running")
     ap.add_argument("--json", type=Path, help="write the results here")
@@ -99,9 +104,55 @@ def row_of(pair: pypi_pairs.Pair) -> dict:
             "tf_class": _entry(pair.keras_ref), "torch_class": _entry(pair.torch_ref)}
 
 
+# The stand-ins a side is compared with when it runs alone (--sides): one layer with weights
+# of the other framework, so that the run says whether this side is followed.
+STAND_IN_KERAS = """\
+import keras
+
+
+def stand_in():
+    inputs = keras.Input({shape})
+    return keras.Model(inputs, keras.layers.Dense(8)(inputs))
+"""
+STAND_IN_TORCH = """\
+from torch import nn
+
+
+class StandIn(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+"""
+SIDE_KEYS = ("followed", "reason", "reason_at", "seconds", "exit")
+
+
+def _shape(args: list[str]) -> str:
+    """The pair's `--input-shape`, else an image's, as a Python tuple."""
+    text = args[args.index("--input-shape") + 1] if "--input-shape" in args[:-1] else "224,224,3"
+    return f"({text},)" if "," not in text else f"({text})"
+
+
+def run_sides(row: dict, index: int, site: Path, ns, folder: Path) -> None:
+    """Each side of the pair against the other framework's stand-in (in `folder`)."""
+    keras_stand_in = folder / f"stand_in_keras_{index}.py"
+    keras_stand_in.write_text(STAND_IN_KERAS.format(shape=_shape(row["args"])))
+    torch_stand_in = folder / "stand_in_torch.py"
+    for side, keras_ref, torch_ref in (
+            ("keras_alone", row["keras_ref"], f"{torch_stand_in}::StandIn"),
+            ("torch_alone", f"{keras_stand_in}::stand_in", row["torch_ref"])):
+        result = hf_runs.run_pair(ns.python, site, keras_ref, torch_ref, ns.timeout,
+                                  [*row["args"], *ns.portlint_arg])
+        row[side] = {key: result.get(key) for key in SIDE_KEYS}
+
+
 def run_rows(rows: list[dict], site: Path, ns, missing: dict[int, str]) -> None:
     """Run each distinct (refs, arguments) once: a named kecam pair is also a matched one."""
     done: dict[tuple, dict] = {}
+    folder = Path(tempfile.mkdtemp(prefix="pypi-ports-"))
+    (folder / "stand_in_torch.py").write_text(STAND_IN_TORCH)
 
     def one(index: int) -> dict:
         row = rows[index]
@@ -111,6 +162,11 @@ def run_rows(rows: list[dict], site: Path, ns, missing: dict[int, str]) -> None:
         result = hf_runs.run_pair(ns.python, site, row["keras_ref"], row["torch_ref"],
                                   ns.timeout, [*row["args"], *ns.portlint_arg])
         mark = "followed" if result["followed"] else "NOT followed"
+        if ns.sides:
+            run_sides(row, index, site, ns, folder)
+            result.update({k: row[k] for k in ("keras_alone", "torch_alone")})
+            mark += (f" (Keras alone {'yes' if row['keras_alone']['followed'] else 'no'}, "
+                     f"torch alone {'yes' if row['torch_alone']['followed'] else 'no'})")
         print(f"pypi_ports: {row['name']}: {mark} in {result['seconds']} s"
               f"{'' if result['followed'] else ': ' + str(result['reason'])[:120]}",
               file=sys.stderr, flush=True)
@@ -123,6 +179,7 @@ def run_rows(rows: list[dict], site: Path, ns, missing: dict[int, str]) -> None:
         indexes = sorted(set(firsts.values()))
         for index, result in zip(indexes, pool.map(one, indexes)):
             done[index] = result
+    shutil.rmtree(folder, ignore_errors=True)
     for row in rows:
         row.update(done[firsts[(row["keras_ref"], row["torch_ref"], tuple(row["args"]))]])
 
@@ -168,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             "portlint": hf_ports.describe_portlint(ns.python), "python": ns.python,
             "source": str(site), "versions": pypi_sources.versions(site), "jobs": ns.jobs,
             "timeout": ns.timeout, "load": round(os.getloadavg()[0], 2),
-            "portlint_args": ns.portlint_arg}
+            "portlint_args": ns.portlint_arg, "sides": ns.sides}
     results = {"meta": meta, "matching": matching, "pairs": rows}
     run_rows(rows, site, ns, missing)
     report(results, ns)

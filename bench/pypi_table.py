@@ -37,11 +37,24 @@ def findings_total(rows: list[dict]) -> dict[str, int]:
     return {s: total.get(s, 0) for s in ("error", "warning", "info")}
 
 
+def sides_summary(rows: list[dict]) -> str | None:
+    """`each side alone (N pairs): Keras followed a, torch b` when --sides ran."""
+    ran = [r for r in rows if r.get("keras_alone")]
+    if not ran:
+        return None
+    keras = sum(1 for r in ran if r["keras_alone"]["followed"])
+    torch = sum(1 for r in ran if r["torch_alone"]["followed"])
+    return f"each side alone ({len(ran)} pairs): Keras followed {keras}, torch followed {torch}"
+
+
 def summary(results: dict) -> str:
     """`named pairs followed X/19 (..%), median .. s; matched pairs followed ...; ...`"""
     rows = results["pairs"]
     parts = [group_summary(rows, group) for group, _ in GROUPS
              if any(r["group"] == group for r in rows)]
+    sides = sides_summary(rows)
+    if sides:
+        parts.append(sides)
     times = sorted(r["seconds"] for r in rows if r.get("seconds") is not None)
     if times:
         parts.append(f"all {len(rows)} runs: time median {statistics.median(times):.1f} s, "
@@ -68,6 +81,18 @@ COLUMNS = (
     ("Keras ref / torch ref", _refs),
     *hf_table.COLUMNS[2:],
 )
+def _alone(row: dict, side: str) -> str:
+    alone = row.get(side)
+    if not alone:
+        return ""
+    if alone["followed"]:
+        return "yes"
+    at = f" ({alone['reason_at']})" if alone.get("reason_at") else ""
+    return "no: " + hf_table._short(alone.get("reason"), 90) + at
+
+
+SIDE_COLUMNS = (("Keras side alone", lambda r: _alone(r, "keras_alone")),
+                ("torch side alone", lambda r: _alone(r, "torch_alone")))
 NAMED_COLUMNS = COLUMNS[:2] + (("called", lambda r: r.get("note", "")),) + COLUMNS[2:] + (
     ("verdict", lambda r: r.get("verdict", "")),)
 
@@ -91,6 +116,10 @@ def section(results: dict) -> str:
                   f"through the input-size suffix), {matching.get('unmatched', '?')} kecam "
                   f"models without a timm twin, ambiguous: "
                   f"{', '.join(matching.get('ambiguous') or []) or 'none'}.", ""]
+    if meta.get("sides"):
+        lines += ["With `--sides` each side also ran against a one-layer stand-in of the "
+                  "other framework; its columns say whether that side is followed on its "
+                  "own (a refusal on one side hides the other's).", ""]
     reasons = top_reasons(rows)
     if reasons:
         lines += ["Commonest reasons a pair is not followed (names, files and numbers "
@@ -106,6 +135,8 @@ def section(results: dict) -> str:
         chosen = [r for r in rows if r["group"] == group]
         if chosen:
             columns = NAMED_COLUMNS if group == "named" else COLUMNS
+            if any(r.get("keras_alone") for r in chosen):
+                columns = columns + SIDE_COLUMNS
             lines += [f"### {title}", "", *hf_table.table(chosen, columns), ""]
     lines.append(END)
     return "\n".join(lines) + "\n"

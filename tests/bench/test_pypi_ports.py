@@ -56,6 +56,11 @@ def Twice(input_shape=(32, 32, 3)):
 
 
 @register_model
+def HalfNet(input_shape=(32, 32, 3)):
+    return TinyNet(input_shape=input_shape)
+
+
+@register_model
 def KerasOnly(input_shape=(32, 32, 3)):
     return TinyNet(input_shape=input_shape)
 
@@ -121,6 +126,11 @@ def twice(pretrained=False):
 
 
 @register_model
+def half_net(pretrained=False):
+    return None
+
+
+@register_model
 def torch_only(pretrained=False):
     return TinyNet()
 """
@@ -160,14 +170,15 @@ def test_list_pairs_kecam_and_timm_models_by_name(tmp_path):
     run = harness("--source-root", site, "--groups", "matched", "--list")
     assert run.returncode == 0, shown(run)
     rows = [line.split("\t") for line in run.stdout.splitlines() if "\t" in line]
-    assert [r[1] for r in rows] == ["TinyNetB / tiny_net_b_64", "TinyNetS / tinynet_s"], shown(run)
+    assert [r[1] for r in rows] == ["HalfNet / half_net", "TinyNetB / tiny_net_b_64",
+                                    "TinyNetS / tinynet_s"], shown(run)
     # the same key: TinyNetS / tinynet_s; the key plus the default input size: TinyNetB,
     # 64 x 64 by default, pairs with tiny_net_b_64 and not _128
-    assert rows[1][2:4] == ["keras_cv_attention_models/tiny/tiny.py::TinyNetS",
+    assert rows[2][2:4] == ["keras_cv_attention_models/tiny/tiny.py::TinyNetS",
                             "timm/models/tiny.py::tinynet_s"], rows
     # `Twice` and `twice` (two kecam files, one key) pair neither; KerasOnly has no twin;
     # NotRegistered is no model entry; the file that does not parse is skipped
-    assert run.stdout.strip().endswith("2 pairs; name matching: 2 kecam/timm pairs"), shown(run)
+    assert run.stdout.strip().endswith("3 pairs; name matching: 3 kecam/timm pairs"), shown(run)
 
 
 def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
@@ -193,12 +204,12 @@ def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
                                   "in the source"), convnext
     assert rows["keras-tcn TCN"]["reason"] == "`tcn/tcn.py` is not in the source"
     assert results["matching"] == {
-        "kecam_models": 5, "timm_models": 5, "pairs": 2, "by_size": 1, "unmatched": 1,
+        "kecam_models": 6, "timm_models": 6, "pairs": 3, "by_size": 1, "unmatched": 1,
         "ambiguous": ["keras_cv_attention_models/other/other.py::twice / "
                       "keras_cv_attention_models/tiny/tiny.py::Twice"]}
     assert results["meta"]["versions"] == {"timm": "0.0.test"}
     summary = run.stdout.splitlines()[0]
-    assert summary.startswith("named pairs followed 0/19 (0%); matched pairs followed 2/2 (100%)"
+    assert summary.startswith("named pairs followed 0/19 (0%); matched pairs followed 2/3 (67%)"
                               ", median "), shown(run)
     text = doc.read_text()
     assert text.startswith("# Intro\n\nkept\n\n<!-- pypi-ports:begin")
@@ -213,6 +224,27 @@ def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
     assert again.returncode == 0, shown(again)
     assert again.stdout.splitlines()[0] == summary
     assert doc.read_text() == text.replace("kept", "still kept") + "after\n"
+
+
+def test_sides_says_which_side_stops(tmp_path):
+    site = fake_site(tmp_path)
+    out = tmp_path / "results.json"
+    run = harness("--source-root", site, "--groups", "matched", "--only", "half_net,tinynet_s",
+                  "--sides", "--json", out, "--markdown", tmp_path / "doc.md")
+    assert run.returncode == 0, shown(run)
+    rows = {r["name"]: r for r in json.loads(out.read_text())["pairs"]}
+    half = rows["HalfNet / half_net"]
+    assert not half["followed"] and half["exit"] == 2, half
+    # the Keras side is followed against the torch stand-in; timm's `half_net` is no model
+    assert half["keras_alone"]["followed"] and half["keras_alone"]["exit"] in (0, 1), half
+    assert not half["torch_alone"]["followed"] and half["torch_alone"]["exit"] == 2, half
+    assert "half_net" in half["torch_alone"]["reason"], half
+    whole = rows["TinyNetS / tinynet_s"]
+    assert whole["followed"] and whole["keras_alone"]["followed"] and whole["torch_alone"]["followed"]
+    assert "each side alone (2 pairs): Keras followed 2, torch followed 1" in run.stdout, shown(run)
+    text = (tmp_path / "doc.md").read_text()
+    assert "| Keras side alone | torch side alone |" in text
+    assert "| yes | no: " in text
 
 
 def _wheel(path: Path, files: dict[str, str]) -> None:
