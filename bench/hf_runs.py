@@ -120,6 +120,9 @@ def static_totals(pair: dict, sides: dict) -> dict:
         "torch": _total(torch, ("parameters",), sides["torch"]),
         "torch_buffers": torch.get("buffers") if isinstance(torch, dict) else None,
         "reconciled": totals.get("reconciled"),
+        # Keras counts BatchNormalization's moving mean/variance as non-trainable weights,
+        # torch as buffers (running statistics): `reconciled` compares them so.
+        "keras_non_trainable": keras.get("non_trainable") if isinstance(keras, dict) else None,
     }
     return out
 

@@ -26,6 +26,10 @@ def summary(results: dict) -> str:
     if times:
         parts.append(f"time median {statistics.median(times):.1f} s, "
                      f"p90 {_percentile(times, 0.9):.1f} s, max {times[-1]:.1f} s")
+    if any(r.get("static") for r in base):
+        complete, agree = agreeing(base)
+        parts.append(f"static TF totals complete {complete}/{len(base)} base pairs, "
+                     f"equal to torch's {agree}")
     built = [r for r in rows if r.get("counts_match")]
     if built:
         sides = [v for r in built for v in r["counts_match"].values()]
@@ -89,6 +93,26 @@ def _static(row: dict, side: str) -> str:
     return text + " (partial)" if total.get("partial") else text
 
 
+def _agree(row: dict) -> str:
+    """Whether the complete static totals agree, by the convention of `compare`'s
+    Reconciled line: Keras trainable = torch parameters and Keras non-trainable (BatchNorm
+    moving statistics) = torch running statistics."""
+    static = row.get("static") or {}
+    if static.get("reconciled") is None:
+        return ""
+    if not static["reconciled"]:
+        return "no"
+    moving = static.get("keras_non_trainable") or 0
+    return f"yes ({moving:,} non-trainable = running stats)" if moving else "yes"
+
+
+def agreeing(rows: list[dict]) -> tuple[int, int]:
+    """(pairs whose TF static total is complete, pairs whose complete totals agree)."""
+    complete = [r for r in rows if (r.get("static") or {}).get("keras")
+                and not r["static"]["keras"].get("partial")]
+    return len(complete), sum(1 for r in complete if r["static"].get("reconciled"))
+
+
 def _built(row: dict, side: str) -> str:
     built = (row.get("instantiated") or {}).get(side)
     if not built:
@@ -121,6 +145,7 @@ COLUMNS = (
     ("top rules", _rules),
     ("static TF", lambda r: _static(r, "keras")),
     ("static torch", lambda r: _static(r, "torch")),
+    ("static TF = torch", _agree),
     ("time s", lambda r: "" if r.get("seconds") is None else f"{r['seconds']:.1f}"),
 )
 BUILT_COLUMNS = (

@@ -13,6 +13,7 @@ from typing import Any
 from .. import ir
 from ..errors import InputError
 from ..source import SourceFile, read_source
+from . import hf_config
 from .builder import GraphBuilder
 from .candidacy import NotFollowed, required_arguments, what_to_do, where
 from .frameworks import resolve
@@ -266,7 +267,11 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
         shape = None
         if value.called_on is not None:  # e.g. `model(keras.Input(shape=...))` in the file
             shape = builder.drafts[value.called_on.node_id].node.attrs.get("shape")
-        x = builder.add_input(chosen.framework, shape, None)
+        layout = None
+        if shape is None and builder.input_shape is None and chosen.framework == ir.KERAS:
+            shape = hf_config.sample_input_shape(value)  # `pixel_values` from the config
+            layout = ir.CHANNELS_FIRST if shape is not None else None
+        x = builder.add_input(chosen.framework, shape, None, layout=layout)
         result = interp.apply(value, [x], {}, site)
         if chosen.framework == ir.TORCH:
             interp.count_unused(value, site)

@@ -6,9 +6,10 @@ import math
 from typing import Any
 
 from .. import ir
+from ..knowledge.ops import Op
 from .calls import data_first
 from .modules import attach, module_tree
-from .values import (BATCH, Function, Instance, Layer, Sequential, Site, Tensor, Unknown,
+from .values import (BATCH, ConstTensor, Function, Instance, Layer, Sequential, Site, Tensor, Unknown,
                      Weight, module_path, tensors_in)
 
 
@@ -107,6 +108,19 @@ class Application:
                 state += math.prod(weight.shape)
         self.builder.owned.append((self._owner_name(module), ir.Counts(trainable, state),
                                    Site(module.cls.source, module.cls.node)))
+
+    def apply_to_constant(self, layer: Layer, ids: ConstTensor) -> ConstTensor:
+        """A Keras layer applied to a constant tensor (GPT-2's `self.wpe(position_ids)`
+        with ids from `tf.range`): no node, but its weights count once, as Keras builds
+        it; an embedding gives a constant tensor of its rows."""
+        if layer.applied == 0:
+            self.builder.owned.append((layer.name or layer.type_name, self.layer_counts(layer),
+                                       layer.site))
+        layer.applied += 1
+        attrs, _ = self.builder.canonical_attrs(layer.spec, layer.args, {})
+        width = attrs.get("embedding_dim") if layer.spec.op == Op.EMBEDDING else None
+        known = isinstance(width, int) and isinstance(ids.shape, tuple)
+        return ConstTensor((*ids.shape, width) if known else None)
 
     def layer_counts(self, layer: Layer) -> Any:
         """Weights of a torch layer from its arguments alone (no input shape needed)."""

@@ -66,10 +66,13 @@ class GraphBuilder:
     def note_unresolved(self, reason: str, site: Site | None) -> None:
         self.unresolved.append((reason, site))
 
-    def add_input(self, framework: str, shape: Any, site: Site | None, name: str = "input") -> Tensor:
+    def add_input(self, framework: str, shape: Any, site: Site | None, name: str = "input",
+                  layout: str | None = None) -> Tensor:
         if not isinstance(shape, (list, tuple)):
             shape = self.input_shape
         attrs = {"shape": tuple(shape) if isinstance(shape, (list, tuple)) else None}
+        if layout is not None:
+            attrs["layout"] = layout
         node = ir.Node(id=-1, op=Op.INPUT, framework=framework, layer_type="Input", name=name,
                        attrs=attrs)
         return self._add(node, site, None)

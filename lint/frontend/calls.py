@@ -10,7 +10,8 @@ from .budget import MAX_DEPTH
 from ..knowledge.module_api import DATA_KEYWORDS
 from .modules import framework_kind
 from .scope import Frame, FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
-from .values import (Builtin, BoundMethod, Class, ExternalRef, FrameworkRef, Function, Instance,
+from .. import ir
+from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef, Function, Instance,
                      KerasModel, Layer, Partial, Sequential, Site, SuperProxy, Unknown, reason_of,
                      tensors_in)
 
@@ -199,6 +200,9 @@ def _module(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], sit
         args, kwargs = data_first(args, kwargs)
         if tensors_in(args[:1]):
             return interp.apply(func, args, kwargs, site)
+        if isinstance(func, Layer) and func.framework == ir.KERAS and args \
+                and isinstance(args[0], ConstTensor):
+            return interp.apply_to_constant(func, args[0])
     elif isinstance(func, Instance) and tensors_in(list(interp.bound_call(func, args, kwargs, site).values())):
         return interp.apply(func, args, kwargs, site)
     return Unknown("module called without a tensor", site, chain=tuple(interp.call_chain()))

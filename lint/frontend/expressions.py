@@ -140,6 +140,13 @@ class Expressions:
             constant = right if isinstance(left, Tensor) else left
             if isinstance(constant, (Weight, ConstTensor)):
                 constant = "weight"  # a module's own weight (layer scale, position embedding)
+            elif len(tensors) == 1 and op in OPERATORS and not isinstance(constant, (int, float, str)):
+                # `embeds + position_embeds` where the other operand is not known: an
+                # elementwise step keeps the tensor's shape; the unknown operand is noted.
+                self.builder.note_unresolved(
+                    f"operand of tensor arithmetic `{op}` not known statically "
+                    f"({reason_of(constant)}); kept the tensor's shape", Site(source, node))
+                constant = "not known statically"
             if op in OPERATORS and (len(tensors) == 2 or isinstance(constant, (int, float, str))):
                 two_tensors, with_constant, symbol = OPERATORS[op]
                 spec = LayerSpec(op=two_tensors if len(tensors) == 2 else with_constant)
@@ -194,6 +201,9 @@ class Expressions:
             op = type(target.operator).__name__
             if op in ("Is", "IsNot") and _identity_known(left, right):
                 result = (left is right) == (op == "Is")
+            elif op in ("In", "NotIn") and _keys_known(left, right):
+                # `name in ACT2FN`: the keys decide it, whatever the values are.
+                result = (left in right) == (op == "In")
             elif not (is_constant(left) and is_constant(right)):
                 return Unknown("comparison of values not known statically", Site(source, node))
             else:
@@ -384,6 +394,13 @@ class Expressions:
 EXPRESSIONS: dict[str, Callable[[Any, Any, Scope, Any], Any]] = {
     name[len("_eval_"):]: method for name, method in vars(Expressions).items()
     if name.startswith("_eval_")}
+
+
+def _keys_known(left: Any, right: Any) -> bool:
+    """Whether `left in right` is decided by a dict's keys alone: the key is a constant
+    and so is every key of the dict (its values may be anything)."""
+    return (isinstance(right, dict) and is_constant(left) and hashable(left)
+            and all(is_constant(key) for key in right))
 
 
 def _identity_known(left: Any, right: Any) -> bool:

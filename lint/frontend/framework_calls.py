@@ -16,6 +16,7 @@ from . import constant_tensors
 from .frameworks import Resolved, resolve
 from .modules import attach
 from .python import bind_arguments
+from .tf_calls import TF_CALLS
 from .values import (Builtin, ConstTensor, FrameworkRef, KerasModel, Layer, Sequential, ShapeOf, Site,
                      Tensor, Unknown, Weight, flat, module_path, tensors_in)
 
@@ -273,7 +274,9 @@ def _tf_function(interp: Any, call: FrameworkCall) -> Any:
     bound, sites = bind_arguments(spec.params, call.args, call.kwargs, call.arg_sites)
     data = next((p for p in TF.DATA_PARAMS if p in bound and tensors_in([bound[p]])), None)
     if data is None:
-        return NOT_HANDLED
+        # Reshaping constant ids (`tf.expand_dims(tf.range(n), 0)`): still constant.
+        constant = next((bound[p] for p in TF.DATA_PARAMS if p in bound), None)
+        return ConstTensor(None) if isinstance(constant, ConstTensor) else NOT_HANDLED
     tensors = tensors_in([bound.pop(p) for p in TF.DATA_PARAMS if p in bound])
     bound.pop("name", None)
     return interp.builder.apply_function(ir.KERAS, f"tf.{call.resolved.name}", spec, bound, sites,
@@ -287,8 +290,13 @@ def _tf_gather(interp: Any, call: FrameworkCall) -> Any:
                               call.arg_sites)
     weight, indices = bound.get("params"), tensors_in([bound.get("indices")])
     shape = weight.shape if isinstance(weight, Weight) else None
-    if not indices or not (isinstance(shape, tuple) and len(shape) == 2):
+    if not (isinstance(shape, tuple) and len(shape) == 2):
         return NOT_HANDLED
+    if not indices:
+        # Constant ids (`tf.range(...)` positions): a constant tensor of embeddings.
+        ids = bound.get("indices")
+        ids_shape = ids.shape if isinstance(ids, ConstTensor) else None
+        return ConstTensor(None if ids_shape is None else (*ids_shape, shape[1]))
     attrs = {"num_embeddings": shape[0], "embedding_dim": shape[1]}
     return interp.builder.apply_function(ir.KERAS, "tf.gather", call.resolved.spec, attrs, {},
                                          indices, call.site, interp._path("gather"))
@@ -341,4 +349,5 @@ FRAMEWORK_CALLS: dict[str, Callable[[Any, FrameworkCall], Any]] = {
     "tf_gather": _tf_gather,
     "tf_shape": lambda interp, call: ShapeOf(call.args[0]) if call.args and isinstance(
         call.args[0], Tensor) else NOT_HANDLED,
+    **TF_CALLS,
 }

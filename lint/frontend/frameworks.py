@@ -49,6 +49,10 @@ def resolve(path: str) -> Resolved:
     tf_rest = _strip(path, ("tensorflow",))
     if tf_rest is not None:
         namespace, _, leaf = tf_rest.rpartition(".")
+        if namespace in (*TF.NAMESPACES, "nn") and leaf in TF.CALL_KINDS:
+            return Resolved(KERAS, TF.CALL_KINDS[leaf], leaf)
+        if namespace in TF.NO_OP_NAMESPACES:
+            return Resolved(KERAS, "tf_no_op", leaf)
         if namespace in TF.NAMESPACES and leaf in TF.FUNCTIONS:
             return Resolved(KERAS, "tf_function", leaf, spec=TF.FUNCTIONS[leaf])
         if namespace == "" and leaf == TF.SHAPE:

@@ -70,6 +70,34 @@ def build(interp: Any, cls: Class, site: Site, framework: str | None) -> Any:
     return config
 
 
+# The input a model's call/forward takes first, by parameter name, and the config values
+# that give its shape per sample: HF vision models take `pixel_values` as (C, H, W) (the
+# TF ones too, transposing to NHWC inside).
+INPUT_SHAPES = {"pixel_values": ("num_channels", "image_size")}
+
+
+def sample_input_shape(model: Instance) -> tuple | None:
+    """The per-sample input shape a model's config gives for its first input, or None."""
+    method = model.cls.lookup("call") or model.cls.lookup("forward")
+    config = model.attrs.get(CONFIG_PARAMETER)
+    if not isinstance(method, Function) or type(method.node).__name__ == "Lambda" \
+            or not isinstance(config, Instance):
+        return None
+    params = [p.name.value for p in [*method.node.params.posonly_params, *method.node.params.params]]
+    keys = INPUT_SHAPES.get(params[1] if len(params) > 1 else "")
+    if keys is None:
+        return None
+    channels, size = (config.attrs.get(attribute_name(config, key)) for key in keys)
+    if isinstance(size, int) and not isinstance(size, bool):
+        size = (size, size)
+    if not (isinstance(size, (list, tuple)) and len(size) == 2
+            and all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size)):
+        size = (None, None)  # ResNet's config has no image size: the channels still count
+    if not (isinstance(channels, int) and not isinstance(channels, bool) and channels > 0):
+        return None
+    return (channels, *size)
+
+
 def is_hf_config(cls: Class) -> bool:
     return any(klass.name == CONFIG_BASE for klass in cls.mro())
 

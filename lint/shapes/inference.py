@@ -16,6 +16,7 @@ from ..knowledge.ops import NORMALIZATIONS, Op
 from ..layout import Shape, channels
 from .axes import clean_shape, conv_layout, default_layout, join_channels, product
 from .counting import count, inferred_feature_count, rnn_directions
+from . import products
 from .windows import SPATIAL_SHAPE_RULES
 
 
@@ -60,7 +61,10 @@ def infer_node(node: Node, inputs: list[Node], framework: str,
     if node.op == Op.INPUT:
         shape = input_shape if input_shape is not None else node.attrs.get("shape")
         node.out_shape = clean_shape(shape)
-        node.layout = default_layout(framework, node.out_shape)
+        # An input declared channels-first in a Keras model (HF's TF vision models take
+        # `pixel_values` as NCHW and transpose inside) keeps that layout.
+        declared = node.attrs.get("layout") if node.out_shape and len(node.out_shape) > 1 else None
+        node.layout = declared or default_layout(framework, node.out_shape)
         return
     rule = SHAPE_RULES.get(node.op, _unknown_shape)
     try:
@@ -220,16 +224,6 @@ def _merge(node: Node, inputs: list[Node], framework: str) -> tuple:
     return (inputs[0].out_shape if inputs else None), node.in_layout
 
 
-def _matmul(node: Node, inputs: list[Node], framework: str) -> tuple:
-    """(..., n, k) @ (..., k, m) -> (..., n, m), per sample; unknown unless both are
-    known with the same rank."""
-    shapes = [i.out_shape for i in inputs]
-    if len(shapes) != 2 or any(s is None for s in shapes) or len(shapes[0]) != len(shapes[1]) \
-            or len(shapes[0]) < 2:
-        return None, node.in_layout
-    return (*shapes[0][:-1], shapes[1][-1]), node.in_layout
-
-
 def _concat(node: Node, inputs: list[Node], framework: str) -> tuple:
     shapes = [i.out_shape for i in inputs]
     if any(s is None for s in shapes):
@@ -340,7 +334,7 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     Op.RESHAPE: _reshape,
     Op.PERMUTE: _permute,
     Op.CONCAT: _concat,
-    Op.MATMUL: _matmul,
+    Op.MATMUL: products.matmul,
     **dict.fromkeys((Op.ADD, Op.MULTIPLY, Op.ELEMENTWISE), _merge),
     # Shape-preserving: normalizations, activations, dropout, fixed rescaling.
     **dict.fromkeys((*NORMALIZATIONS, Op.NORMALIZATION, Op.RESCALE, Op.ACTIVATION,

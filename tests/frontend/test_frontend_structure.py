@@ -11,6 +11,7 @@ import libcst
 from portlint.frontend import attributes, builtins, calls, expressions, framework_calls
 from portlint.frontend import framework_methods, statements
 from portlint.frontend.python import BUILTINS, PURE_BUILTINS, STDLIB_BUILTINS
+from portlint.knowledge import tensorflow as TF
 from portlint.knowledge.ops import Op
 from support import ROOT
 
@@ -40,6 +41,7 @@ def test_framework_call_kinds_are_kinds_resolve_gives():
     source = (FRONTEND / "frameworks.py").read_text()
     kinds = set(re.findall(r'Resolved\(\w+, "(\w+)"', source))
     kinds |= set(re.findall(r'\("(\w+)", [KT]\.\w+', source))  # the lookup tables
+    kinds |= set(TF.CALL_KINDS.values())  # TF calls with handlers of their own (tf_calls.py)
     assert set(framework_calls.FRAMEWORK_CALLS) <= kinds
 
 
