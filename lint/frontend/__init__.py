@@ -16,6 +16,8 @@ from ..source import SourceFile, read_source
 from . import hf_config
 from .builder import GraphBuilder
 from .candidacy import NotFollowed, required_arguments, what_to_do, where
+from . import methods
+from .conventions import convention_for
 from .frameworks import resolve
 from .interpreter import BudgetExceeded, Interpreter
 from ..outline import Chain, Definition, calls_in, mentions, outline
@@ -44,17 +46,23 @@ class ModelRef:
         call = None
         if "(" in model:
             name, _, rest = model.partition("(")
-            if not rest.endswith(")") or not name.strip().isidentifier():
+            if not rest.endswith(")") or not _is_dotted(name.strip()):
                 raise InputError(f"{text}: expected PATH::NAME or PATH::NAME(ARGUMENTS)")
             model, call = name.strip(), rest[:-1]
-        elif model and not model.isidentifier():
-            raise InputError(f"{text}: `{model}` is not a Python name")
+        elif model and not _is_dotted(model):
+            raise InputError(f"{text}: `{model}` is not a Python name (or `Class.method`)")
         return cls(path, model or None, call)
 
     def __str__(self) -> str:
         if not self.model:
             return self.path
         return f"{self.path}::{self.model}" + (f"({self.call})" if self.call is not None else "")
+
+
+def _is_dotted(name: str) -> bool:
+    """`name` or `Class.method`."""
+    parts = name.split(".")
+    return 1 <= len(parts) <= 2 and all(part.isidentifier() for part in parts)
 
 
 @dataclass
@@ -121,6 +129,10 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
             framework = _framework_of_class(value)
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
+            elif not value.framework_bases():  # a plain class: its methods may build models
+                built_by = lambda fn: _framework_built_by(fn, scope, source, method=True)
+                for model, framework in methods.method_models(value, built_by):
+                    found.append(_Candidate(model.name, model, framework, model.node))
         elif isinstance(value, Function) and value.source is source:
             framework = _framework_built_by(value, scope, source)
             if framework:
@@ -133,13 +145,22 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
             else:
                 framework = ir.KERAS if isinstance(value, KerasModel) else value.framework
             found.append(_Candidate(name, value, framework, assigns[name]))
+    if not found:  # no model: a ported block, a Keras layer of this file (as torch modules are)
+        found = [_Candidate(name, value, ir.KERAS, value.node) for name, value in scope.vars.items()
+                 if isinstance(value, Class) and value.source is source and _keras_layer(value)]
     return found
 
 
-def _framework_built_by(fn: Function, scope: Any, source: SourceFile) -> str | None:
+def _keras_layer(cls: Class) -> bool:
+    return any(resolve(base.path).framework == ir.KERAS and resolve(base.path).kind == "base"
+               for base in cls.framework_bases())
+
+
+def _framework_built_by(fn: Function, scope: Any, source: SourceFile,
+                        method: bool = False) -> str | None:
     """The framework of the model a function builds: it calls a model or Sequential
     class, or a model class of this file (a cheap syntactic scan, resolved by scope)."""
-    definition = _outline(source).get(fn.name)
+    definition = None if method else _outline(source).get(fn.name)
     calls = definition.calls if definition is not None else calls_in(fn.node)
     for chain in calls:
         value = _static_value(chain, scope)
@@ -151,12 +172,18 @@ def _framework_built_by(fn: Function, scope: Any, source: SourceFile) -> str | N
             framework = _framework_of_class(value)
             if framework:
                 return framework
+        elif isinstance(value, Function) and convention_for(value) is not None:
+            return ir.KERAS  # it receives its Keras modules from an injection helper
     return None
 
 
 def _static_value(chain: Chain, scope: Any) -> Any:
     """What a dotted name refers to in the module scope, without evaluating."""
     value = scope.vars.get(chain[0])
+    if value is None:  # `from keras.layers import *`: the names the tables know
+        value = next((star.child(chain[0]) for star in scope.stars
+                      if isinstance(star, FrameworkRef)
+                      and resolve(star.child(chain[0]).path).kind != "namespace"), None)
     for part in chain[1:]:
         if not isinstance(value, FrameworkRef):
             return None
@@ -191,6 +218,13 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
         for candidate in candidates:
             if candidate.name == ref.model:
                 return candidate
+        if "." in ref.model:
+            model = methods.find(scope, ref.model)
+            if model is None:
+                raise InputError(f"{ref}: no class method `{ref.model}` in this file")
+            framework = (_framework_built_by(model.function, scope, source, method=True)
+                         or (ir.TORCH if "torch" in _imported_roots(scope) else ir.KERAS))
+            return _Candidate(ref.model, model, framework, model.node)
         value = interp.resolved(scope.vars.get(ref.model))
         if value is None:
             names = ", ".join(c.name for c in candidates) or "none found"
@@ -245,6 +279,8 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
     value = chosen.value
     if ref.call is not None and isinstance(value, (Function, Class)):
         value = interp.eval(_call_arguments(ref, source), interp.module_scopes[source.path], source)
+    elif isinstance(value, methods.MethodModel):
+        value = methods.realise(interp, value, site)
     elif isinstance(value, Function):
         value = interp.call_function(value, [], {}, site)
     elif isinstance(value, Class):

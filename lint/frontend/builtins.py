@@ -196,6 +196,16 @@ def _type(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], sit
     return _not_followed(interp, fn, args, kwargs, site, arg_sites)
 
 
+def _locals(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], site: Site,
+            arg_sites: dict[Any, Site]) -> Any:
+    """`locals()` in a function: its parameters and locals so far (kecam's entry points
+    pass `**locals()` on to the model function)."""
+    scope = interp.frames[-1].scope if not args and not kwargs else None
+    if scope is None:
+        return Unknown("`locals()` outside a function", site)
+    return dict(scope.vars)
+
+
 def _setattr(interp: Any, fn: Builtin, args: list[Any], *rest: Any) -> Any:
     if len(args) == 3 and isinstance(args[0], Instance) and isinstance(args[1], str):
         name = attribute_name(args[0], args[1])
@@ -238,6 +248,7 @@ BUILTIN_CALLS: dict[str, Handler] = {
     "isinstance": _isinstance,
     "type": _type,
     "setattr": _setattr,
+    "locals": _locals,
     "getattr": _getattr,
     "hasattr": _hasattr,
     "print": _not_followed,

@@ -7,6 +7,7 @@ from typing import Any, Callable
 
 from . import hf_config, model_outputs
 from .budget import MAX_DEPTH
+from .conventions import convention_for
 from ..knowledge.module_api import DATA_KEYWORDS
 from .modules import framework_kind
 from .scope import Frame, FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
@@ -29,11 +30,14 @@ class Calls:
         if len(self.frames) > MAX_DEPTH or _stack_low(len(self.frames)):
             self.builder.note_unresolved(f"call depth limit reached in `{fn.name}`", site)
             return Unknown("recursion limit", site)
+        known = convention_for(fn)
+        if known is not None:
+            return known(self, args, kwargs, site)
         local = Scope(fn.scope)
         bound = self.bind_params(fn, args, kwargs, site)
         local.vars.update(bound)
         local.params = frozenset(bound)
-        self.frames.append(Frame(fn, receiver))
+        self.frames.append(Frame(fn, receiver, local))
         try:
             if type(fn.node).__name__ == "Lambda":
                 return self.eval(fn.node.body, local, fn.source)

@@ -13,7 +13,7 @@ from ..knowledge import hf_library
 from ..knowledge import torch as T
 from ..source import (current_digest, display_path, evict_oldest, note_read, read_source,
                       recording_reads)
-from .frameworks import is_framework_module
+from .frameworks import is_framework_module, resolve
 from .module_scan import may_bind, reexports
 from .modules import framework_kind
 from .python import STDLIB_BUILTINS, dotted, import_names
@@ -158,7 +158,9 @@ class Loader:
                 scope.stars.append(LazyImport(module, name, level, source, site))
             elif name == "*":
                 base = self._star_module(module, level, source, site)
-                if isinstance(base, Module):
+                if isinstance(base, FrameworkRef):  # `from keras.layers import *`
+                    scope.stars.append(base)  # its names come from the knowledge tables
+                elif isinstance(base, Module):
                     names = {k: v for k, v in base.scope.vars.items() if not k.startswith("_")}
                     scope.vars.update(names)
                     scope.imports.update({k: (v, False) for k, v in names.items()})
@@ -198,6 +200,11 @@ class Loader:
             return MISSING
         seen.add(id(scope))
         for star in reversed(scope.stars):  # the last star import binding a name wins
+            if isinstance(star, FrameworkRef):
+                exported = star.child(name)
+                if resolve(exported.path).kind != "namespace":  # a name the tables know
+                    return exported
+                continue
             path = self.locate_module(star.module, star.level, star.importer)
             if path is not None and not may_bind(path, name):
                 continue  # not read (a package may star-import hundreds of modules)

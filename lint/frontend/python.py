@@ -66,7 +66,7 @@ STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial"
                    "numpy.linspace": "numpy.linspace", "numpy.prod": "math.prod",
                    **{f"math.{name}": f"math.{name}" for name in MATH_FUNCTIONS}}
 BUILTINS = frozenset(PURE_BUILTINS) | {"print", "isinstance", "hasattr", "getattr", "setattr",
-                                      "super", "noop", "type"}
+                                      "super", "noop", "type", "locals"}
 
 
 def is_dataclass(node: Any) -> bool:

@@ -56,6 +56,17 @@ class Scope:
         # the import put there (an assignment replaces it).
         self.imports: dict[str, tuple[Any, bool]] = {}
         self.params: frozenset[str] = frozenset()  # a function call's parameters
+        self.globals: set[str] = set()  # names a `global` statement sends to the module
+
+    def binding(self, name: str) -> Scope:
+        """The scope an assignment to `name` binds in: this one, or the module's for a
+        name declared `global` here (keras-applications sets its injected `layers` so)."""
+        if name not in self.globals:
+            return self
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
 
     def holder(self, name: str) -> Scope | None:
         """The innermost scope binding `name`."""
@@ -80,9 +91,11 @@ class Scope:
 
 
 class Frame:
-    def __init__(self, function: Function | None, receiver: Any = None) -> None:
+    def __init__(self, function: Function | None, receiver: Any = None,
+                 scope: Scope | None = None) -> None:
         self.function = function
         self.receiver = receiver
+        self.scope = scope  # the call's local scope (for `locals()`)
 
 class FileRef:
     """Stands for a source file when only its path is needed."""

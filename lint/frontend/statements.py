@@ -34,7 +34,7 @@ class Statements:
 
     def exec_small(self, small: Any, scope: Scope, source: Any) -> None:
         handler = SMALL_STATEMENTS.get(type(small).__name__)
-        if handler is not None:  # Pass, Assert, Global, Nonlocal, Del: nothing that shapes a model
+        if handler is not None:  # Pass, Assert, Nonlocal, Del: nothing that shapes a model
             handler(self, small, scope, source)
 
     def exec_if(self, stmt: Any, scope: Scope, source: Any) -> None:
@@ -141,7 +141,7 @@ class Statements:
     def assign(self, target: Any, value: Any, scope: Scope, source: Any) -> None:
         kind = type(target).__name__
         if kind == "Name":
-            scope.vars[target.value] = value
+            scope.binding(target.value).vars[target.value] = value
         elif kind in ("Tuple", "List"):
             items = self.iterate(value)
             elements = [e.value for e in target.elements]
@@ -265,6 +265,8 @@ SMALL_STATEMENTS: dict[str, Callable[[Any, Any, Scope, Any], None]] = {
     "ImportFrom": lambda interp, small, scope, source: interp.exec_import_from(small, scope,
                                                                                source),
     "Raise": lambda interp, small, scope, source: _raise_statement(small, source),
+    "Global": lambda interp, small, scope, source: scope.globals.update(
+        name.name.value for name in small.names),
     "Break": _raise(LoopBreak),
     "Continue": _raise(LoopContinue),
 }
