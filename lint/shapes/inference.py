@@ -77,6 +77,17 @@ def _same(node: Node, inputs: list[Node], framework: str) -> tuple:
     return node.in_shape, node.in_layout
 
 
+def _dropout(node: Node, inputs: list[Node], framework: str) -> tuple:
+    """Shape-preserving. torch's channel dropout (`nn.Dropout2d`, `F.dropout2d`) of a
+    (N, C) input drops each of its one-element "channels", i.e. single elements (torch
+    warns and keeps it so): the variant that input gets is element dropout."""
+    shape = node.in_shape
+    if (framework == ir.TORCH and node.attrs.get("variant") == "channels"
+            and shape is not None and len(shape) == 1):
+        node.attrs["variant"] = "elements"
+    return shape, node.in_layout
+
+
 def _unknown_shape(node: Node, inputs: list[Node], framework: str) -> tuple:
     return None, node.in_layout
 
@@ -338,5 +349,6 @@ SHAPE_RULES: dict[str, Callable[[Node, list[Node], str], tuple]] = {
     **dict.fromkeys((Op.ADD, Op.MULTIPLY, Op.ELEMENTWISE), _merge),
     # Shape-preserving: normalizations, activations, dropout, fixed rescaling.
     **dict.fromkeys((*NORMALIZATIONS, Op.NORMALIZATION, Op.RESCALE, Op.ACTIVATION,
-                     Op.DROPOUT, Op.IDENTITY), _same),
+                     Op.IDENTITY), _same),
+    Op.DROPOUT: _dropout,
 }
