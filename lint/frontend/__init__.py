@@ -172,7 +172,7 @@ def _framework_built_by(fn: Function, scope: Any, source: SourceFile,
             framework = _framework_of_class(value)
             if framework:
                 return framework
-        elif isinstance(value, Function) and convention_for(value) is not None:
+        elif convention_for(value) is not None:
             return ir.KERAS  # it receives its Keras modules from an injection helper
     return None
 

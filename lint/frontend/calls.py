@@ -231,6 +231,9 @@ def _partial(interp: Any, func: Partial, args: list[Any], kwargs: dict[str, Any]
 def _not_callable(interp: Any, func: Any, args: list[Any], kwargs: dict[str, Any], site: Site,
                   arg_sites: dict[Any, Site]) -> Any:
     """A value the interpreter cannot call: given tensors, an opaque graph node."""
+    known = convention_for(func)
+    if known is not None:
+        return known(interp, args, kwargs, site)
     if isinstance(func, ExternalRef) and model_outputs.is_model_output_ref(func):
         return model_outputs.from_ref(func, args, kwargs)
     if isinstance(func, ExternalRef):

@@ -90,6 +90,9 @@ def cause(result: Any) -> str:
             why = cause(first) if first is not None else "never set"
             return f"its forward returns a `{result.type_name}` whose `{name}` is not a tensor ({why})"
         return f"its forward returns a `{result.type_name}` without a tensor portlint can follow"
+    if isinstance(result, KerasModel) and not result.outputs:
+        why = f" ({cause(result.missing)})" if isinstance(result.missing, Unknown) else ""
+        return f"its `Model(...)`{where(result.site)} has no output portlint can follow{why}"
     if isinstance(result, (list, tuple, dict)):
         return f"its forward returns a {type(result).__name__} without a tensor portlint can follow"
     return f"its forward returns a {type(result).__name__}"

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .values import FrameworkRef, Function, Site
+from .values import ExternalRef, FrameworkRef, Function, Site
 
 # The module each injected name stands for, in the order the helper returns them.
 INJECTED_SUBMODULES = (("backend", "keras.backend"), ("layers", "keras.layers"),
@@ -35,6 +35,18 @@ PROJECT_CONVENTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def convention_for(fn: Function) -> Callable[..., Any] | None:
-    """The handler of a project function known by convention, or None."""
-    return PROJECT_CONVENTIONS.get(fn.name)
+# The same helpers imported from a package that is not installed next to the analysed code
+# (segmentation-models imports keras-applications' own).
+EXTERNAL_CONVENTIONS: dict[str, Callable[..., Any]] = {
+    "keras_applications.get_submodules_from_kwargs": _submodules_from_kwargs,
+}
+
+
+def convention_for(fn: Any) -> Callable[..., Any] | None:
+    """The handler of a function known by convention (a project function by its name, an
+    unanalysed package's by its path), or None."""
+    if isinstance(fn, Function):
+        return PROJECT_CONVENTIONS.get(fn.name)
+    if isinstance(fn, ExternalRef):
+        return EXTERNAL_CONVENTIONS.get(fn.path)
+    return None

@@ -220,7 +220,8 @@ def _model(interp: Any, call: FrameworkCall) -> Any:
     outputs = kwargs.get("outputs", args[1] if len(args) > 1 else None)
     if inputs is None and outputs is None:
         return Builtin("noop")
-    return KerasModel(tensors_in([inputs]), tensors_in([outputs]), call.site)
+    found = tensors_in([outputs])
+    return KerasModel(tensors_in([inputs]), found, call.site, None if found else outputs)
 
 
 def _function(interp: Any, call: FrameworkCall) -> Any:

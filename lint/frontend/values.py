@@ -234,6 +234,7 @@ class KerasModel:
     inputs: list[Tensor]
     outputs: list[Tensor]
     site: Site | None
+    missing: Any = None  # what `outputs=` was when it held no tensor (an Unknown says why)
 
 
 @dataclass
