@@ -234,6 +234,8 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
             return _Candidate(ref.model, value, framework, value.node)
         if isinstance(value, Class) and _framework_of_class(value):  # imported into the file
             return _Candidate(ref.model, value, _framework_of_class(value), value.node)
+        if isinstance(value, Class) and _keras_layer(value):  # a ported block
+            return _Candidate(ref.model, value, ir.KERAS, value.node)
         raise InputError(f"{ref}: `{ref.model}` is not a model, a model class or a function "
                          f"that builds one")
     # The file's model is the candidate no other candidate uses (a builder function

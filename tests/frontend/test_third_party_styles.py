@@ -45,6 +45,8 @@ CASES = {
     "kapps/tinyvgg.py": lambda m: m.TinyVGG(**_injected()),
     "kecam_style.py::TinyNetS": lambda m: m.TinyNetS(),
 }
+# Built by hand in the real-count test (keras_applications is not installed there).
+STATIC_ONLY = {"kapps_external.py": (4 * 8 * 9 + 16 + 8 * 3 + 3, 16)}
 
 
 def _injected() -> dict:
@@ -54,7 +56,7 @@ def _injected() -> dict:
             "utils": keras.utils}
 
 
-@pytest.mark.parametrize("ref", list(CASES))
+@pytest.mark.parametrize("ref", [*CASES, *STATIC_ONLY])
 def test_the_model_is_found_and_followed_without_unresolved_constructs(ref: str) -> None:
     graph, unresolved = keras_side(str(HERE / ref))
     assert graph.framework == "keras"
@@ -118,3 +120,18 @@ def test_a_keras_layer_and_a_torch_module_compare_as_a_ported_block() -> None:
     assert keras.total_counts().trainable == torch.total_counts().trainable == 2 * (8 * 8 * 9 + 8) + 2 * 16
     assert not [f for f in result.findings if f.severity in ("error", "warning")], \
         [f.message for f in result.findings]
+
+
+def test_an_injection_helper_from_an_uninstalled_package_gives_keras_modules() -> None:
+    graph, _ = keras_side(str(HERE / "kapps_external.py"))
+    assert totals(graph) == STATIC_ONLY["kapps_external.py"]
+
+
+def test_a_model_without_outputs_says_where_and_why(tmp_path) -> None:
+    (tmp_path / "m.py").write_text(
+        "from tensorflow import keras\nfrom elsewhere import backbone\n\n"
+        "def build():\n    inputs = keras.Input(shape=(4,))\n"
+        "    x = keras.layers.Dense(2)(backbone.output)\n    return keras.Model(inputs, x)\n")
+    result = portlint("compare", str(tmp_path / "m.py"), str(TORCH_GENERATOR))
+    assert result.returncode == 2
+    assert "its `Model(...)` at" in result.stderr and "m.py:7" in result.stderr
