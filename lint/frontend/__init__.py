@@ -279,7 +279,7 @@ def _realise(interp: Interpreter, builder: GraphBuilder, chosen: _Candidate,
     """Apply the chosen model to a symbolic input; the output tensors."""
     site = Site(source, chosen.node)
     value = chosen.value
-    if ref.call is not None and isinstance(value, (Function, Class)):
+    if ref.call is not None and isinstance(value, (Function, Class, methods.MethodModel)):
         value = interp.eval(_call_arguments(ref, source), interp.module_scopes[source.path], source)
     elif isinstance(value, methods.MethodModel):
         value = methods.realise(interp, value, site)

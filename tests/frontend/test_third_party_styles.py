@@ -135,3 +135,10 @@ def test_a_model_without_outputs_says_where_and_why(tmp_path) -> None:
     result = portlint("compare", str(tmp_path / "m.py"), str(TORCH_GENERATOR))
     assert result.returncode == 2
     assert "its `Model(...)` at" in result.stderr and "m.py:7" in result.stderr
+
+
+def test_a_model_built_by_a_class_method_factory() -> None:
+    result = compare(str(HERE / "kecam_style.py") + "::TinyNetS",
+                     str(HERE / "factory_classmethod_torch.py") + "::Net.from_name('small')")
+    torch = result.alignment.torch
+    assert torch.total_counts().trainable == (3 * 16 * 9 + 16) + (16 * 10 + 10)
