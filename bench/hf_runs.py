@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import subprocess
 import time
 from collections import Counter
@@ -22,12 +23,19 @@ FOLLOWED_EXITS = (0, 1)  # 0: clean, 1: findings; 2 is "could not follow" (or ba
 TOP_RULES = 3
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pair(python: str, root: Path, tf_ref: str, torch_ref: str, timeout: float,
              extra: list[str] = ()) -> dict:
-    """Run the pair and describe the outcome (see `describe`)."""
+    """Run the pair and describe the outcome (see `describe`). `cpu_seconds` is the CPU
+    time of the finished child processes meanwhile: this run's own when one pair runs at a
+    time (`-j 1`), what a loaded machine's wall time does not show."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTLINT_")}
     cmd = [python, "-m", "portlint", "compare", tf_ref, torch_ref, "--format", "json", *extra]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     try:
         done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -37,6 +45,7 @@ def run_pair(python: str, root: Path, tf_ref: str, torch_ref: str, timeout: floa
     out = describe(done.returncode, done.stdout.decode("utf-8", "replace"),
                    done.stderr.decode("utf-8", "replace"))
     out["seconds"] = seconds
+    out["cpu_seconds"] = round(_children_cpu() - cpu, 2)
     return out
 
 

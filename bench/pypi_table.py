@@ -59,6 +59,10 @@ def summary(results: dict) -> str:
     if times:
         parts.append(f"all {len(rows)} runs: time median {statistics.median(times):.1f} s, "
                      f"p90 {hf_table._percentile(times, 0.9):.1f} s, max {times[-1]:.1f} s")
+    cpu = sorted(r["cpu_seconds"] for r in rows if r.get("cpu_seconds") is not None)
+    if cpu:
+        parts.append(f"CPU time median {statistics.median(cpu):.1f} s, "
+                     f"p90 {hf_table._percentile(cpu, 0.9):.1f} s, max {cpu[-1]:.1f} s")
     f = findings_total([r for r in rows if r["followed"]])
     parts.append(f"findings on followed pairs E/W/I {f['error']}/{f['warning']}/{f['info']}")
     return "; ".join(parts)
@@ -76,10 +80,15 @@ def _refs(row: dict) -> str:
     return f"`{row['keras_ref']}` / `{row['torch_ref']}`"
 
 
+def _cpu(row: dict) -> str:
+    return "" if row.get("cpu_seconds") is None else f"{row['cpu_seconds']:.1f}"
+
+
 COLUMNS = (
     ("pair", _name),
     ("Keras ref / torch ref", _refs),
     *hf_table.COLUMNS[2:],
+    ("CPU s", _cpu),
 )
 def _alone(row: dict, side: str) -> str:
     alone = row.get(side)

@@ -194,6 +194,7 @@ def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
     # followed: the absolute import of the package's own `register_model` resolved
     assert small["followed"] and small["exit"] in (0, 1), small
     assert small["weighted"] == {"keras": 3, "torch": 3}, small
+    assert small["cpu_seconds"] > 0, small  # the child's CPU time, besides the wall time
     assert small["static"]["keras"]["value"] == small["static"]["torch"]["value"] == 1562, small
     # the named pairs are not in this tree: each says which entry is missing, and none runs
     named = [r for r in results["pairs"] if r["group"] == "named"]
@@ -211,6 +212,7 @@ def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
     summary = run.stdout.splitlines()[0]
     assert summary.startswith("named pairs followed 0/19 (0%); matched pairs followed 2/3 (67%)"
                               ", median "), shown(run)
+    assert "; CPU time median " in summary, shown(run)
     text = doc.read_text()
     assert text.startswith("# Intro\n\nkept\n\n<!-- pypi-ports:begin")
     assert text.endswith("<!-- pypi-ports:end -->\n")
