@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ._cli_run import FixLog, _emit, _fix, _with_fix_hint, fail, say
+from ._cli_run import FixLog, _emit, _fix, _guarded, _with_fix_hint, fail, say
 
 if TYPE_CHECKING:
     from .findings import Finding
@@ -120,7 +120,7 @@ def run(o: CheckOptions) -> None:
         _tell(o, fix_summary, log, result.findings, to_stderr=True)
         raise typer.Exit(1 if log.changed() and not o.exit_zero else 0)
 
-    report = _report(o, result, renderer)
+    report = _guarded("writing the report", lambda: _report(o, result, renderer))
     if fixed_source:
         fixed = [text for path, text in log.after.items()
                  if os.path.realpath(path) == os.path.realpath(paths[0])]

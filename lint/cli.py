@@ -135,7 +135,8 @@ def compare(
         result, fix_summary, _ = _fix(port, result,
                                       lambda: _run_compare(original, port, options, settings),
                                       unsafe=unsafe_fixes, root=root)
-    report = renderer(format.value)(result.findings, [result])
+    report = _guarded("writing the report",
+                      lambda: renderer(format.value)(result.findings, [result]))
     if format is Format.text and not fix:
         report = _with_fix_hint(report, result.findings, unsafe=unsafe_fixes)
     _emit(report, output_file)
@@ -335,7 +336,8 @@ def verify(
     else:  # formats that describe findings only (PTL704 included)
         from .report import renderer
 
-        report = renderer(format.value)(result.findings, [result.pair])
+        report = _guarded("writing the report",
+                          lambda: renderer(format.value)(result.findings, [result.pair]))
     _emit(report, output_file)
     failing = any(f.severity in FAILING for f in result.findings) or result.failing
     raise typer.Exit(1 if failing and not exit_zero else 0)

@@ -70,7 +70,9 @@ class GraphBuilder:
                   layout: str | None = None) -> Tensor:
         if not isinstance(shape, (list, tuple)):
             shape = self.input_shape
-        attrs = {"shape": tuple(shape) if isinstance(shape, (list, tuple)) else None}
+        # A size the code computes in a way not followed is unknown, not an Unknown value.
+        attrs = {"shape": tuple(d if type(d) is int or d is None else None for d in shape)
+                 if isinstance(shape, (list, tuple)) else None}
         if layout is not None:
             attrs["layout"] = layout
         node = ir.Node(id=-1, op=Op.INPUT, framework=framework, layer_type="Input", name=name,

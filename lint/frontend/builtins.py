@@ -61,6 +61,27 @@ def _pure(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], sit
     return interp._sized(value, site)
 
 
+def _keyed(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any], site: Site,
+           arg_sites: dict[Any, Site]) -> Any:
+    """`min`, `max` and `sorted` with a `key=` the code defines (a lambda, a function):
+    each key computed by the interpreter, then the built-in run on the keys."""
+    key = kwargs.get("key")
+    if key is None or callable(key):
+        return _pure(interp, fn, args, kwargs, site, arg_sites)
+    items = interp.iterate(args[0] if len(args) == 1 else list(args))
+    if items is None:
+        return Unknown(f"`{fn.name}` of a value not known statically", site)
+    keys = [interp.call(key, [item], {}, site) for item in items]
+    if not all(is_constant(k) for k in keys):
+        return Unknown(f"`{fn.name}` with a key not known statically", site)
+    rest = {k: v for k, v in kwargs.items() if k != "key"}
+    try:
+        order = PURE_BUILTINS[fn.name](range(len(items)), key=keys.__getitem__, **rest)
+    except Exception:
+        return Unknown(f"`{fn.name}` on these values", site)
+    return [items[i] for i in order] if fn.name == "sorted" else items[order]
+
+
 def _not_followed(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any],
                   site: Site, arg_sites: dict[Any, Site]) -> Any:
     """`print(...)`, and the reflective built-ins called in a way not modelled."""
@@ -249,6 +270,7 @@ BUILTIN_CALLS: dict[str, Handler] = {
     "type": _type,
     "setattr": _setattr,
     "locals": _locals,
+    **dict.fromkeys(("min", "max", "sorted"), _keyed),
     "getattr": _getattr,
     "hasattr": _hasattr,
     "print": _not_followed,

@@ -49,6 +49,9 @@ PURE_BUILTINS = {
     "numpy.linspace": lambda start, stop, num=50: [start + i * (stop - start) / max(num - 1, 1)
                                                     for i in range(num)],
     **{f"math.{name}": getattr(math, name) for name in MATH_FUNCTIONS},
+    # The environment of a fresh shell: a variable read with a default has the default
+    # (kecam picks its backend with `os.getenv("KECAM_BACKEND", "tensorflow")`).
+    "os.getenv": lambda key, default=None: default,
 }
 PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
                 "tuple": tuple, "dict": dict,
@@ -58,6 +61,7 @@ PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": li
 # Standard-library (and numpy) names the interpreter models, by their dotted path, and
 # the built-in behaviour each one gets.
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
+                   "os.getenv": "os.getenv", "os.environ.get": "os.getenv",
                    **{f"collections.abc.{name}": f"collections.abc.{name}"
                       for name in ("Iterable", "Sequence", "Mapping")},
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",

@@ -142,3 +142,19 @@ def test_a_model_built_by_a_class_method_factory() -> None:
                      str(HERE / "factory_classmethod_torch.py") + "::Net.from_name('small')")
     torch = result.alignment.torch
     assert torch.total_counts().trainable == (3 * 16 * 9 + 16) + (16 * 10 + 10)
+
+
+def test_environment_defaults_and_keyed_min_give_the_input_shape() -> None:
+    graph, _ = keras_side(str(HERE / "kecam_style.py") + "::TinyNetS")
+    assert graph.input_shape == (16, 16, 3)  # (3, 16, 16) aligned channels-last
+
+
+def test_an_input_size_not_followed_is_unknown_and_the_json_report_is_written(tmp_path) -> None:
+    (tmp_path / "m.py").write_text(
+        "from tensorflow import keras\nfrom elsewhere import size\n\n"
+        "def build():\n    inputs = keras.Input(shape=(size(), 4))\n"
+        "    return keras.Model(inputs, keras.layers.Dense(2)(inputs))\n")
+    result = portlint("compare", str(tmp_path / "m.py"), str(TORCH_GENERATOR), "--format", "json")
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    import json
+    assert json.loads(result.stdout)["pairs"][0]["keras"]["input_shape"] == [None, 4]
