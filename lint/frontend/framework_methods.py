@@ -134,6 +134,8 @@ def _tensor_method(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, 
         if method == "size":
             return dims if not args else dims[args[0]] if isinstance(args[0], int) else Unknown("size", site)
         return Unknown(f"`.{method}()`", site)
+    if method in T.ARITHMETIC_METHODS and len(args) == 1 and not kwargs:
+        return interp.binary(T.ARITHMETIC_METHODS[method], tensor, args[0], site.source, site.node)
     spec = T.TENSOR_METHODS.get(method)
     framework = interp.builder.drafts[tensor.node_id].node.framework
     if spec is None:

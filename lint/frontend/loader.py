@@ -254,6 +254,11 @@ class Loader:
                        site: Site | None) -> Any:
         """What `from MODULE import NAME` binds."""
         if not level:
+            # As in Python, the package's attribute first: timm's `layers/__init__.py`
+            # rebinds `create_conv2d` (a submodule) to the function of that name.
+            value = self._rebound_submodule(module, name, source, site)
+            if value is not MISSING:
+                return value
             return self._module_value(f"{module}.{name}", site, source)
         # `from .utils import BaseOutput` reads the name from the module the package's
         # `__init__` takes it from, and `from .. import resnet` imports the submodule
@@ -320,6 +325,19 @@ class Loader:
             return None
         folder = self.roots[0]
         return self.import_module(name, 1, FileRef(str(folder / "__init__.py")), site)
+
+    def _rebound_submodule(self, package: str, name: str, source: Any, site: Site | None) -> Any:
+        """`name` of a package whose `__init__` imports it from a submodule of the same
+        name (`from .create_conv2d import create_conv2d`); MISSING otherwise."""
+        if is_framework_module(package) or f"{package}.{name}" in MODELLED_NAMES:
+            return MISSING
+        path = self.locate_module(package, 0, source)
+        if path is None or not path.endswith("__init__.py"):
+            return MISSING
+        origin = reexports(path).get(name)
+        if origin is None or origin[0].rpartition(".")[2] != name:
+            return MISSING
+        return self._reexported(package, name, 0, source, site)
 
     def _reexported(self, package: str, name: str, level: int, source: Any,
                     site: Site | None) -> Any:

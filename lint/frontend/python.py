@@ -52,6 +52,7 @@ PURE_BUILTINS = {
     # The environment of a fresh shell: a variable read with a default has the default
     # (kecam picks its backend with `os.getenv("KECAM_BACKEND", "tensorflow")`).
     "os.getenv": lambda key, default=None: default,
+    "itertools.repeat": lambda obj, times: [obj] * times,
 }
 PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
                 "tuple": tuple, "dict": dict,
@@ -62,6 +63,7 @@ PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": li
 # the built-in behaviour each one gets.
 STDLIB_BUILTINS = {"collections.OrderedDict": "OrderedDict", "functools.partial": "partial",
                    "os.getenv": "os.getenv", "os.environ.get": "os.getenv",
+                   "itertools.repeat": "itertools.repeat",
                    **{f"collections.abc.{name}": f"collections.abc.{name}"
                       for name in ("Iterable", "Sequence", "Mapping")},
                    "copy.deepcopy": "copy.deepcopy", "copy.copy": "copy.copy",

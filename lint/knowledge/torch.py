@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 from . import Attr, LayerSpec, ntuple
 from .ops import Op
-from .torch_values import (CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,  # noqa: F401
+from .torch_values import (ARITHMETIC_METHODS, CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,  # noqa: F401
                            INPLACE_INIT_METHODS, PARAMETER_CLASSES, SHAPE_METHODS,
                            TENSOR_FACTORIES, factory_dims, weight_shape)
 

@@ -12,6 +12,12 @@ from .ops import Op
 # Methods that return their tensor unchanged for our purposes.
 IDENTITY_METHODS = frozenset({"contiguous", "float", "to", "cpu", "cuda", "clone", "detach",
                               "type", "double", "half"})
+# Tensor methods that are Python's arithmetic operators (`x.mul(gamma)` is `x * gamma`),
+# by the operator's libcst name.
+ARITHMETIC_METHODS = {"add": "Add", "sub": "Subtract", "mul": "Multiply", "div": "Divide",
+                      "multiply": "Multiply", "subtract": "Subtract", "divide": "Divide",
+                      "add_": "Add", "mul_": "Multiply", "sub_": "Subtract", "div_": "Divide"}
+
 # Methods that return the shape or a dimension.
 SHAPE_METHODS = frozenset({"size", "dim", "numel"})
 

@@ -158,3 +158,33 @@ def test_an_input_size_not_followed_is_unknown_and_the_json_report_is_written(tm
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     import json
     assert json.loads(result.stdout)["pairs"][0]["keras"]["input_shape"] == [None, 4]
+
+
+def test_a_package_attribute_rebinding_a_submodule_name_is_the_function(tmp_path) -> None:
+    """timm's `layers/__init__.py` does `from .create_conv2d import create_conv2d`: the
+    package attribute is the function, not the submodule."""
+    package = tmp_path / "zoo" / "layers"
+    package.mkdir(parents=True)
+    (tmp_path / "zoo" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("from .make_conv import make_conv\n")
+    (package / "make_conv.py").write_text(
+        "import itertools\nimport torch.nn as nn\n\n"
+        "def make_conv(cin, cout, k, **kwargs):\n"
+        "    k, s = tuple(itertools.repeat(k, 2)), kwargs.pop('stride', 1)\n"
+        "    return nn.Conv2d(cin, cout, k, stride=s, padding=k[0] // 2)\n")
+    (tmp_path / "zoo" / "net.py").write_text(
+        "import torch.nn as nn\nfrom zoo.layers import make_conv\n\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = make_conv(3, 8, 3)\n        self.gamma = nn.Parameter(torch.ones(8))\n\n"
+        "    def forward(self, x):\n        return self.conv(x).mul(self.gamma.reshape(1, -1, 1, 1))\n")
+    (tmp_path / "zoo" / "net.py").write_text(
+        "import torch\n" + (tmp_path / "zoo" / "net.py").read_text())
+    (tmp_path / "k.py").write_text(
+        "from tensorflow import keras\n\ndef build():\n    i = keras.Input(shape=(8, 8, 3))\n"
+        "    return keras.Model(i, keras.layers.Conv2D(8, 3, padding='same')(i))\n")
+    result = compare(str(tmp_path / "k.py"), str(tmp_path / "zoo" / "net.py"))
+    torch = result.alignment.torch
+    assert torch.total_counts().trainable == 3 * 8 * 9 + 8 + 8
+    from portlint.knowledge.ops import Op
+    # x.mul(weight) is `x * weight`: a layer scale, not an opaque step
+    assert [n.op for n in torch.nodes if n.op != Op.INPUT][:2] == [Op.CONV, Op.ELEMENTWISE]
