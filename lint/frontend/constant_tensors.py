@@ -228,6 +228,8 @@ SHAPE_METHODS: dict[str, Callable[..., Any]] = {
     "size": lambda t, *d: None if t.shape is None else t.shape[d[0]] if d else tuple(t.shape),
     "dim": lambda t: None if t.shape is None else len(t.shape),
     "contiguous": lambda t: t,
+    # TF eager tensors: `rates.numpy().tolist()`; a 0-d one with its value is that number
+    "numpy": lambda t: t.values[0] if t.shape == () and t.values else t,
     "clone": lambda t: t,
     "detach": lambda t: t,
     "unsqueeze": lambda t, d: None if t.shape is None else _shape_only(

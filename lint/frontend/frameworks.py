@@ -49,7 +49,7 @@ def resolve(path: str) -> Resolved:
     tf_rest = _strip(path, ("tensorflow",))
     if tf_rest is not None:
         namespace, _, leaf = tf_rest.rpartition(".")
-        if namespace in (*TF.NAMESPACES, "nn") and leaf in TF.CALL_KINDS:
+        if namespace in TF.CALL_NAMESPACES and leaf in TF.CALL_KINDS:
             return Resolved(KERAS, TF.CALL_KINDS[leaf], leaf)
         if namespace in TF.NO_OP_NAMESPACES:
             return Resolved(KERAS, "tf_no_op", leaf)

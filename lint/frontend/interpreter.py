@@ -26,7 +26,7 @@ from .loader import Loader
 from .scope import Frame, Scope
 from .scope import literal as _literal  # noqa: F401  (tests read it from here)
 from .statements import Statements
-from .values import Instance, LazyImport, Module, Sequential, ShapeOf, Site
+from .values import ConstTensor, Instance, LazyImport, Module, Sequential, ShapeOf, Site
 
 __all__ = ["BudgetExceeded", "Interpreter"]
 
@@ -73,6 +73,10 @@ class Interpreter(Loader, Statements, Expressions, Attributes, Calls, FrameworkC
         elif isinstance(value, ShapeOf):
             dims = self.full_shape(value.tensor)
             return list(dims) if dims is not None else None
+        elif isinstance(value, ConstTensor) and value.values is not None and value.shape \
+                and len(value.shape) == 1:
+            # `for rate in tf.linspace(...)`: 0-d constant tensors, one per value
+            items = [ConstTensor((), (v,), value.dtype) for v in value.values]
         else:
             return None
         return items

@@ -10,16 +10,18 @@ from typing import Any, Callable
 
 from .. import ir
 from ..knowledge import Attr, LayerSpec
+from ..knowledge import torch as T
 from ..knowledge import tensorflow as TF
 from ..knowledge.ops import Op
 from .python import bind_arguments, is_constant
+from . import constant_tensors
 from .values import ConstTensor, Tensor, Weight, tensors_in
 
 # Python's math for the elementwise functions of plain numbers (`tf.math.sqrt(64.0)`).
 _NUMBER_FUNCTIONS: dict[str, Callable[[float], float]] = {
     "sqrt": math.sqrt, "rsqrt": lambda v: 1 / math.sqrt(v), "exp": math.exp, "log": math.log,
     "abs": abs, "square": lambda v: v * v, "negative": lambda v: -v,
-    "reciprocal": lambda v: 1 / v, "round": round, "floor": math.floor,
+    "reciprocal": lambda v: 1 / v, "round": round, "floor": math.floor, "ceil": math.ceil,
 }
 
 
@@ -73,6 +75,56 @@ def _factory(interp: Any, call: Any) -> Any:
     bound, _ = bind_arguments((first,), args[:1], {k: v for k, v in kwargs.items() if k == first},
                               call.arg_sites)
     return ConstTensor(_dims(bound.get(first)))
+
+
+def _linspace(interp: Any, call: Any) -> Any:
+    """tf.linspace(0.0, rate, n) of numbers: a 1-D constant tensor with its values
+    (ConvNeXt's drop-path rates, read back with `.numpy().tolist()`)."""
+    bound, _ = bind_arguments(("start", "stop", "num"), call.args, call.kwargs, call.arg_sites)
+    start, stop, num = bound.get("start"), bound.get("stop"), bound.get("num")
+    if not (all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, stop))
+            and isinstance(num, int) and 0 < num <= constant_tensors.MAX_ELEMENTS):
+        return _not_handled()
+    step = (stop - start) / max(num - 1, 1)
+    return constant_tensors.from_data([float(start + i * step) for i in range(num)])
+
+
+def _split(interp: Any, call: Any) -> Any:
+    """tf.split(value, n or sizes, axis): of a tensor, n equal chunks (GPT-2's query, key,
+    value); of a 1-D constant tensor with values, its pieces."""
+    bound, sites = bind_arguments(("value", "num_or_size_splits", "axis"), call.args,
+                                  call.kwargs, call.arg_sites)
+    value, splits, axis = bound.get("value"), bound.get("num_or_size_splits"), bound.get("axis", 0)
+    if isinstance(value, ConstTensor) and value.values is not None and axis == 0:
+        sizes = [len(value.values) // splits] * splits if isinstance(splits, int) and splits > 0 \
+            and len(value.values) % splits == 0 else splits
+        if isinstance(sizes, (list, tuple)) and all(isinstance(n, int) for n in sizes) \
+                and sum(sizes) == len(value.values):
+            starts = [sum(sizes[:i]) for i in range(len(sizes))]
+            return [constant_tensors.from_data(list(value.values[a:a + n])) or ConstTensor((n,))
+                    for a, n in zip(starts, sizes)]
+        return _not_handled()
+    if not isinstance(value, Tensor) or not isinstance(splits, int):
+        return _not_handled()
+    return interp._chunks(ir.KERAS, "tf.split", T.FUNCTIONS["chunk"],
+                          {"chunks": splits, "dim": axis}, {}, [value], call.site)
+
+
+def _resize(interp: Any, call: Any) -> Any:
+    """tf.image.resize(images, size, method): NHWC images to `size` (its known entries);
+    the channels are kept."""
+    bound, _ = bind_arguments(("images", "size", "method"), call.args, call.kwargs, call.arg_sites)
+    tensors = tensors_in([bound.get("images")])
+    if not tensors:
+        return _not_handled()
+    size = bound.get("size")
+    size = tuple(d if isinstance(d, int) and not isinstance(d, bool) else None for d in size) \
+        if isinstance(size, (list, tuple)) else None
+    method = bound.get("method", "bilinear")
+    attrs = {"size": size, "mode": method.lower() if isinstance(method, str) else None}
+    spec = LayerSpec(op=Op.UPSAMPLE, params=tuple(attrs), attrs={k: Attr(k) for k in attrs})
+    return interp.builder.apply_function(ir.KERAS, "tf.image.resize", spec, attrs, {}, tensors,
+                                         call.site, interp._path("resize"))
 
 
 def _elementwise(interp: Any, call: Any) -> Any:
@@ -159,5 +211,8 @@ TF_CALLS: dict[str, Callable[[Any, Any], Any]] = {
     "tf_matmul": _matmul,
     "tf_einsum": _einsum,
     "tf_identity": _identity,
+    "tf_linspace": _linspace,
+    "tf_split": _split,
+    "tf_resize": _resize,
     "tf_no_op": lambda interp, call: None,  # tf.debugging.assert_equal(...) checks only
 }

@@ -104,12 +104,15 @@ ARITHMETIC = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "div
 FACTORIES = ("range", "fill", "constant", "ones", "zeros")
 # Elementwise functions of one tensor: the shape is kept.
 ELEMENTWISE = ("sqrt", "rsqrt", "exp", "log", "abs", "square", "sin", "cos", "erf",
-               "negative", "reciprocal", "clip_by_value", "bias_add", "round", "floor")
+               "negative", "reciprocal", "clip_by_value", "bias_add", "round", "floor", "ceil")
 CALL_KINDS: dict[str, str] = {
     **dict.fromkeys(ARITHMETIC, "tf_arithmetic"), **dict.fromkeys(FACTORIES, "tf_factory"),
     **dict.fromkeys(ELEMENTWISE, "tf_elementwise"),
-    "matmul": "tf_matmul", "einsum": "tf_einsum",
+    "matmul": "tf_matmul", "einsum": "tf_einsum", "linspace": "tf_linspace", "split": "tf_split",
+    "resize": "tf_resize",
     **dict.fromkeys(("cast", "convert_to_tensor", "stop_gradient", "identity"), "tf_identity"),
 }
+# The namespaces under `tensorflow.` the calls above are exported from.
+CALL_NAMESPACES = (*NAMESPACES, "nn", "image")
 # Namespaces whose calls have no effect on the model: `tf.debugging.assert_equal(...)`.
 NO_OP_NAMESPACES = ("debugging",)

@@ -20,9 +20,9 @@ TORCH_VISION = "tinyops/modeling_tinyvision.py::TinyVisionModel"
 
 # vocab 50 x 16, positions 8 x 16, token types 2 x 16, the embeddings' LayerNorm.
 EMBEDDINGS = 50 * 16 + 8 * 16 + 2 * 16 + 2 * 16
-# ln_1, query/key/value Dense, c_proj TFConv1D (16 x 16 + 16), ln_2, c_fc (16 x 64 + 64),
-# c_proj (64 x 16 + 16).
-BLOCK = 32 + 3 * (16 * 16 + 16) + (16 * 16 + 16) + 32 + (16 * 64 + 64) + (64 * 16 + 16)
+# ln_1, c_attn TFConv1D (16 x 48 + 48, split into query/key/value), c_proj (16 x 16 + 16),
+# ln_2, c_fc (16 x 64 + 64), c_proj (64 x 16 + 16).
+BLOCK = 32 + (16 * 48 + 48) + (16 * 16 + 16) + 32 + (16 * 64 + 64) + (64 * 16 + 16)
 TEXT_TOTAL = EMBEDDINGS + 2 * BLOCK + 32  # two blocks and ln_f
 
 
@@ -59,14 +59,16 @@ def test_tf_ops_are_modelled_not_opaque():
     for node in graph.nodes:
         by_type.setdefault(node.layer_type, []).append(node)
     # q @ k^T: (heads, q, d) x (heads, k, d) transposed -> (heads, q, k).
-    scores = by_type["tf.matmul"][0]
-    assert scores.attrs["transpose_b"] is True and len(scores.inputs) == 2
+    scores = [n for n in by_type["tf.matmul"] if len(n.inputs) == 2][0]
+    assert scores.attrs["transpose_b"] is True
     assert scores.out_shape[-1] == scores.out_shape[-2]
     # probs @ v through einsum: the value's head size comes back.
     assert [n.out_shape[-1] for n in by_type["tf.einsum"]] == [8, 8]
     # TFConv1D: tf.matmul of the input and the layer's own (nx, nf) weight.
     conv1d = [n for n in by_type["tf.matmul"] if n.attrs.get("constant_side") == "b"]
-    assert [n.out_shape[-1] for n in conv1d] == [16, 64, 16] * 2
+    assert [n.out_shape[-1] for n in conv1d] == [48, 16, 64, 16] * 2
+    # tf.split(qkv, 3, axis=2): three chunks of 16 per block, one node each.
+    assert [n.out_shape[-1] for n in by_type["tf.split"]] == [16, 16, 16] * 2
     assert len(by_type["tf.reduce_mean"]) == 1
 
 
@@ -121,3 +123,19 @@ def test_batch_norm_moving_stats_reconcile_with_torch_running_stats():
     assert "Keras non-trainable 24 = torch running statistics 24" in text.stdout
     assert "-> counts differ" not in text.stdout
     assert "counts differ by convention only" in text.stdout  # buffer-accounting, an info
+
+
+def test_rates_from_tf_linspace_and_split_are_numbers_that_decide_layers():
+    graph = _graph(VISION)
+    assert not [n for n in graph.nodes if n.op == "opaque"]
+    drop = [n for n in graph.nodes if n.name == "drop_path"]
+    assert [n.layer_type for n in drop] == ["Activation", "Activation"]  # rate 0.0: linear
+    assert not any("condition not known" in r for r in _reasons(graph))
+
+
+def test_image_resize_keeps_the_channels():
+    graph = _graph(VISION)
+    resize = [n for n in graph.nodes if n.layer_type == "tf.image.resize"]
+    assert len(resize) == 1 and resize[0].out_shape[-1] == 8
+    pooler = [n for n in graph.nodes if n.name == "pooler_norm"][0]
+    assert pooler.counts.trainable == 16
