@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--groups", default="named,matched", help="named, matched or both (default)")
     ap.add_argument("--only", help="comma-separated words: run the pairs whose name or "
                                    "references contain one (case-insensitive)")
+    ap.add_argument("--every", type=int, default=1, metavar="K",
+                    help="run every K-th matched pair only (a sample, in name order; default 1)")
     ap.add_argument("--portlint-arg", action="append", default=[], metavar="ARG",
                     help="extra argument for every `portlint compare` (repeatable)")
     ap.add_argument("--sides", action="store_true",
@@ -69,18 +71,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ns.groups = tuple(g.strip() for g in ns.groups.split(",") if g.strip())
     if not ns.groups or any(g not in GROUPS for g in ns.groups):
         ap.error("--groups: expected named, matched or named,matched")
-    if ns.jobs < 1:
-        ap.error("-j must be at least 1")
+    if ns.jobs < 1 or ns.every < 1:
+        ap.error("-j and --every must be at least 1")
     return ns
 
 
-def build_pairs(site: Path, groups: tuple[str, ...]) -> tuple[list[pypi_pairs.Pair], dict]:
+def build_pairs(site: Path, groups: tuple[str, ...],
+                every: int = 1) -> tuple[list[pypi_pairs.Pair], dict]:
     kecam = pypi_pairs.registered(site, pypi_pairs.KECAM)
     timm = pypi_pairs.registered(site, pypi_pairs.TIMM)
     matching = pypi_pairs.match(kecam, timm)
     pairs = pypi_pairs.named_pairs(site, kecam, timm) if "named" in groups else []
     if "matched" in groups:
-        pairs += pypi_pairs.matched_pairs(matching)
+        pairs += pypi_pairs.matched_pairs(matching)[::every]
     info = {"kecam_models": sum(map(len, kecam.values())),
             "timm_models": sum(map(len, timm.values())),
             "pairs": len(matching.pairs),
@@ -209,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"pypi_ports: --source-root {site}: not a folder")
     else:
         site = pypi_sources.fetch(ns.python, ns.cache.resolve())
-    pairs, matching = build_pairs(site, ns.groups)
+    pairs, matching = build_pairs(site, ns.groups, ns.every)
     if ns.only:
         words = [w.strip().lower() for w in ns.only.split(",") if w.strip()]
         pairs = [p for p in pairs if _selected(p, words)]
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             "portlint": hf_ports.describe_portlint(ns.python), "python": ns.python,
             "source": str(site), "versions": pypi_sources.versions(site), "jobs": ns.jobs,
             "timeout": ns.timeout, "load": round(os.getloadavg()[0], 2),
-            "portlint_args": ns.portlint_arg, "sides": ns.sides}
+            "portlint_args": ns.portlint_arg, "sides": ns.sides, "every": ns.every}
     results = {"meta": meta, "matching": matching, "pairs": rows}
     run_rows(rows, site, ns, missing)
     report(results, ns)

@@ -125,6 +125,9 @@ def section(results: dict) -> str:
                   f"through the input-size suffix), {matching.get('unmatched', '?')} kecam "
                   f"models without a timm twin, ambiguous: "
                   f"{', '.join(matching.get('ambiguous') or []) or 'none'}.", ""]
+    if (meta.get("every") or 1) > 1:
+        lines += [f"A sample: every {meta['every']}th matched pair in name order "
+                  f"(`--every {meta['every']}`).", ""]
     if meta.get("sides"):
         lines += ["With `--sides` each side also ran against a one-layer stand-in of the "
                   "other framework; its columns say whether that side is followed on its "

@@ -179,6 +179,10 @@ def test_list_pairs_kecam_and_timm_models_by_name(tmp_path):
     # `Twice` and `twice` (two kecam files, one key) pair neither; KerasOnly has no twin;
     # NotRegistered is no model entry; the file that does not parse is skipped
     assert run.stdout.strip().endswith("3 pairs; name matching: 3 kecam/timm pairs"), shown(run)
+    # --every 2: a sample of the matched pairs, the first and the third
+    run = harness("--source-root", site, "--groups", "matched", "--every", "2", "--list")
+    sample = [line.split("\t")[1] for line in run.stdout.splitlines() if "\t" in line]
+    assert sample == ["HalfNet / half_net", "TinyNetS / tinynet_s"], shown(run)
 
 
 def test_runs_the_pairs_in_the_site_folder_and_writes_the_doc(tmp_path):
