@@ -57,7 +57,7 @@ def describe(code: int, stdout: str, stderr: str) -> dict:
         try:
             data = json.loads(stdout)
         except ValueError:
-            out["reason"] = f"exit {code} without JSON on stdout: {_first_line(stderr) or '?'}"
+            out["reason"] = f"exit {code} without JSON on stdout: {_error_line(stderr) or '?'}"
             return out
     if data is None:
         out["reason"] = _strip_prefix(_first_line(stderr)) or f"exit {code} with no message"
@@ -143,6 +143,14 @@ def _total(entry, keys: tuple[str, ...], side: dict) -> dict:
                 partial = bool(entry.get("partial")) or bool(entry.get("missing"))
                 return {"value": entry[key], "partial": partial}
     return {"value": side["counted"], "partial": True, "uncounted_nodes": side["uncounted"]}
+
+
+def _error_line(text: str) -> str:
+    """The first line, or a traceback's last (the exception), which says what went wrong."""
+    first = _first_line(text)
+    if first.startswith("Traceback"):
+        return next((line.strip() for line in reversed(text.splitlines()) if line.strip()), first)
+    return first
 
 
 def _first_line(text: str) -> str:

@@ -292,3 +292,12 @@ def test_fetch_unpacks_wheels_and_the_packages_of_an_sdist_without_pip(tmp_path)
     (site / "keras_thing/model.py").write_text("edited\n")
     pypi_sources.fetch("/nonexistent/python", tmp_path / "cache", packages)
     assert (site / "keras_thing/model.py").read_text() == "edited\n"
+
+
+def test_a_traceback_is_recorded_by_its_exception():
+    import hf_runs
+
+    crash = "Traceback (most recent call last):\n  File \"x.py\", line 1\nTypeError: boom\n"
+    assert hf_runs.describe(1, "", crash)["reason"] == "exit 1 without JSON on stdout: TypeError: boom"
+    assert hf_runs.describe(1, "", "portlint: plain\n")["reason"] == \
+        "exit 1 without JSON on stdout: portlint: plain"
