@@ -9,6 +9,7 @@
     python bench/hf_ports.py --from-json results.json --markdown docs/hf-ports.md
     python bench/hf_ports.py --instantiate --instantiate-python .venv-hf/bin/python \\
         --config '{"num_hidden_layers": 2}' --families bert,gpt2,vit
+    python bench/hf_ports.py --builds-from results.json   # saved built counts, new static runs
 
 The source is read, never imported: `--source FOLDER` (the `transformers` package folder, or
 the folder holding it), else the transformers distribution installed in this interpreter or
@@ -66,6 +67,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     dyn.add_argument("--instantiate-families", help="comma-separated families to build (default: all run)")
     dyn.add_argument("--config", help="config overrides for both sides, JSON text or a JSON file "
                                       "(e.g. '{\"num_hidden_layers\": 2}')")
+    dyn.add_argument("--builds-from", type=Path, metavar="JSON",
+                     help="take the built counts from a saved --json instead of building "
+                          "(same families and --config); the static runs are made again")
     dyn.add_argument("--instantiate-timeout", type=float, default=300.0, help="seconds per pair")
     dyn.add_argument("--memory-limit", type=int, default=8192,
                      help="MB of address space a build may add to the imported frameworks")
@@ -166,15 +170,50 @@ def run_static(rows: list[dict], python: str, root: Path, ns, extra: list[str]) 
             row.update(result)
 
 
+def _chosen(rows: list[dict], ns) -> list[dict]:
+    wanted = _names(ns.instantiate_families)
+    return [r for r in rows if r["kind"] in ns.instantiate_kinds
+            and (wanted is None or r["family"] in wanted)]
+
+
+def _check_counts(row: dict, built: dict, overrides: dict, static_sees_config: bool) -> None:
+    row["instantiated"] = built
+    if overrides and not static_sees_config:
+        row["counts_match"] = {"keras": "not comparable", "torch": "not comparable"}
+    else:
+        row["counts_match"] = hf_instantiate.compare_counts(row.get("static"), built)
+
+
+def load_builds(path: Path) -> tuple[dict, str]:
+    """The built counts of a saved --json, by (family, kind), and how they were made."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        built = {(r["family"], r["kind"]): r["instantiated"] for r in saved.get("pairs", [])
+                 if isinstance(r, dict) and isinstance(r.get("instantiated"), dict)}
+        origin = saved.get("meta", {}).get("instantiate") or "a saved run"
+    except (OSError, ValueError, KeyError, AttributeError) as error:
+        raise SystemExit(f"hf_ports: --builds-from: {error}")
+    return built, str(origin)
+
+
+def reuse_builds(rows: list[dict], ns, saved: tuple[dict, str], overrides: dict,
+                 static_sees_config: bool) -> str:
+    """`--builds-from`: the built counts of a saved run, checked against this run's
+    static totals (building takes minutes per model; the counts do not change)."""
+    built, origin = saved
+    chosen = [r for r in _chosen(rows, ns) if (r["family"], r["kind"]) in built]
+    for row in chosen:
+        _check_counts(row, built[(row["family"], row["kind"])], overrides, static_sees_config)
+    return f"{len(chosen)} pairs' counts from `{ns.builds_from.name}` ({origin})"
+
+
 def run_instantiate(rows: list[dict], ns, overrides: dict, static_sees_config: bool) -> str:
     """Build the chosen pairs; returns the line the doc prints about it."""
     why_not = hf_instantiate.available(ns.instantiate_python)
     if why_not:
         print(f"hf_ports: --instantiate skipped: {why_not}", file=sys.stderr)
         return f"skipped ({why_not})"
-    wanted = _names(ns.instantiate_families)
-    chosen = [r for r in rows if r["kind"] in ns.instantiate_kinds
-              and (wanted is None or r["family"] in wanted)]
+    chosen = _chosen(rows, ns)
 
     def one(row: dict) -> dict:
         built = hf_instantiate.instantiate(ns.instantiate_python, row["tf_file"], row["tf_class"],
@@ -186,11 +225,7 @@ def run_instantiate(rows: list[dict], ns, overrides: dict, static_sees_config: b
 
     with ThreadPoolExecutor(max_workers=ns.jobs) as pool:
         for row, built in zip(chosen, pool.map(one, chosen)):
-            row["instantiated"] = built
-            if overrides and not static_sees_config:
-                row["counts_match"] = {"keras": "not comparable", "torch": "not comparable"}
-            else:
-                row["counts_match"] = hf_instantiate.compare_counts(row.get("static"), built)
+            _check_counts(row, built, overrides, static_sees_config)
     config = json.dumps(overrides) if overrides else "the configuration classes' defaults"
     note = "" if static_sees_config or not overrides else (
         "; this portlint takes no --keras-config/--torch-config, so the static totals are "
@@ -240,9 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         list_families(families)
         return 0
     overrides = load_overrides(ns.config)
+    saved_builds = load_builds(ns.builds_from) if ns.builds_from is not None else None
     rows = pair_jobs(families, ns.kinds)
     with tempfile.TemporaryDirectory(prefix="hf-ports-") as tmp:
-        config_args = portlint_config_args(ns.python, overrides, Path(tmp)) if ns.instantiate else []
+        building = ns.instantiate or ns.builds_from is not None
+        config_args = portlint_config_args(ns.python, overrides, Path(tmp)) if building else []
         meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                 "portlint": describe_portlint(ns.python), "python": ns.python,
                 "transformers": hf_families.source_version(package), "source": str(package),
@@ -252,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
                    "families": [f.to_json() for f in families],
                    "no_base_pair": [f.name for f in families if not f.base], "pairs": rows}
         run_static(rows, ns.python, package.parent, ns, ns.portlint_arg + config_args)
-        if ns.instantiate:
+        if saved_builds is not None:
+            meta["instantiate"] = reuse_builds(rows, ns, saved_builds, overrides,
+                                               bool(config_args))
+        elif ns.instantiate:
             if ns.json:  # the static results are kept should the builds be interrupted
                 ns.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
             meta["instantiate"] = run_instantiate(rows, ns, overrides, bool(config_args))

@@ -78,11 +78,19 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
     if not torch.input_shape and torch.inputs and torch.nodes[torch.inputs[0]].out_shape:
         # Now that the input is known, interpret the torch model again so that code which
         # asks for sizes (`x.size(1)`, `x.shape[-1]`) can be followed. Parsed only once.
+        # When that reading fails (a budget, a size check that now raises), the first
+        # one stands: it was a model, only with fewer sizes known.
         shape = torch.nodes[torch.inputs[0]].out_shape
-        torch = extract(refs[1 - keras_index], options.keras_version, sources[1 - keras_index],
-                        input_shape=shape, config_overrides=overrides)
-        infer_shapes(keras, torch, options.input_shape)
-        graphs[1 - keras_index] = torch
+        try:
+            again = extract(refs[1 - keras_index], options.keras_version,
+                            sources[1 - keras_index], input_shape=shape,
+                            config_overrides=overrides)
+        except InputError:
+            again = None
+        if again is not None:
+            torch = again
+            infer_shapes(keras, torch, options.input_shape)
+            graphs[1 - keras_index] = torch
     for graph, ref in ((keras, refs[keras_index]), (torch, refs[1 - keras_index])):
         refuse_unusable(graph, ref)
     alignment = align(keras, torch)

@@ -9,7 +9,8 @@ from .. import ir
 from ..knowledge.ops import Op
 from .calls import data_first
 from .modules import attach, module_tree
-from .values import (BATCH, ConstTensor, Function, Instance, Layer, Sequential, Site, Tensor, Unknown,
+from .values import (BATCH, ConstTensor, Function, Instance, Layer, Sequential, Site, Tensor,
+                     Unknown, UnknownSize,
                      Weight, module_path, tensors_in)
 
 
@@ -127,6 +128,7 @@ class Application:
         from ..shapes.counting import count
 
         attrs, _ = self.builder.canonical_attrs(layer.spec, layer.args, {})
+        attrs.update(layer.extra_attrs)
         node = ir.Node(id=-1, op=layer.spec.op, framework=layer.framework,
                        layer_type=layer.type_name, name="", attrs=attrs)
         return count(node, layer.framework)
@@ -160,5 +162,11 @@ class Application:
 
     def full_shape(self, tensor: Tensor) -> tuple | None:
         """The tensor's shape with the batch dimension first, when known now."""
-        shape = self.builder.drafts[tensor.node_id].node.out_shape
-        return None if shape is None else (BATCH, *shape)
+        node = self.builder.drafts[tensor.node_id].node
+        shape = node.out_shape
+        if shape is None:
+            return None
+        if node.framework == ir.TORCH:  # Keras shapes say None for a size not fixed
+            shape = tuple(UnknownSize("tensor size not known statically") if d is None else d
+                          for d in shape)
+        return (BATCH, *shape)

@@ -10,7 +10,8 @@ from typing import Any, Callable
 from .. import ir
 from ..knowledge import REQUIRED, hf
 from ..knowledge import torch as T
-from ..knowledge.module_api import (CONTAINER_METHODS, KERAS_LAYER_STATE, MODULE_METHODS, TRAINING,
+from ..knowledge.module_api import (AUTOGRAD_APPLY, AUTOGRAD_CONTEXT_METHODS, AUTOGRAD_FUNCTION,
+                                    CONTAINER_METHODS, KERAS_LAYER_STATE, MODULE_METHODS, TRAINING,
                                     TREE_METHODS)
 from . import model_outputs
 from .hf_config import attribute_name
@@ -19,8 +20,8 @@ from .modules import container_kind, framework_kind, is_keras_class
 from .python import CONSTANT_METHODS
 from .scope import MISSING, FileRef
 from .values import (Builtin, BoundMethod, Class, ConstTensor, ExternalRef, FrameworkRef, Function,
-                     Instance, Layer, Module, ModelOutput, Sequential, ShapeOf, Site, SuperProxy,
-                     Tensor, Unknown, Weight)
+                     Instance, Layer, Module, ModelOutput, Partial, Sequential, ShapeOf, Site,
+                     SuperProxy, Tensor, Unknown, Weight)
 
 Handler = Callable[[Any, Any, str, Site], Any]
 
@@ -121,6 +122,8 @@ def _instance(interp: Any, obj: Instance, name: str, site: Site) -> Any:
         return value
     if name in MODULE_METHODS:
         return Builtin(MODULE_METHODS[name], receiver=obj)
+    if name in AUTOGRAD_CONTEXT_METHODS and _autograd_function(obj.cls):
+        return Builtin("noop")  # the context of an autograd Function's forward
     if obj.base_layer is not None:
         return interp.layer_attribute(obj.base_layer, name, site)
     if obj.container is not None:
@@ -151,7 +154,15 @@ def _class(interp: Any, obj: Class, name: str, site: Site) -> Any:
     value = obj.lookup(name)
     if isinstance(value, Function) and value.kind == "classmethod":
         return BoundMethod(obj, value)
+    if value is None and name == AUTOGRAD_APPLY and _autograd_function(obj):
+        forward = obj.lookup("forward")
+        if isinstance(forward, Function):  # its context: an instance keeping what is set
+            return Partial(forward, [Instance(obj)], {})
     return value if value is not None else Unknown(f"class attribute `{name}`", site)
+
+
+def _autograd_function(cls: Class) -> bool:
+    return any(base.path == AUTOGRAD_FUNCTION for base in cls.framework_bases())
 
 
 def _module(interp: Any, obj: Module, name: str, site: Site) -> Any:

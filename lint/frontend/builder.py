@@ -20,7 +20,7 @@ from ..shapes.inference import infer_node
 from ..source import LazySpan
 from .callee import computed_arguments
 from .frameworks import resolve
-from .values import FrameworkRef, Layer, Site, Tensor, Unknown
+from .values import FrameworkRef, Layer, Site, Tensor, Unknown, UnknownSize
 
 
 @dataclass
@@ -94,6 +94,7 @@ class GraphBuilder:
         """Apply a constructed layer to tensors: one node, plus one for a fused activation."""
         spec = layer.spec
         attrs, explicit = self.canonical_attrs(spec, layer.args, layer.arg_sites)
+        attrs.update(layer.extra_attrs)
         activation = None
         if spec.op == Op.ACTIVATION and "kind" not in spec.fixed:
             # keras.layers.Activation(...): the kind comes from the argument.
@@ -216,6 +217,8 @@ class GraphBuilder:
             return value
         if isinstance(value, (tuple, list)):
             return tuple(self._plain(v, param, site) for v in value)
+        if isinstance(value, UnknownSize):
+            return ir.UNKNOWN  # a dimension not known: not a construct to report
         if isinstance(value, Unknown):
             self.note_unresolved(f"argument `{param}`: {value.reason}", value.site or site)
             return ir.UNKNOWN

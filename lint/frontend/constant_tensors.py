@@ -40,11 +40,42 @@ def arange(*args: Any) -> ConstTensor | None:
     return _tensor([start + i * step for i in range(count)], _dtype(*args))
 
 
+def linspace(start: Any, end: Any, steps: Any = None) -> ConstTensor | None:
+    """torch.linspace(start, end, steps): float32, both ends included (ConvNeXt's
+    stochastic-depth rates per block)."""
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (start, end)) \
+            or not isinstance(steps, int) or not 0 <= steps <= MAX_ELEMENTS:
+        return None
+    if steps == 1:
+        return _tensor([start], "float")
+    step = (end - start) / (steps - 1)
+    return _tensor([start + i * step for i in range(steps)], "float")
+
+
 def from_data(data: Any) -> ConstTensor | None:
+    if isinstance(data, (int, float)) and not isinstance(data, bool):
+        return ConstTensor((), None, _dtype(data))  # torch.tensor(2.0): a 0-d tensor
     if isinstance(data, (list, tuple)) and len(data) <= MAX_ELEMENTS and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in data):
         return _tensor(list(data), _dtype(*data))
     return None
+
+
+def split(t: ConstTensor, sizes: Any, dim: int = 0) -> tuple | None:
+    """t.split(3) / t.split([2, 2, 6]) of a 1-D tensor with values: the pieces."""
+    values = t.values
+    if values is None or dim not in (0, -1):
+        return None
+    if isinstance(sizes, int) and not isinstance(sizes, bool) and sizes > 0:
+        sizes = [min(sizes, len(values) - i) for i in range(0, len(values), sizes)]
+    if not isinstance(sizes, (list, tuple)) or not all(
+            isinstance(n, int) and n >= 0 for n in sizes) or sum(sizes) != len(values):
+        return None
+    pieces, start = [], 0
+    for n in sizes:
+        pieces.append(ConstTensor((n,), values[start:start + n], t.dtype))
+        start += n
+    return tuple(pieces)
 
 
 def binary(operator: Callable[[Any, Any], Any], left: Any, right: Any,
@@ -97,6 +128,12 @@ def call(name: str, args: list[Any], kwargs: dict[str, Any] | None = None) -> An
         return from_data(args[0])
     if name == "arange":
         return arange(*[a for a in args])
+    if name == "linspace":
+        values = {k: v for k, v in (kwargs or {}).items() if k in ("start", "end", "steps")}
+        try:
+            return linspace(*args[:3], **values)
+        except TypeError:
+            return None
     if name in SHAPE_FUNCTIONS:
         options = {k: v for k, v in (kwargs or {}).items() if k in ("dim", "indexing", "start_dim", "end_dim")}
         try:
@@ -116,7 +153,9 @@ def method(t: ConstTensor, name: str, args: list[Any]) -> Any:
     if t.values is None:
         return None
     if name == "tolist":
-        return list(t.values)
+        return list(t.values) if t.shape else t.values[0] if t.values else None
+    if name == "split" and args:
+        return split(t, *args[:2])
     if name in ("int", "long"):
         return _tensor([int(v) for v in t.values], "int")
     if name in ("float", "double"):

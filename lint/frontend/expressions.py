@@ -12,8 +12,8 @@ from .callee import indirection
 from .python import BINARY_OPS, BUILTINS, COMPARE_OPS, hashable, is_constant
 from .scope import MISSING, Scope, literal
 from .values import (BATCH, Builtin, Class, ConstTensor, FrameworkRef, Function, Instance,
-                     ModelOutput, Partial, Sequential, ShapeOf, Site, Tensor, Unknown, Weight,
-                     reason_of, static_index)
+                     ModelOutput, Partial, Sequential, ShapeOf, Site, Tensor, Unknown,
+                     UnknownSize, Weight, reason_of, static_index)
 
 
 class Expressions:
@@ -167,6 +167,8 @@ class Expressions:
             for item in right:  # `self.layers += [...]` extends an nn.ModuleList in place
                 self.sequential_add(left, item)
             return left
+        if _size_arithmetic(left, right):
+            return UnknownSize("a size computed from one not known statically", Site(source, node))
         if op in BINARY_OPS and too_big(op, left, right):
             return Unknown(f"operation `{op}` would build a value too large to analyse",
                            Site(source, node))
@@ -409,3 +411,11 @@ def _identity_known(left: Any, right: Any) -> bool:
     if isinstance(left, Unknown) or isinstance(right, Unknown):
         return False
     return left is None or right is None or (isinstance(left, Class) and isinstance(right, Class))
+
+
+def _size_arithmetic(left: Any, right: Any) -> bool:
+    """Arithmetic on a size not known statically or on the batch size, with a number or
+    another such size: `bsz * self.num_heads`, `seq_len // 2`."""
+    sizes = [v is BATCH or isinstance(v, UnknownSize) for v in (left, right)]
+    numbers = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)]
+    return any(sizes) and all(s or n for s, n in zip(sizes, numbers))

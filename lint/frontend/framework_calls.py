@@ -250,6 +250,20 @@ def _parameter(interp: Any, call: FrameworkCall) -> Any:
     return Weight(shape, trainable=trainable is not False)
 
 
+def _reparametrization(interp: Any, call: FrameworkCall) -> Any:
+    """`nn.utils.weight_norm(conv, name="weight", dim=2)`: the same module, whose weight
+    is now a norm and a direction (its count gains the norms); torch changes it in place."""
+    params, defaults = T.REPARAMETRIZATIONS[call.resolved.name]
+    bound, _ = bind_arguments(params, call.args, call.kwargs, call.arg_sites)
+    module = bound.get("module")
+    if not isinstance(module, Layer):
+        return NOT_HANDLED
+    name, dim = bound.get("name", defaults["name"]), bound.get("dim", defaults["dim"])
+    known = name == "weight" and (dim is None or isinstance(dim, int) and not isinstance(dim, bool))
+    module.extra_attrs["weight_norm_dim"] = dim if known else ir.UNKNOWN
+    return module
+
+
 def _config(interp: Any, call: FrameworkCall) -> Any:
     """keras.initializers.Constant(0.2): a setting, as text."""
     shown = ", ".join([repr(a) for a in call.args]
@@ -343,6 +357,7 @@ FRAMEWORK_CALLS: dict[str, Callable[[Any, FrameworkCall], Any]] = {
     "weight_call": _weight_call,
     "tensor_factory": _tensor_factory,
     "parameter": _parameter,
+    "reparametrization": _reparametrization,
     "config": _config,
     "helper": _helper,
     "activation": _activation,

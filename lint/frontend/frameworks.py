@@ -101,6 +101,8 @@ def _resolve_keras(rest: str) -> Resolved:
 
 def _resolve_torch(rest: str) -> Resolved:
     namespace, _, leaf = rest.rpartition(".")
+    if rest.startswith("nn.") and rest[len("nn."):] in T.REPARAMETRIZATIONS:
+        return Resolved(TORCH, "reparametrization", rest[len("nn."):])
     if namespace == "nn" or namespace.startswith("nn.modules"):
         found = _first_class(TORCH, leaf, _TORCH_CLASSES)
         if found is not None:
@@ -109,7 +111,7 @@ def _resolve_torch(rest: str) -> Resolved:
         return Resolved(TORCH, "parameter", leaf)
     if namespace == "" and leaf in T.CONSTANT_FUNCTIONS:
         return Resolved(TORCH, "constant_function", leaf)
-    if namespace == "" and leaf in T.TENSOR_FACTORIES:
+    if namespace == "" and (leaf in T.TENSOR_FACTORIES or leaf in T.SIZE_OR_DATA_FACTORIES):
         return Resolved(TORCH, "tensor_factory", leaf)
     if namespace in ("nn.functional", "") and leaf in T.FUNCTIONS:
         return Resolved(TORCH, "function", leaf, spec=T.FUNCTIONS[leaf])

@@ -7,6 +7,7 @@ from typing import Any, Callable, Iterable
 from .budget import MAX_ITERATIONS, BudgetExceeded
 from .hf_config import attribute_name
 from .modules import attach
+from .optional_imports import failing_import, import_error_handler
 from .python import annotated_fields, is_constant, is_dataclass, method_kind, raises
 from .scope import FunctionReturn, LoopBreak, LoopContinue, Scope, Unfollowable
 from .values import Builtin, Class, Function, Instance, Layer, Site, Tensor, Unknown, reason_of
@@ -199,10 +200,23 @@ def _with(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
 
 
 def _try(interp: Any, stmt: Any, scope: Scope, source: Any) -> None:
-    """The body, then `else` and `finally` (handlers never run: nothing raises)."""
-    interp.exec_block(stmt.body.body, scope, source)
-    if stmt.orelse is not None:
-        interp.exec_block(stmt.orelse.body.body, scope, source)
+    """The body, then `else` and `finally`. Handlers run only for an import of a module
+    that is absent (an optional accelerator) under `except ImportError`: the rest of the
+    body is skipped and the handler runs (frontend/optional_imports.py)."""
+    handler = import_error_handler(stmt)
+    body = list(stmt.body.body)
+    for index, line in enumerate(body):
+        if handler is not None and failing_import(interp, line, source):
+            interp.exec_block(body[:index], scope, source)
+            if handler.name is not None:
+                interp.assign(handler.name.name, Unknown("an ImportError", Site(source, line)),
+                              scope, source)
+            interp.exec_block(handler.body.body, scope, source)
+            break
+    else:
+        interp.exec_block(body, scope, source)
+        if stmt.orelse is not None:
+            interp.exec_block(stmt.orelse.body.body, scope, source)
     if stmt.finalbody is not None:
         interp.exec_block(stmt.finalbody.body.body, scope, source)
 

@@ -54,6 +54,13 @@ class Unknown:
     chain: tuple[str, ...] = ()  # the interpreted calls it was made in, outermost first
 
 
+@dataclass
+class UnknownSize(Unknown):
+    """A torch tensor size the shapes do not give (at run time it is an int, never None),
+    or arithmetic on one or on the batch size (`bsz * self.num_heads`). As a layer or view
+    argument it is an unknown dimension, not a construct to report."""
+
+
 @dataclass(frozen=True)
 class FrameworkRef:
     """A name reached through a framework import: `("keras", "layers.Dense")`."""
@@ -198,6 +205,9 @@ class Layer:
     applied: int = 0
     local_name: str | None = None  # torch: attribute or index in its parent module
     parent: Any = None
+    # Attributes given after construction, copied onto its nodes: the axis of a torch
+    # weight norm (`weight_norm_dim`), which changes its parameter count.
+    extra_attrs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(eq=False)

@@ -26,3 +26,10 @@ TRAINING = False
 DATA_KEYWORDS = ("inputs", "input")
 # A Keras layer's own state before its `build` sets it (`self.built = True`).
 KERAS_LAYER_STATE = {"built": False, "name": None}
+# torch.autograd.Function subclasses: `XSoftmax.apply(x, mask, dim)` runs the static
+# `forward(ctx, x, mask, dim)` with a context object that keeps what forward sets on it
+# and whose methods for backward do nothing here (Hugging Face's DeBERTa).
+AUTOGRAD_FUNCTION = "torch.autograd.Function"
+AUTOGRAD_APPLY = "apply"
+AUTOGRAD_CONTEXT_METHODS = frozenset({"save_for_backward", "mark_non_differentiable",
+                                      "mark_dirty", "set_materialize_grads"})

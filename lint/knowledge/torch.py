@@ -12,7 +12,8 @@ from . import Attr, LayerSpec, ntuple
 from .ops import Op
 from .torch_values import (ARITHMETIC_METHODS, CONSTANT_FUNCTIONS, IDENTITY_METHODS, INIT_NAMESPACE,  # noqa: F401
                            INPLACE_INIT_METHODS, PARAMETER_CLASSES, SHAPE_METHODS,
-                           TENSOR_FACTORIES, factory_dims, weight_shape)
+                           SIZE_OR_DATA_FACTORIES, TENSOR_FACTORIES, factory_dims,
+                           weight_shape)
 
 DOCS = "https://pytorch.org/docs/stable/generated/"
 
@@ -461,6 +462,16 @@ TUPLE_ATTRIBUTES = frozenset({"kernel_size", "stride", "padding", "dilation", "o
 # Functions that live in the `torch` namespace (messages spell the others `F.`).
 ROOT_FUNCTIONS = frozenset({"flatten", "transpose", "chunk", "cat", "concat", "add", "permute",
                             "reshape", "matmul", "bmm"})
+
+# Functions that reparametrize a module's weight in place and return the module, by path
+# under `torch.nn.`, with their signature and defaults: `weight_norm(conv, name="weight",
+# dim=2)` replaces `weight` by `weight_g` (its norms along `dim`: weight.shape[dim]
+# values, one when dim is None) and `weight_v` (weight's shape), one parameter more per
+# norm (torch/nn/utils/weight_norm.py, torch/nn/utils/parametrizations.py).
+REPARAMETRIZATIONS: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "utils.weight_norm": (("module", "name", "dim"), {"name": "weight", "dim": 0}),
+    "utils.parametrizations.weight_norm": (("module", "name", "dim"), {"name": "weight", "dim": 0}),
+}
 
 CONTAINERS = frozenset({"Sequential"})
 MODULE_LISTS = frozenset({"ModuleList", "ModuleDict"})

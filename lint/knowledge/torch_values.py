@@ -23,12 +23,15 @@ SHAPE_METHODS = frozenset({"size", "dim", "numel"})
 
 # torch functions that build a tensor from constants: only the shape is kept.
 TENSOR_FACTORIES = frozenset({"zeros", "ones", "randn", "rand", "empty", "full"})
+# The legacy constructors: `torch.Tensor(768)` is an uninitialised tensor of that size,
+# `torch.Tensor([1.0, 2.0])` one of that data.
+SIZE_OR_DATA_FACTORIES = frozenset({"Tensor", "FloatTensor", "DoubleTensor", "LongTensor"})
 PARAMETER_CLASSES = frozenset({"Parameter"})
 # torch functions computed on constant 1-D tensors (configuration arithmetic).
 CONSTANT_FUNCTIONS = frozenset({"arange", "tensor", "round", "log", "exp", "sqrt", "floor",
                                 "ceil", "abs", "divide", "div", "true_divide", "pow", "diff",
                                 "stack", "meshgrid", "sign", "log2", "ones_like",
-                                "zeros_like"})
+                                "zeros_like", "linspace"})
 # In-place initialisers on such tensors: the shape stays.
 INPLACE_INIT_METHODS = frozenset({"normal_", "uniform_", "zero_", "fill_", "mul_", "add_",
                                   "trunc_normal_", "clone", "detach", "float", "to"})
@@ -62,6 +65,9 @@ def factory_dims(name: str, args: list[Any]) -> tuple | list:
     """The size a tensor factory is given: `zeros(2, 3)` and `zeros((2, 3))` alike;
     `full(size, value)` takes it first."""
     dims = args[0] if len(args) == 1 and isinstance(args[0], (tuple, list)) else args
+    if name in SIZE_OR_DATA_FACTORIES and len(args) == 1 and isinstance(args[0], (tuple, list)):
+        data = args[0]  # torch.Tensor([1.0, 2.0]): the data, not the size
+        return (len(data),) if all(isinstance(v, (int, float)) for v in data) else (None,)
     if name == "full":
         dims = args[0] if args else ()
     if not isinstance(dims, (tuple, list)):  # torch.full(size_not_known, ...)

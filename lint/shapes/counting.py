@@ -242,6 +242,31 @@ def _count_keras_attention(node: Node) -> Counts | None:
     return Counts(trainable=projections + output)
 
 
+def _weight_shape(node: Node) -> tuple | None:
+    """A torch convolution's or Linear's weight shape: (out, in / groups, *kernel), (out, in)."""
+    if node.op == Op.DENSE:
+        return (node.attrs.get("units"), input_features(node))
+    if node.op == Op.CONV:
+        cin, groups = input_features(node), node.attrs.get("groups", 1)
+        kernel = node.attrs.get("kernel")
+        if not isinstance(cin, int) or not isinstance(groups, int) or not isinstance(kernel, tuple):
+            return None
+        return (node.attrs.get("filters"), cin // groups, *kernel)
+    return None
+
+
+def _with_weight_norm(node: Node, counts: Counts) -> Counts | None:
+    """torch weight norm: `weight_g` (the norms along `dim`, weight.shape[dim] of them,
+    one for dim None) beside `weight_v` (the weight's own size)."""
+    dim, shape = node.attrs["weight_norm_dim"], _weight_shape(node)
+    if dim is None:
+        return counts + Counts(trainable=1)
+    if not isinstance(dim, int) or shape is None or not -len(shape) <= dim < len(shape):
+        return None
+    norms = shape[dim]
+    return counts + Counts(trainable=norms) if isinstance(norms, int) else None
+
+
 COUNT_RULES: dict[str, Callable[[Node], Counts | None]] = {
     Op.ATTENTION: _count_attention,
     Op.DEPTHWISE_CONV: _count_depthwise,
@@ -267,7 +292,10 @@ def count(node: Node, framework: str) -> Counts | None:
     if rule is None:
         return None if node.op == Op.OPAQUE else Counts()
     try:
-        return rule(node)
+        counts = rule(node)
+        if counts is not None and "weight_norm_dim" in node.attrs:
+            return _with_weight_norm(node, counts)
+        return counts
     except (TypeError, ValueError, ZeroDivisionError, IndexError):
         # As for shapes (infer_node): attributes of a type the formula cannot take
         # (`nn.Conv2d(1, 4, kernel_size=True)`, a string size) leave the count unknown

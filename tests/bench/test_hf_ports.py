@@ -204,3 +204,26 @@ def test_from_json_replaces_only_the_generated_section(tmp_path):
     assert "| 2 | `<TF class>` does not produce a model portlint can follow | a:base, b:head |" in text
     assert "| 1 | `<torch class>` does not produce a model portlint can follow | c:head |" in text
     assert "| b | `TFBModel` / `BModel` | no | timeout | timed out after 5 s |" in text
+
+
+def test_builds_from_checks_saved_built_counts_against_new_static_runs(tmp_path):
+    package = fake_tree(tmp_path)
+    saved = tmp_path / "built.json"
+    built = {"torch": {"parameters": 212}, "keras": {"parameters": 200}, "seconds": 1.0}
+    saved.write_text(json.dumps({"meta": {"instantiate": "1 base pairs in `venv`"},
+                                 "pairs": [{"family": "tiny", "kind": "base",
+                                            "instantiated": built}]}))
+    out = tmp_path / "results.json"
+    run = harness("--source", package, "--families", "tiny", "--kinds", "base",
+                  "--builds-from", saved, "--json", out, "-j", "1")
+    assert run.returncode == 0, shown(run)
+    results = json.loads(out.read_text())
+    row = results["pairs"][0]
+    assert row["instantiated"] == built
+    # the static totals are both 212: torch matches, Keras does not
+    assert row["counts_match"] == {"keras": "mismatch", "torch": "match"}, row
+    assert "1 pairs' counts from `built.json`" in results["meta"]["instantiate"]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{")
+    run = harness("--source", package, "--families", "tiny", "--builds-from", broken)
+    assert run.returncode != 0 and "--builds-from" in run.stderr and "Traceback" not in run.stderr

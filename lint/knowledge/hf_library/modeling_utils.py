@@ -52,6 +52,13 @@ class PreTrainedModel(nn.Module, ModuleUtilsMixin):
         self.generation_config = None
         self.gradient_checkpointing = False
 
+    @classmethod
+    def _from_config(cls, config, torch_dtype=None, attn_implementation=None,
+                     use_flash_attention_2=False, **kwargs):
+        # The real one copies the config and picks the attention implementation and
+        # dtype; the model is `cls(config, **kwargs)` (CLIPModel builds its towers so).
+        return cls(config, **kwargs)
+
     def post_init(self):
         return None
 
