@@ -78,9 +78,11 @@ class Application:
         return self.builder.opaque(ir.KERAS, "nested model applied as a layer is not expanded yet",
                                    tensors, site, "?")
 
-    def register_owned(self, module: Instance, args: list[Any], site: Site) -> None:
+    def register_owned(self, module: Instance, args: list[Any], site: Site,
+                       applied_keys: frozenset[int] = frozenset()) -> None:
         """Count a module's own weights once, when it is first applied; Keras layers are
-        built first (`build(input_shape)` is where they call add_weight)."""
+        built first (`build(input_shape)` is where they call add_weight). A base layer
+        whose weights an applied layer shares (`applied_keys`) is counted there."""
         if module.built:
             return
         module.built = True
@@ -93,7 +95,8 @@ class Application:
                                {}, site, receiver=module)
         weights = list(module.own_weights)
         weights += [v for v in module.attrs.values() if isinstance(v, Weight) and v not in weights]
-        if module.base_layer is not None:  # its forward calls F.*: the base holds the weights
+        if module.base_layer is not None and module.base_layer.key not in applied_keys:
+            # its forward calls F.*: the base holds the weights
             counts = self.layer_counts(module.base_layer)
             self.builder.owned.append((self._owner_name(module), counts, module.base_layer.site))
         if not weights:
@@ -136,12 +139,16 @@ class Application:
     def count_unused(self, root: Instance, site: Site) -> None:
         """Modules registered in the tree but never applied in forward (an auxiliary
         classifier used only in training) still hold parameters."""
+        # A layer whose weights an applied layer shares (tied) is counted there.
+        applied = frozenset(d.node.layer_key for d in self.builder.drafts
+                            if d.node.layer_key is not None)
         for module in module_tree(root):
-            if isinstance(module, Layer) and module.applied == 0 and module.framework == ir.TORCH:
+            if isinstance(module, Layer) and module.applied == 0 and module.framework == ir.TORCH \
+                    and module.key not in applied:
                 self.builder.owned.append((module_path(module) or module.type_name,
                                            self.layer_counts(module), module.site))
             elif isinstance(module, Instance) and not module.built:
-                self.register_owned(module, [], site)
+                self.register_owned(module, [], site, applied)
 
     def _owner_name(self, module: Instance) -> str:
         """Keras: the layer name; torch: the module path ("" for the root, as torch's

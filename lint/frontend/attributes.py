@@ -10,6 +10,7 @@ from typing import Any, Callable
 from .. import ir
 from ..knowledge import REQUIRED, hf
 from ..knowledge import torch as T
+from ..knowledge.ops import Op
 from ..knowledge.module_api import (AUTOGRAD_APPLY, AUTOGRAD_CONTEXT_METHODS, AUTOGRAD_FUNCTION,
                                     CONTAINER_METHODS, KERAS_LAYER_STATE, MODULE_METHODS, TRAINING,
                                     TREE_METHODS)
@@ -42,6 +43,8 @@ class Attributes:
         if layer.framework == ir.TORCH and name == "bias" and value is None:
             layer.args["bias"] = False
             return
+        if name == "weight" and self.tie_weight(layer, value):
+            return
         if name in layer.spec.params and name not in ("weight", "bias"):
             layer.args[name] = value
             layer.arg_sites[name] = site
@@ -49,6 +52,21 @@ class Attributes:
         self.builder.note_unresolved(
             f"`{layer.type_name}.{name}` set after construction is not followed "
             f"(weights tied, replaced or frozen: counts may differ)", site)
+
+    def tie_weight(self, layer: Layer, value: Any) -> bool:
+        """`self.embed_tokens.weight = embed_tokens.weight` (BART's encoder and decoder
+        share the model's embeddings): one parameter, which torch counts once. Followed
+        where the weight is all the layer holds (an embedding, a Linear without bias):
+        the layer then shares the other's weights, as a layer applied twice does."""
+        owner = value.owner if isinstance(value, ConstTensor) else None
+        if layer.framework != ir.TORCH or not isinstance(owner, Layer) or owner.spec.op != layer.spec.op:
+            return False
+        if layer.spec.op == Op.DENSE and layer.args.get("bias", layer.spec.default("bias")) is not False:
+            return False
+        if layer.spec.op not in (Op.EMBEDDING, Op.DENSE):
+            return False
+        layer.key = owner.key
+        return True
 
     def layer_attribute(self, layer: Layer, name: str, site: Site) -> Any:
         """`conv.out_channels`, `bn.eps`, `linear.bias`: from the constructor arguments."""
@@ -193,6 +211,8 @@ def _super_proxy(interp: Any, obj: SuperProxy, name: str, site: Site) -> Any:
     if name == "__init__" and framework_kind(instance.cls) in ("base", "model") \
             and is_keras_class(instance.cls):
         return Builtin("keras_layer.__init__", receiver=instance)
+    if name == "forward" and instance.base_layer is not None:
+        return Builtin("layer_base.forward", receiver=instance)
     if name == "forward" and instance.container is not None:
         return Builtin("container.forward", receiver=instance)
     return Builtin("noop")  # the framework base class: nothing to model

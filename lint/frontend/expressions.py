@@ -206,6 +206,9 @@ class Expressions:
             elif op in ("In", "NotIn") and _keys_known(left, right):
                 # `name in ACT2FN`: the keys decide it, whatever the values are.
                 result = (left in right) == (op == "In")
+            elif _elementwise_comparison(op, left, right):
+                # `(mask == 0)` of a constant tensor: a tensor of the broadcast shape
+                return constant_tensors.broadcast(left, right) or ConstTensor(None)
             elif not (is_constant(left) and is_constant(right)):
                 return Unknown("comparison of values not known statically", Site(source, node))
             else:
@@ -419,3 +422,12 @@ def _size_arithmetic(left: Any, right: Any) -> bool:
     sizes = [v is BATCH or isinstance(v, UnknownSize) for v in (left, right)]
     numbers = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)]
     return any(sizes) and all(s or n for s, n in zip(sizes, numbers))
+
+
+def _elementwise_comparison(op: str, left: Any, right: Any) -> bool:
+    """A comparison of a constant tensor with a number or another constant tensor."""
+    if op in ("Is", "IsNot", "In", "NotIn"):
+        return False
+    operands = [isinstance(v, ConstTensor) or isinstance(v, (int, float)) and not isinstance(v, bool)
+                for v in (left, right)]
+    return all(operands) and any(isinstance(v, ConstTensor) for v in (left, right))

@@ -95,6 +95,24 @@ def _layer_base_init(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str
     fn.receiver.base_layer = interp.construct_layer(resolve(base.path), args, kwargs, site, {})
 
 
+def _layer_base_forward(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any],
+                        site: Site, arg_sites: dict[Any, Site]) -> Any:
+    """`super().forward(input_ids) * self.embed_scale` in a subclass of nn.Embedding
+    (BART's scaled embeddings): the base layer applied, its weights counted on that node
+    rather than as the module's own."""
+    instance = fn.receiver
+    layer = instance.base_layer
+    tensors = tensors_in(args[:1]) or tensors_in(list(kwargs.values()))[:1]
+    if not isinstance(layer, Layer):
+        return Unknown(f"`super().forward()` of `{instance.cls.name}`", site)
+    if not tensors:
+        # Constant input (BART's learned positions: `torch.arange(...)` ids): a constant
+        # tensor, no step of the graph; the weights stay counted as the module's own.
+        return ConstTensor(None)
+    interp.builder.owned = [o for o in interp.builder.owned if o[2] is not layer.site]
+    return interp.builder.apply_layer(layer, tensors, site, module_path(instance) or layer.type_name)
+
+
 def _keras_layer_init(interp: Any, fn: Builtin, args: list[Any], kwargs: dict[str, Any],
                       *rest: Any) -> None:
     instance = fn.receiver
@@ -232,6 +250,7 @@ FRAMEWORK_METHODS: dict[str, Handler] = {
     "module.register_parameter": _register_weight,
     "module.add_weight": _add_weight,
     "layer_base.__init__": _layer_base_init,
+    "layer_base.forward": _layer_base_forward,
     "keras_layer.__init__": _keras_layer_init,
 }
 FRAMEWORK_FAMILIES: dict[str, Handler] = {

@@ -38,21 +38,27 @@ def default_config(interp: Any, fn: Function, param: Any, args: list[Any],
 
 
 def config_class_for(interp: Any, fn: Function, param: Any, receiver: Any) -> Class | None:
+    """The annotated class, else the model's `config_class`; an annotation of the base
+    `PretrainedConfig` itself (DistilBERT's `config: PretrainedConfig`) names no
+    configuration of its own: the model's `config_class` is the one built."""
     annotation = getattr(param.annotation, "annotation", None)
+    annotated = None
     if annotation is not None:
         try:
             cls = interp.eval(annotation, fn.scope, fn.source)
         except Exception:  # an annotation the interpreter cannot read is not a config class
             cls = None
         if isinstance(cls, Class) and framework_kind(cls) is None:
-            return cls
+            if cls.name != CONFIG_BASE:
+                return cls
+            annotated = cls
     if param.name.value != CONFIG_PARAMETER or fn.name != "__init__":
-        return None
+        return annotated
     owner = receiver.cls if isinstance(receiver, Instance) else receiver
     if not isinstance(owner, Class) or framework_kind(owner) is None:
-        return None
+        return annotated
     cls = owner.lookup("config_class")
-    return cls if isinstance(cls, Class) and framework_kind(cls) is None else None
+    return cls if isinstance(cls, Class) and framework_kind(cls) is None else annotated
 
 
 def build(interp: Any, cls: Class, site: Site, framework: str | None) -> Any:

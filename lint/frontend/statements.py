@@ -161,6 +161,8 @@ class Statements:
             name = target.attr.value
             if isinstance(obj, Instance):
                 name = attribute_name(obj, name)
+                if name == "weight" and isinstance(obj.base_layer, Layer):
+                    self.tie_weight(obj.base_layer, value)  # a subclass of nn.Embedding
                 attach(value, obj, name)
                 obj.attrs[name] = value
             elif isinstance(obj, Layer):

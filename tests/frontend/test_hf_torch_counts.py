@@ -4,7 +4,8 @@ counts: each uses one construct a real family's count depends on (T5's optional 
 import, wav2vec2's weight-normed convolution and `torch.Tensor(n)` parameter, ConvNeXt's
 `torch.linspace(...).split(depths)` rates, Whisper's `bsz * num_heads` size checks on
 inputs of unknown length, DeBERTa-v2's autograd Function, CLIP's `_from_config` tower and
-scalar parameter). The Keras side only gives an input of any length."""
+scalar parameter, BART's tied scaled embeddings, DistilBERT's `config: PretrainedConfig`
+and elementwise mask comparison). The Keras side only gives an input of any length."""
 
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ def _total(model: str) -> int:
     ("CountsAttentionModel", EMBEDDING + 4 * LINEAR),
     # The text tower (_from_config), a projection without bias, the scalar logit scale.
     ("CountsDualModel", NORM_MODEL + 16 * 8 + 1),
+    # The shared embedding once (encoder and decoder tie their weight to it); per coder
+    # the learned positions (32 + 2 offset rows) and a Linear.
+    ("CountsSharedModel", EMBEDDING + 2 * (34 * 16 + LINEAR)),
+    # Built from CountsConfig, not PretrainedConfig: embedding, query and key.
+    ("CountsMaskedModel", EMBEDDING + 2 * LINEAR),
 ])
 def test_static_totals_equal_the_built_models(model, expected):
     assert _total(model) == expected
@@ -77,3 +83,14 @@ def test_sizes_of_unknown_length_are_not_reported_as_constructs():
 def test_an_autograd_function_runs_its_forward():
     graph = _torch_side("CountsAttentionModel")
     assert [n.attrs.get("kind") for n in graph.nodes if n.op == "activation"] == ["softmax"]
+
+
+def test_tied_embeddings_are_one_weight_applied_where_the_coders_use_it():
+    graph = _torch_side("CountsSharedModel")
+    embeddings = [n for n in graph.nodes if n.op == "embedding" and n.name.endswith("embed_tokens")]
+    # super().forward(input_ids) in the subclass: the embedding is a node of each coder,
+    # sharing one weight, so only the first counts; the unused `shared` adds nothing.
+    assert [n.name for n in embeddings] == ["decoder.embed_tokens", "encoder.embed_tokens"]
+    assert [n.counts.trainable for n in embeddings] == [EMBEDDING, 0]
+    assert not [o for o in graph.owned if o.name == "shared"]
+    assert not [u for u in graph.unresolved if "set after construction" in u.reason]
