@@ -284,9 +284,31 @@ class GraphBuilder:
         graph.span = _span(model_site)
         graph.custom_init = self.custom_init
         graph.owned = [ir.OwnedWeights(name, counts, _span(site)) for name, counts, site in self.owned]
+        if framework == ir.TORCH:
+            kept = {n.layer_key for n in graph.nodes if n.layer_key is not None}
+            graph.owned += self._dropped_weights(needed, kept)
         for reason, site in self.unresolved:
             graph.unresolved.append(ir.Unresolved(reason, _span(site)))
         return graph
+
+    def _dropped_weights(self, needed: set[int], kept_keys: set[int]) -> list[ir.OwnedWeights]:
+        """torch: a module applied in forward whose result does not reach the outputs
+        (ConvBERT's and MPNet's q/k/v when a later step of the attention is not followed)
+        still holds its parameters: counted as owned weights, once per layer."""
+        from ..shapes.counting import count
+
+        out: list[ir.OwnedWeights] = []
+        seen = set(kept_keys)
+        for index, draft in enumerate(self.drafts):
+            node = draft.node
+            if index in needed or node.functional or node.layer_key is None \
+                    or node.layer_key in seen or node.op in (Op.INPUT, Op.OPAQUE):
+                continue
+            seen.add(node.layer_key)
+            counts = count(node, ir.TORCH)
+            if counts is None or counts.trainable or counts.state:
+                out.append(ir.OwnedWeights(node.name, counts, _span(draft.site)))
+        return out
 
 
 def _insertion_point(site: Site | None) -> tuple[ir.Span | None, str]:

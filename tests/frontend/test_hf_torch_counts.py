@@ -51,6 +51,9 @@ def _total(model: str) -> int:
     ("CountsSharedModel", EMBEDDING + 2 * (34 * 16 + LINEAR)),
     # Built from CountsConfig, not PretrainedConfig: embedding, query and key.
     ("CountsMaskedModel", EMBEDDING + 2 * LINEAR),
+    # `for x in torch.linspace(0, 0.1, 3)`: rates 0, 0.05, 0.1, a layer scale where > 0;
+    # query and key count although the attention's output no longer depends on them.
+    ("CountsDecayModel", EMBEDDING + 3 * LINEAR + 2 * 16 + 2 * LINEAR),
 ])
 def test_static_totals_equal_the_built_models(model, expected):
     assert _total(model) == expected
@@ -94,3 +97,10 @@ def test_tied_embeddings_are_one_weight_applied_where_the_coders_use_it():
     assert [n.counts.trainable for n in embeddings] == [EMBEDDING, 0]
     assert not [o for o in graph.owned if o.name == "shared"]
     assert not [u for u in graph.unresolved if "set after construction" in u.reason]
+
+
+def test_layers_whose_result_is_lost_still_count_as_owned_weights():
+    graph = _torch_side("CountsDecayModel")
+    assert "attention.query" not in [n.name for n in graph.nodes]
+    lost = {o.name: o.counts.trainable for o in graph.owned if o.name.startswith("attention.")}
+    assert lost == {"attention.query": LINEAR, "attention.key": LINEAR}
