@@ -20,6 +20,11 @@ MATCH = "match"
 KERAS_ONLY = "keras_only"
 TORCH_ONLY = "torch_only"
 REORDERED = "reordered"
+MOVED = "moved"  # one layer on each side, the same op, in a different place (a pair)
+
+# How many paired layers a moved layer may cross (BatchNorm after instead of before a
+# pool crosses one): a layer further away is missing on one side, not moved.
+MAX_CROSSED = 2
 
 GAP_COST = {Op.ACTIVATION: 1.0, Op.DROPOUT: 0.8, Op.FLATTEN: 0.6, Op.RESHAPE: 0.6,
             Op.PERMUTE: 0.4, Op.IDENTITY: 0.2, Op.PAD: 0.5, Op.OPAQUE: 1.0, Op.INDEX: 0.3,
@@ -42,6 +47,8 @@ class Row:
     keras: Node | None
     torch: Node | None
     status: str
+    # MOVED rows: the paired layers the moved one crosses, (Keras, torch) each.
+    crossed: tuple[tuple[Node, Node], ...] = ()
 
     def side(self, framework: str) -> Node | None:
         return self.keras if framework == "keras" else self.torch
@@ -128,7 +135,7 @@ def align(keras: Graph, torch: Graph) -> Alignment:
     if (n + 1) * (m + 1) > MAX_CELLS:
         rows = _align_banded(a, b)
         _mark_reordered(rows)
-        return Alignment(keras, torch, rows)
+        return Alignment(keras, torch, _pair_moved(rows))
     inf = float("inf")
     cost = [[inf] * (m + 1) for _ in range(n + 1)]
     move = [[""] * (m + 1) for _ in range(n + 1)]
@@ -152,7 +159,7 @@ def align(keras: Graph, torch: Graph) -> Alignment:
                 move[i][j + 1] = "T"
     rows = _trace_back(a, b, lambda i, j: move[i][j])
     _mark_reordered(rows)
-    return Alignment(keras, torch, rows)
+    return Alignment(keras, torch, _pair_moved(rows))
 
 
 def _align_banded(a: list[Node], b: list[Node]) -> list[Row]:
@@ -233,3 +240,39 @@ def _mark_reordered(rows: list[Row]) -> None:
         if partner.op == Op.ACTIVATION and partner.attrs.get("kind") == node.attrs.get("kind"):
             row.status = REORDERED
             rows[k].status = REORDERED
+
+
+def _movable(node: Node) -> bool:
+    """A layer whose place can move while it still pairs: not an activation (those have
+    their own reordering above), a layout step or a step not followed."""
+    return node.op not in (Op.ACTIVATION, Op.OPAQUE, Op.INPUT, Op.IDENTITY, Op.FLATTEN,
+                           Op.RESHAPE, Op.PERMUTE, Op.TRANSPOSE, Op.INDEX, Op.PAD)
+
+
+def _pair_moved(rows: list[Row]) -> list[Row]:
+    """A layer alone on one side, at most MAX_CROSSED pairs, then a layer of the same op
+    alone on the other side (BatchNorm before a pool in Keras, after it in the port): one
+    pair in a different place, so that its settings are still compared."""
+    out: list[Row] = []
+    skip: set[int] = set()
+    for start, row in enumerate(rows):
+        if start in skip:
+            continue
+        single = row.keras or row.torch
+        if row.status in (KERAS_ONLY, TORCH_ONLY) and _movable(single):
+            other = TORCH_ONLY if row.status == KERAS_ONLY else KERAS_ONLY
+            crossed: list[Row] = []
+            k = start + 1
+            while k < len(rows) and rows[k].status == MATCH and len(crossed) < MAX_CROSSED:
+                crossed.append(rows[k])
+                k += 1
+            partner = rows[k] if crossed and k < len(rows) else None
+            if (partner is not None and partner.status == other
+                    and (partner.keras or partner.torch).op == single.op):
+                keras, torch = (row.keras, partner.torch) if row.keras else (partner.keras, row.torch)
+                out.extend(crossed)
+                out.append(Row(keras, torch, MOVED, tuple((r.keras, r.torch) for r in crossed)))
+                skip.update(range(start + 1, k + 1))
+                continue
+        out.append(row)
+    return out

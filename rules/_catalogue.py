@@ -32,6 +32,7 @@ ROWS: tuple[tuple[str, str, str, str, str], ...] = (
     ('PTL502', 'shape-mismatch', 'error', 'Statically inferred in_features/in_channels/shapes disagree', 'portlint.rules.structure:ShapeMismatch'),
     ('PTL503', 'missing-layer', 'error', 'A layer on one side has no counterpart on the other', 'portlint.rules.structure:MissingLayer'),
     ('PTL504', 'embedding-padding-mismatch', 'warning', 'Keras mask_zero and torch padding_idx are different features', 'portlint.rules.layer_config:EmbeddingPaddingMismatch'),
+    ('PTL505', 'layer-order-mismatch', 'warning', 'The same layer in a different place: BatchNorm before a pool on one side, after it on the other', 'portlint.rules.structure:LayerOrderMismatch'),
     ('PTL601', 'rnn-convention-mismatch', 'warning', 'Recurrent conventions: reset_after, gate activations, batch_first, returned sequence or state, bidirectional last step and merge mode', 'portlint.rules.recurrent:RnnConventionMismatch'),
     ('PTL701', 'param-count-mismatch', 'error', 'Trainable parameter totals differ after convention mapping', 'portlint.rules.accounting:ParamCountMismatch'),
     ('PTL702', 'buffer-accounting', 'info', 'Explains count differences that are conventions, not bugs', 'portlint.rules.accounting:BufferAccounting'),

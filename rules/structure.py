@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from portlint.align import KERAS_ONLY, TORCH_ONLY
+from portlint.align import KERAS_ONLY, MOVED, TORCH_ONLY
 from portlint.findings import Finding
 from portlint.ir import CHANNELS_FIRST, TORCH, Graph, Node
 from portlint.knowledge import source_param
@@ -318,4 +318,99 @@ class Net(nn.Module):
 
 
 
-RULES = [ShapeMismatch, MissingLayer]
+KERAS_BN_POOL = """
+import keras
+from keras import layers
+
+def build():
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = layers.Conv2D(16, 3, padding="same")(inputs)
+    x = layers.BatchNormalization(momentum={momentum})(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Flatten()(x)
+    return keras.Model(inputs, layers.Dense(10)(x))
+"""
+TORCH_BN_POOL = """
+import torch.nn as nn
+
+model = nn.Sequential(
+    nn.Conv2d(3, 16, 3, padding=1),
+    {first},
+    {second},
+    nn.Flatten(),
+    nn.Linear(256, 10),
+)
+"""
+_BN, _POOL = "nn.BatchNorm2d(16, eps=1e-3, momentum={momentum})", "nn.MaxPool2d(2)"
+
+
+class LayerOrderMismatch(Rule):
+    code = "PTL505"
+    name = "layer-order-mismatch"
+    severity = "warning"
+    summary = "The same layer in a different place: BatchNorm before a pool on one side, after it on the other"
+    doc = """
+## What it flags
+A layer that has its counterpart on the other side a step or two away, past other layers
+that do pair: `BatchNormalization` then `MaxPooling2D` in Keras, `MaxPool2d` then
+`BatchNorm2d` in the port. The two layers are still paired, so their settings (momentum,
+epsilon, pool size, ...) are compared as usual; this rule says that the order differs.
+Activations moved across a normalization are `activation-order-mismatch`.
+
+## Why it matters
+Reordered layers compute a different function in general. Some orders commute at
+inference (a batch norm is a per-channel affine map, which commutes with average pooling,
+and with max pooling only where its scale is positive), but training does not: the batch
+statistics are taken over a different tensor (pooled or not), so the trained weights differ.
+
+## Example
+```python
+# Keras
+x = layers.BatchNormalization()(x)
+x = layers.MaxPooling2D(2)(x)
+# PyTorch port
+nn.MaxPool2d(2), nn.BatchNorm2d(16),
+```
+
+## Fix
+Put the layers in the original's order (or keep the order deliberately and suppress the
+finding where it is known to commute).
+
+## References
+- port-mismatches reference §0 (structure)
+"""
+    VALID = [
+        Case(KERAS_BN_POOL.format(momentum=0.9),
+             TORCH_BN_POOL.format(first=_BN.format(momentum=0.1), second=_POOL), 0,
+             note="the same order"),
+        Case(KERAS_BN_POOL.format(momentum=0.9),
+             TORCH_BN_POOL.format(first=_POOL, second="nn.Identity()"), 0,
+             note="a batch norm missing in the port is missing-layer, not moved"),
+    ]
+    INVALID = [
+        Case(KERAS_BN_POOL.format(momentum=0.9),
+             TORCH_BN_POOL.format(first=_POOL, second=_BN.format(momentum=0.1)), 1, line=6,
+             message="MaxPool2d", note="pool and batch norm swapped; the batch norms still pair"),
+        Case(KERAS_MLP.format(units=8, bias=True, rate=0.5),
+             "import torch.nn as nn\n\nmodel = nn.Sequential(\n    nn.Linear(16, 8),\n"
+             "    nn.Linear(8, 4),\n    nn.Dropout(0.5),\n)\n", 1, line=6, message="Dropout",
+             note="the dropout moved after the last layer"),
+    ]
+
+    def check(self, ctx: PairContext) -> Iterable[Finding]:
+        for row in ctx.rows:
+            if row.status != MOVED:
+                continue
+            port, origin = ctx.split(row)
+            side = 0 if ctx.port == "keras" else 1
+            crossed = ", ".join(describe(pair[side]) for pair in row.crossed)
+            theirs = FRAMEWORK_LABEL[ctx.origin]
+            before = port.id < row.crossed[0][side].id  # node ids follow evaluation order
+            yield self.finding(
+                ctx, f"{describe(port)} comes {'before' if before else 'after'} {crossed} here, "
+                     f"{'after' if before else 'before'} it in {theirs} "
+                     f"({describe(origin)}): the layers are paired, their order differs",
+                at=port, about=origin)
+
+
+RULES = [ShapeMismatch, MissingLayer, LayerOrderMismatch]

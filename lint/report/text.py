@@ -132,8 +132,8 @@ def render_table(pair: PairResult) -> list[str]:
 def _status(row: Row, left: ir.Graph) -> str:
     if row.status == "match":
         return ""
-    if row.status == "reordered":
-        return "reordered"
+    if row.status in ("reordered", "moved"):
+        return row.status
     only_left = (row.status == "keras_only") == (left.framework == ir.KERAS)
     return f"only {FRAMEWORK_LABEL[left.framework] if only_left else 'the other side'}"
 
