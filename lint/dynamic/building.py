@@ -113,10 +113,14 @@ def build_keras(spec: dict[str, Any], ctx: WorkerContext, lazy: bool) -> BuiltMo
     keras = ctx.frameworks[KERAS]
     loader = Loader(spec, ctx.sites.files)
     notes: list[str] = []
-    if spec.get("keras_version", 3) != int(keras.__version__.split(".")[0]):
+    major = int(keras.__version__.split(".")[0])
+    if spec.get("keras_package") == "tf_keras":
+        notes.append(f"built with tf_keras {keras.__version__} (Keras 2): Hugging Face's TF "
+                     f"models do not run under Keras 3")
+    elif spec.get("keras_version", 3) != major:
         notes.append(f"the model was analysed as Keras {spec.get('keras_version')} code and "
                      f"built with the installed Keras {keras.__version__}")
-    stateless = _stateless_scope(keras) if lazy else None
+    stateless = _stateless_scope(keras) if lazy and major >= 3 else None
     if lazy and stateless is None:
         notes.append("built with allocated weights: this Keras has no stateless scope "
                      "(deferred variable initialisation)")
@@ -174,6 +178,14 @@ def _build_keras_model(keras: Any, model: Any, spec: dict, loader: Loader) -> No
     """Create the weights of a model that has none yet: Sequential and subclassed models
     need the input shape (from the source, or --input-shape)."""
     if getattr(model, "built", False) and model.weights:
+        return
+    if callable(getattr(model, "build_in_name_scope", None)):
+        # A transformers TF model: built as transformers builds it, in the model's name
+        # scope, so that its variable names are HF's (`tf_bert_model/bert/...`).
+        try:
+            model.build_in_name_scope()
+        except (Exception, SystemExit) as exc:  # noqa: BLE001
+            raise loader.fail("build", "build_in_name_scope() raised", exc) from None
         return
     shape = spec.get("input_shape")
     if not shape:

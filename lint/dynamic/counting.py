@@ -50,7 +50,13 @@ def count_torch(built: BuiltModel, sites: SiteRecorder) -> dict[str, Any]:
             counts["parameters"] += size
             if isinstance(module, folding) and name.startswith("bias_hh"):
                 counts["folded_bias"] += size
+        # A non-persistent buffer (register_buffer(..., persistent=False): BERT's
+        # position_ids, GPT-2's causal mask) is not in the state_dict: no weight, as the
+        # static analysis counts it.
+        transient = getattr(module, "_non_persistent_buffers_set", ())
         for name, buffer in module.named_buffers(recurse=False):
+            if name in transient:
+                continue
             size = claim(path, name, buffer, tensors, tied)
             if size is None:
                 continue

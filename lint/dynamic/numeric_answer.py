@@ -77,13 +77,18 @@ def interpret(alignment: Alignment, findings: list[Finding], params: dict[str, A
         "tolerance": {"atol": answer.get("atol"), "rtol": answer.get("rtol")},
         "direction": answer.get("direction"),
         "seed": answer.get("seed"),
-        "input": _input_json(params.get("input")),
+        "input": _input_json(answer.get("input") or params.get("input")),
         "transferred": sum(1 for m in answer.get("mapping") or [] if m.get("status") == "mapped"),
         "unmapped": unmapped,
         "layers": layers,
     }
     if not result["equivalent"] and result["reason"] is None and output.get("reason"):
         result["reason"] = output["reason"]
+    if answer.get("mapped_by") == "names":  # a Hugging Face pair (portlint.dynamic.hf_numeric)
+        result["mapped_by"] = "names"
+        result["notes"] = list(answer.get("notes") or [])
+        result["first_divergence"] = answer.get("first_divergence")
+        return result
     first = answer.get("first_divergence")
     if first is not None:
         divergence = {"keras": first.get("keras"), "torch": first.get("torch"),
@@ -118,4 +123,6 @@ def _input_json(spec: dict[str, Any] | None) -> dict[str, Any] | None:
            "dtype": spec.get("dtype", "float")}
     if spec.get("high") is not None:
         out["high"] = spec["high"]
+    if spec.get("name"):
+        out["name"] = spec["name"]
     return out

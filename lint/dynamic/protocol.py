@@ -141,13 +141,18 @@ def request(models: list[dict[str, Any]], *, lazy: bool = True,
 
 def model_spec(framework: str, path: str, name: str, *, display_path: str | None = None,
                call: str | None = None, input_shape: tuple | list | None = None,
-               keras_version: int = 3, config: dict | None = None) -> dict[str, Any]:
+               keras_version: int = 3, config: dict | None = None,
+               keras_package: str | None = None) -> dict[str, Any]:
     """One entry of a request's "models" (`config`: values for a configuration built
-    from its defaults, `--torch-config`/`--keras-config`)."""
-    return {"framework": framework, "path": path, "display_path": display_path or path,
+    from its defaults, `--torch-config`/`--keras-config`; `keras_package`: the package the
+    worker imports as Keras, "keras" when None, "tf_keras" for Hugging Face's TF code)."""
+    spec = {"framework": framework, "path": path, "display_path": display_path or path,
             "name": name, "call": call,
             "input_shape": list(input_shape) if input_shape is not None else None,
             "keras_version": keras_version, "config": config}
+    if keras_package:
+        spec["keras_package"] = keras_package
+    return spec
 
 
 def one_line(text: object, limit: int = 300) -> str:

@@ -112,11 +112,19 @@ def numeric_section(numeric: dict[str, Any]) -> list[str]:
     """The "Numeric check" section: the transfer, each compared layer, the verdict."""
     tol = numeric["tolerance"]
     direction = DIRECTION_TEXT.get(numeric["direction"], "?")
-    title = (f"Numeric check (weights copied {direction} along the alignment; inference on a "
+    by_name = numeric.get("mapped_by") == "names"
+    along = "by Hugging Face's weight names" if by_name else "along the alignment"
+    title = (f"Numeric check (weights copied {direction} {along}; inference on a "
              f"random batch, seed {numeric['seed']})")
     out = [title]
     shape = numeric.get("input")
-    if shape:
+    if by_name:
+        if shape:
+            what = "token ids" if shape.get("dtype") == "int" else "input"
+            out.append(f"  `{shape.get('name')}`: {what} {tuple(shape['keras'])}; "
+                       f"{numeric['transferred']} tensors transferred, layouts converted")
+        out += [f"  {note}" for note in numeric.get("notes") or []]
+    elif shape:
         what = "token ids" if shape.get("dtype") == "int" else "input"
         layout = (f", PyTorch layout {tuple(shape['torch'])}" if shape["torch"] != shape["keras"]
                   else "")

@@ -253,6 +253,9 @@ def write_mapping(result: VerifyResult, path: str) -> None:
 
     if result.numeric_answer is None:
         raise InputError("--emit-mapping needs the numeric step's mapping (--numeric)")
+    if result.numeric_answer.get("mapped_by") == "names":
+        raise InputError("--emit-mapping does not write the name-based mapping of a Hugging "
+                         "Face pair yet (the Numeric check lists what it transferred)")
     sides = {}
     for framework in (ir.KERAS, ir.TORCH):
         spec = result.specs[framework]
@@ -298,7 +301,21 @@ def model_spec(graph: ir.Graph, ref: ModelRef, options: VerifyOptions) -> dict[s
                                display_path=graph.path, call=ref.call, input_shape=shape,
                                keras_version=options.keras_version,
                                config=overrides_of(options.keras_config,
-                                                   options.torch_config).get(graph.framework))
+                                                   options.torch_config).get(graph.framework),
+                               keras_package=keras_package(graph.framework, ref.path))
+
+
+def keras_package(framework: str, path: str) -> str | None:
+    """"tf_keras" for a Keras file in Hugging Face's TF style (read, never imported)."""
+    if framework != ir.KERAS:
+        return None
+    from ..knowledge.hf_weights import needs_tf_keras
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            return "tf_keras" if needs_tf_keras(stream.read()) else None
+    except OSError:
+        return None
 
 
 def _at(error: dict[str, Any]) -> str:

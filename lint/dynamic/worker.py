@@ -58,9 +58,13 @@ def numeric_step(ctx: WorkerContext) -> dict[str, Any]:
     if missing or any(m.mode in ("meta", "stateless") for m in ctx.models):
         raise Failure("protocol", "the numeric step needs a Keras and a torch model built with "
                                   "real weights in one request (\"lazy\": false)")
+    from .hf_numeric import hf_numeric_step, is_hf_pair
     from .numeric import numeric_step as run
 
-    return run(ctx, locate=lambda exc: innermost_user_frame(ctx.sites.files, exc))
+    locate = lambda exc: innermost_user_frame(ctx.sites.files, exc)  # noqa: E731
+    if is_hf_pair(ctx.model(KERAS).model, ctx.model(TORCH).model):
+        return hf_numeric_step(ctx, locate=locate)  # weights paired by name, not alignment
+    return run(ctx, locate=locate)
 
 
 # name -> step(ctx) -> JSON-able dict, run in the order the request lists them.
@@ -88,8 +92,12 @@ def seed_frameworks(frameworks: dict[str, ModuleType], seed: int) -> None:
 # --------------------------------------------------------------------------- main
 
 
-def import_framework(framework: str) -> ModuleType:
-    name = "torch" if framework == TORCH else "keras"
+def import_framework(framework: str, package: str | None = None) -> ModuleType:
+    """torch, or the Keras package the model's code uses (`keras`; `tf_keras`, Keras 2, for
+    Hugging Face's TF models: transformers' TF code does not run under Keras 3)."""
+    name = "torch" if framework == TORCH else (package or "keras")
+    if name == "tf_keras":
+        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
     try:
         module = importlib.import_module(name)
         # Keras imports its backend lazily in places: make a missing one fail here.
@@ -179,7 +187,8 @@ def serve(req: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> dict[s
     frameworks: dict[str, ModuleType] = {}
     for spec in req["models"]:
         if spec["framework"] not in frameworks:
-            frameworks[spec["framework"]] = import_framework(spec["framework"])
+            frameworks[spec["framework"]] = import_framework(spec["framework"],
+                                                             spec.get("keras_package"))
     files = UserFiles([(os.path.abspath(s["path"]), s["display_path"]) for s in req["models"]])
     sites = SiteRecorder(files)
     try:
