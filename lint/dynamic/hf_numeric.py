@@ -47,7 +47,37 @@ def input_spec(torch_model: Any) -> tuple[str, dict[str, Any]] | str:
         return name, {"shape": [channels, int(height), int(width)], "dtype": "float"}
     if name == "input_values":
         return name, {"shape": [AUDIO], "dtype": "float"}
+    if name == "input_features" and getattr(config, "num_mel_bins", None) \
+            and getattr(config, "max_source_positions", None):  # Whisper's log-mel frames
+        return name, {"shape": [int(config.num_mel_bins), 2 * int(config.max_source_positions)],
+                      "dtype": "float"}
     return f"verify --numeric does not make inputs named `{name}` for HF models yet"
+
+
+def extra_inputs(torch_model: Any, rng: Any) -> dict[str, Any]:
+    """Inputs both sides need besides the main one, the same array for each: the decoder's
+    token ids of an encoder-decoder, and the random `noise` of a masking model (ViTMAE
+    shuffles patches by it: each framework's own random draw would differ)."""
+    import inspect
+
+    import numpy as np
+
+    config = torch_model.config
+    try:
+        accepted = inspect.signature(torch_model.forward).parameters
+    except (TypeError, ValueError):
+        return {}
+    extra = {}
+    if "decoder_input_ids" in accepted and getattr(config, "is_encoder_decoder", False):
+        high = int(getattr(config, "vocab_size", 0) or 0)
+        if high > 3:
+            extra["decoder_input_ids"] = rng.integers(3, high, (BATCH, 8)).astype(np.int32)
+    if "noise" in accepted and getattr(config, "mask_ratio", None) is not None:
+        size, patch = getattr(config, "image_size", None), getattr(config, "patch_size", None)
+        if isinstance(size, int) and isinstance(patch, int) and patch:
+            patches = (size // patch) ** 2
+            extra["noise"] = rng.uniform(0, 1, (BATCH, patches)).astype(np.float32)
+    return extra
 
 
 def make_input(spec: dict[str, Any], rng: Any) -> Any:
@@ -98,13 +128,19 @@ def compare_arrays(keras: Any, torch: Any, atol: float, rtol: float) -> dict[str
 
 def hf_numeric_step(ctx: Any, locate: Any = None) -> dict[str, Any]:
     """The numeric step for an HF pair (see the module doc)."""
+    params = ctx.request.get("numeric") or {}
+    return check_pair(ctx.model(KERAS).model, ctx.model(TORCH).model, ctx.frameworks[TORCH],
+                      origin=params.get("origin", KERAS), seed=int(params.get("seed", 0)),
+                      atol=float(params.get("atol", 1e-5)), rtol=float(params.get("rtol", 1e-4)),
+                      locate=locate)
+
+
+def check_pair(keras_model: Any, torch_model: Any, torch: Any, *, origin: str = KERAS,
+               seed: int = 0, atol: float = 1e-5, rtol: float = 1e-4,
+               locate: Any = None) -> dict[str, Any]:
+    """Map, transfer, run and compare two built HF models: the step's answer."""
     import numpy as np
 
-    params = ctx.request.get("numeric") or {}
-    keras_model, torch_model = ctx.model(KERAS).model, ctx.model(TORCH).model
-    origin = params.get("origin", KERAS)
-    seed = int(params.get("seed", 0))
-    atol, rtol = float(params.get("atol", 1e-5)), float(params.get("rtol", 1e-4))
     rng = np.random.default_rng(seed)
     answer: dict[str, Any] = {
         "mapped_by": "names", "equivalent": False, "reason": None, "atol": atol, "rtol": rtol,
@@ -133,8 +169,11 @@ def hf_numeric_step(ctx: Any, locate: Any = None) -> dict[str, Any]:
     apply(transfers, origin)
     answer["notes"].append(f"{randomised} of the original's biases, norm scales and "
                            f"statistics randomised before the transfer")
-    x = make_input(spec, rng)
-    outputs = _run(ctx, keras_model, torch_model, name, x, locate)
+    inputs = {name: make_input(spec, rng), **extra_inputs(torch_model, rng)}
+    if len(inputs) > 1:
+        answer["notes"].append("also given to both: " + ", ".join(
+            f"`{k}` {tuple(v.shape)}" for k, v in inputs.items() if k != name))
+    outputs = _run(torch, keras_model, torch_model, inputs, locate)
     if isinstance(outputs, str):
         answer["reason"] = outputs
         return answer
@@ -161,10 +200,9 @@ def hf_numeric_step(ctx: Any, locate: Any = None) -> dict[str, Any]:
     return answer
 
 
-def _run(ctx: Any, keras_model: Any, torch_model: Any, name: str, x: Any,
+def _run(torch: Any, keras_model: Any, torch_model: Any, inputs: dict[str, Any],
          locate: Any) -> tuple[dict, dict] | str:
-    """Both models' outputs on `x` (inference mode), or why a forward pass failed."""
-    torch = ctx.frameworks[TORCH]
+    """Both models' outputs on `inputs` (inference mode), or why a forward pass failed."""
     where = locate or (lambda exc: None)
 
     def failed(label: str, exc: BaseException) -> str:
@@ -174,14 +212,15 @@ def _run(ctx: Any, keras_model: Any, torch_model: Any, name: str, x: Any,
         return f"the {label} model's forward pass raised {type(exc).__name__}: {text}{at}"
 
     torch_model.eval()
-    xt = torch.from_numpy(x.astype("int64") if x.dtype.kind == "i" else x)
+    tensors = {k: torch.from_numpy(x.astype("int64") if x.dtype.kind == "i" else x)
+               for k, x in inputs.items()}
     try:
         with torch.no_grad():
-            torch_out = torch_model(**{name: xt})
+            torch_out = torch_model(**tensors)
     except Exception as exc:  # noqa: BLE001 - the model's code; reported
         return failed("PyTorch", exc)
     try:
-        keras_out = keras_model({name: x}, training=False)
+        keras_out = keras_model(dict(inputs), training=False)
     except Exception as exc:  # noqa: BLE001
         return failed("Keras", exc)
     return _arrays(keras_out), _arrays(torch_out)

@@ -104,10 +104,12 @@ def candidates(tf_name: str, base_prefix: str = "") -> list[str]:
         levels = levels[1:]
     out = torch_names(levels)
     if base_prefix:
-        if levels and levels[0] == base_prefix and len(levels) > 1:
-            out += torch_names(levels[1:])
+        dotted = f"{base_prefix}."
+        if any(name.startswith(dotted) for name in out):
+            # `bert/...`, or a scope spelled with the prefix (BART's `model.shared`)
+            out += [name[len(dotted):] for name in out if name.startswith(dotted)]
         else:
-            out += [f"{base_prefix}.{name}" for name in torch_names(levels)]
+            out += [dotted + name for name in out]
     return list(dict.fromkeys(out))
 
 

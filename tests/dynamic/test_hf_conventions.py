@@ -34,6 +34,12 @@ def test_head_model_names_keep_or_gain_the_base_prefix():
         ["classifier.bias", "bert.classifier.bias"]
 
 
+def test_a_scope_spelled_with_the_prefix_loses_it():
+    # BART builds its shared embedding in a scope named `model.shared`, outside the model's
+    assert hf.candidates("model.shared/model.shared/embeddings:0", "model") == \
+        ["model.shared.weight", "shared.weight"]
+
+
 @pytest.mark.parametrize("leaf, torch_leaf", [
     ("kernel", "weight"), ("gamma", "weight"), ("beta", "bias"), ("embeddings", "weight"),
     ("moving_mean", "running_mean"), ("moving_variance", "running_var"), ("weight", "weight"),
