@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .hf_layers import Recorder, compare_layers, layer_pairs
 from .hf_transfer import apply, is_hf_pair, plan, randomise
 from .protocol import BATCH, KERAS, TORCH
 
@@ -145,8 +146,8 @@ def check_pair(keras_model: Any, torch_model: Any, torch: Any, *, origin: str = 
     answer: dict[str, Any] = {
         "mapped_by": "names", "equivalent": False, "reason": None, "atol": atol, "rtol": rtol,
         "seed": seed, "direction": "keras_to_torch" if origin == KERAS else "torch_to_keras",
-        "mapping": [], "layers": [], "output": None, "first_divergence": None, "input": None,
-        "notes": []}
+        "mapping": [], "layers": [], "modules": [], "output": None, "first_divergence": None,
+        "input": None, "notes": []}
     transfers, problems, notes = plan(keras_model, torch_model)
     answer["mapping"] = [t.to_json() for t in transfers] + problems
     answer["notes"] = notes
@@ -173,7 +174,12 @@ def check_pair(keras_model: Any, torch_model: Any, torch: Any, *, origin: str = 
     if len(inputs) > 1:
         answer["notes"].append("also given to both: " + ", ".join(
             f"`{k}` {tuple(v.shape)}" for k, v in inputs.items() if k != name))
-    outputs = _run(torch, keras_model, torch_model, inputs, locate)
+    recorder = Recorder(layer_pairs(keras_model, torch_model, transfers))
+    recorder.install()
+    try:
+        outputs = _run(torch, keras_model, torch_model, inputs, locate)
+    finally:
+        recorder.remove()
     if isinstance(outputs, str):
         answer["reason"] = outputs
         return answer
@@ -190,8 +196,14 @@ def check_pair(keras_model: Any, torch_model: Any, torch: Any, *, origin: str = 
     main = answer["layers"][0]
     answer["output"] = {k: main[k] for k in ("max_abs_error", "max_rel_error", "reason")}
     answer["equivalent"] = all(c["status"] == "agrees" for c in answer["layers"])
+    answer["modules"] = compare_layers(
+        recorder, lambda a, b: compare_arrays(a, b, atol, rtol), origin == KERAS)
+    first_module = next((c for c in answer["modules"] if c["status"] == "differs"), None)
     first = next((c for c in answer["layers"] if c["status"] != "agrees"), None)
-    if first is not None:
+    if first_module is not None and first is not None:
+        answer["first_divergence"] = {k: first_module.get(k) for k in (
+            "keras", "torch", "max_abs_error", "max_rel_error", "reason", "note")}
+    elif first is not None:
         answer["first_divergence"] = {"keras": "(output)", "torch": "(output)",
                                       "max_abs_error": first["max_abs_error"],
                                       "max_rel_error": first["max_rel_error"],

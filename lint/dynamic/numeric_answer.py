@@ -87,6 +87,9 @@ def interpret(alignment: Alignment, findings: list[Finding], params: dict[str, A
     if answer.get("mapped_by") == "names":  # a Hugging Face pair (portlint.dynamic.hf_numeric)
         result["mapped_by"] = "names"
         result["notes"] = list(answer.get("notes") or [])
+        result["modules"] = [{k: c.get(k) for k in ("keras", "torch", "status", "max_abs_error",
+                                                    "max_rel_error", "reason", "note")}
+                             for c in answer.get("modules") or []]
         result["first_divergence"] = answer.get("first_divergence")
         return result
     first = answer.get("first_divergence")

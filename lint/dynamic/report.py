@@ -124,6 +124,13 @@ def numeric_section(numeric: dict[str, Any]) -> list[str]:
             out.append(f"  `{shape.get('name')}`: {what} {tuple(shape['keras'])}; "
                        f"{numeric['transferred']} tensors transferred, layouts converted")
         out += [f"  {note}" for note in numeric.get("notes") or []]
+        modules = numeric.get("modules") or []
+        if modules:
+            agree = sum(1 for c in modules if c["status"] == "agrees")
+            differ = sum(1 for c in modules if c["status"] == "differs")
+            out.append(f"  Layer by layer (TF layer and torch module holding the same weights, "
+                       f"in the order torch ran them): {agree} of {len(modules)} agree, "
+                       f"{differ} differ")
     elif shape:
         what = "token ids" if shape.get("dtype") == "int" else "input"
         layout = (f", PyTorch layout {tuple(shape['torch'])}" if shape["torch"] != shape["keras"]

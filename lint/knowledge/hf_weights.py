@@ -202,3 +202,20 @@ TF_KERAS_SOURCE = (
 def needs_tf_keras(source: str) -> bool:
     """The Keras file's code is built with tf_keras (see TF_KERAS_SOURCE)."""
     return any(pattern.search(source) for pattern in TF_KERAS_SOURCE)
+
+
+# torch modules whose outputs put the channels on axis 1 (a Keras layer's output on the
+# last axis): compared with the channels moved last. HF's `Conv1D` is not one of them.
+CHANNELS_FIRST_MODULES = frozenset({
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d",
+    "InstanceNorm2d", "InstanceNorm3d"})
+
+
+def keras_channels_last(data_format: object, axis: object, rank: int) -> bool:
+    """A Keras layer keeps its channels last: `data_format="channels_last"` (convs), or a
+    normalization over the last axis (`axis=-1`, `[-1]`, `[rank - 1]`)."""
+    if data_format is not None:
+        return data_format == "channels_last"
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    return len(axes) == 1 and axes[0] in (-1, rank - 1)

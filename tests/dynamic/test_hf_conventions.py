@@ -16,7 +16,7 @@ from portlint.knowledge import hf_weights as hf
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from portlint.dynamic import hf_transfer  # noqa: E402
+from portlint.dynamic import hf_layers, hf_transfer  # noqa: E402
 
 
 # ------------------------------------------------------------------ names
@@ -279,3 +279,47 @@ def test_randomise_touches_biases_scales_and_statistics_only():
 
 def test_non_hf_models_are_not_hf_pairs():
     assert not hf_transfer.is_hf_pair(KerasModel([]), Model())
+
+
+# ------------------------------------------------------------------ layer by layer
+
+
+class FakeLayer:
+    """A stand-in tf_keras layer: the variables it created itself, and all it holds."""
+
+    def __init__(self, own, below=()):
+        self._trainable_weights, self._non_trainable_weights = list(own), []
+        self.weights = [*own, *below]
+
+
+def test_layers_pair_by_the_weights_they_hold():
+    rng = np.random.default_rng(4)
+    keras = _tf_side(rng)
+    by_leaf = {v.name.removeprefix(P): v for v in keras.weights}
+
+    def holding(*names):
+        return FakeLayer([by_leaf[n] for n in names])
+
+    query = holding("attention/query/kernel:0", "attention/query/bias:0")
+    key = holding("attention/key/kernel:0", "attention/key/bias:0")
+    norm = holding("norm/gamma:0", "norm/beta:0", "norm/moving_mean:0", "norm/moving_variance:0")
+    # an attention layer owning the projection's weights and holding the LayerNorm's too:
+    # not a leaf, so no pair (its output is not the projection's)
+    mixed = FakeLayer([by_leaf["attention/proj/weight:0"], by_leaf["attention/proj/bias:0"]],
+                      below=[by_leaf["attention/LayerNorm/gamma:0"]])
+    keras.submodules = [key, query, norm, mixed]
+    model = Model()
+    transfers, _, _ = hf_transfer.plan(keras, model)
+    pairs = {path: layer for _, layer, path, _ in hf_layers.layer_pairs(keras, model, transfers)}
+    assert pairs["layer.0.attention.query"] is query
+    assert pairs["layer.0.attention.key"] is key
+    assert pairs["layer.0.norm"] is norm
+    assert "layer.0.attention.proj" not in pairs
+
+
+def test_channels_first_outputs_are_moved_only_for_channels_last_keras_layers():
+    assert hf.keras_channels_last("channels_last", None, 4)
+    assert not hf.keras_channels_last("channels_first", None, 4)
+    assert hf.keras_channels_last(None, [3], 4) and hf.keras_channels_last(None, -1, 3)
+    assert not hf.keras_channels_last(None, 1, 4)
+    assert "Conv2d" in hf.CHANNELS_FIRST_MODULES and "Conv1D" not in hf.CHANNELS_FIRST_MODULES
