@@ -158,6 +158,12 @@ class Loader:
             if not isinstance(annotation, type) or is_model_class(annotation) \
                     or annotation.__module__ == "builtins":
                 continue
+            specific = getattr(value, "config_class", None) if name == "config" else None
+            if isinstance(specific, type) and specific is not annotation \
+                    and issubclass(specific, annotation):
+                # `config: PretrainedConfig` (DistilBERT) on a class whose config_class
+                # is DistilBertConfig: the model's own configuration, as transformers builds it
+                annotation = specific
             try:
                 filled[name] = annotation(**(self.spec.get("config") or {}))
             except (Exception, SystemExit) as exc:  # noqa: BLE001

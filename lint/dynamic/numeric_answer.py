@@ -90,7 +90,14 @@ def interpret(alignment: Alignment, findings: list[Finding], params: dict[str, A
         result["modules"] = [{k: c.get(k) for k in ("keras", "torch", "status", "max_abs_error",
                                                     "max_rel_error", "reason", "note")}
                              for c in answer.get("modules") or []]
-        result["first_divergence"] = answer.get("first_divergence")
+        first = answer.get("first_divergence")
+        if first is not None:
+            # the static findings at the torch module that diverged first (found by its
+            # module path, which is the static node's name)
+            nodes = [n for n in alignment.torch.nodes if n.name == first.get("torch")]
+            first = {**first, "unmatched_rows": [],
+                     "static_findings": _findings_at(findings, nodes, [])}
+        result["first_divergence"] = first
         return result
     first = answer.get("first_divergence")
     if first is not None:
