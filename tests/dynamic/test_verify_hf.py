@@ -84,8 +84,26 @@ def test_one_argument_change_is_caught(runs):
     result, _ = numeric(runs["bert-eps"])
     assert result["equivalent"] is False
     assert result["max_abs_error"] > 1e-3
-    assert result["first_divergence"]["keras"] == "(output)"
+    # found where it starts: the first LayerNorm, where the static check reports the eps
+    first = result["first_divergence"]
+    assert (first["keras"], first["torch"]) == ("tf_bert_model/bert/embeddings/LayerNorm",
+                                                "embeddings.LayerNorm")
+    assert any(f.startswith("PTL102 norm-epsilon-mismatch") for f in first["static_findings"])
     assert {c["keras"] for c in result["layers"]} == {"last_hidden_state", "pooler_output"}
+    assert result["modules"] and all(c["status"] != "agrees" for c in result["modules"])
+
+
+def test_layers_agree_one_by_one_when_equivalent(runs):
+    result, _ = numeric(runs["bert"])
+    pairs = {c["torch"]: c for c in result["modules"]}
+    # query pairs with query (a positional pairing of the three projections would not)
+    assert pairs["encoder.layer.0.attention.self.query"]["keras"] == \
+        "tf_bert_model/bert/encoder/layer_._0/attention/self/query"
+    assert all(c["status"] == "agrees" for c in result["modules"]), result["modules"]
+    assert "tanh" in pairs["pooler.dense"]["note"]  # the Keras Dense fuses the activation
+    resnet, _ = numeric(runs["resnet"])
+    moved = [c for c in resnet["modules"] if "channels moved last" in (c.get("note") or "")]
+    assert moved and all(c["status"] == "agrees" for c in resnet["modules"])
 
 
 def test_text_report_names_the_mapping_and_tf_keras(runs, tmp_path):
