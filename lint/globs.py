@@ -114,6 +114,8 @@ def compile_glob(pattern: str) -> Glob:
             body = pattern[i + 1:end]
             if body.startswith("!"):
                 body = "^" + body[1:]
+            elif body.startswith("^"):  # literal in a glob, as fnmatch reads it
+                body = "\\" + body
             tokens.append((CLASS, _class(body)))
             i = end + 1
         else:
