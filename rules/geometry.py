@@ -221,6 +221,9 @@ def effective_pads(ctx: PairContext, node) -> tuple | None:
     graph = ctx.alignment.graph(node.framework)
     extra = graph.node(node.inputs[0]).attrs.get("explicit_pads") if node.inputs else None
     if isinstance(extra, tuple) and len(extra) == len(pads):
+        if not all(isinstance(pair, tuple) and len(pair) == 2
+                   and all(type(v) is int for v in pair) for pair in extra):
+            return None  # a padding size not known statically: nothing to compare
         pads = tuple((a + c, b + d) for (a, b), (c, d) in zip(pads, extra))
     return pads
 
