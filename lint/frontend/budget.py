@@ -13,6 +13,11 @@ from .values import Site, Unknown
 MAX_DEPTH = 60
 MAX_STEPS = 500_000
 MAX_ITERATIONS = 20_000
+# A comprehension whose nested clauses would run more often than this (the product of
+# their lengths) is not computed: such a one builds a constant table element by element
+# (a sinusoidal position table of 512 x 512 floats), which would take the whole step
+# budget and tell nothing about the model's structure.
+MAX_COMPREHENSION = 10_000
 # Constant folding must not do what the analysed program would do for minutes or with
 # gigabytes (`10 ** 10 ** 9`, `[0] * 10 ** 10`, `sum(range(10 ** 13))`, a 10-GB
 # `'{:>9999999999}'.format(x)`): such a value is not known statically. Integers stay

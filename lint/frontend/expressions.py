@@ -7,13 +7,13 @@ from typing import Any, Callable
 from ..errors import InputError
 from ..knowledge import OPERATORS, Attr, LayerSpec
 from . import constant_tensors, model_outputs
-from .budget import MAX_INT_BITS, oversized, too_big
+from .budget import MAX_COMPREHENSION, MAX_INT_BITS, oversized, too_big
 from .callee import indirection
 from .python import BINARY_OPS, BUILTINS, COMPARE_OPS, hashable, is_constant
 from .scope import MISSING, Scope, literal
 from .values import (BATCH, Builtin, Class, ConstTensor, FrameworkRef, Function, Instance,
                      ModelOutput, Partial, Sequential, ShapeOf, Site, Tensor, Unknown,
-                     UnknownSize, Weight, reason_of, static_index)
+                     UnknownSize, Weight, reason_of, static_index, tensors_in)
 
 
 class Expressions:
@@ -211,6 +211,11 @@ class Expressions:
                 return constant_tensors.broadcast(left, right) or ConstTensor(None)
             elif not (is_constant(left) and is_constant(right)):
                 return Unknown("comparison of values not known statically", Site(source, node))
+            elif _batch_against_number(left, right):
+                # `batch_size != 1` (GPT-J's and Mistral's sequence classifiers): the batch
+                # size is symbolic, so the comparison is not known.
+                return Unknown("comparison with the batch size, which is symbolic",
+                               Site(source, node))
             else:
                 try:
                     result = COMPARE_OPS[op](left, right)
@@ -312,23 +317,40 @@ class Expressions:
 
     def _comprehension(self, node: Any, scope: Scope, source: Any, produce: Any) -> Any:
         out: list[Any] = []
+        too_many: list[int] = []  # the estimated iterations, once beyond the limit
 
-        def run(clause: Any, inner: Scope) -> bool:
+        def run(clause: Any, inner: Scope, outer: int) -> bool:
             items = self.iterate(self.eval(clause.iter, inner, source))
             if items is None:
                 return False
+            # Nested clauses, and comprehensions in the element, run len(items) times
+            # per outer item: a table built element by element (a 512 x 512 sinusoidal
+            # position table) is not computed.
+            if outer * len(items) > MAX_COMPREHENSION:
+                too_many.append(outer * len(items))
+                return False
+            frame.comprehension_runs = outer * len(items)
             for item in items:
                 self.assign(clause.target, item, inner, source)
                 if not all(self.eval(cond.test, inner, source) is True for cond in clause.ifs):
                     continue
                 if clause.inner_for_in is not None:
-                    if not run(clause.inner_for_in, inner):
+                    if not run(clause.inner_for_in, inner, outer * len(items)):
                         return False
                 else:
                     out.extend(produce(inner))
             return True
 
-        if not run(node.for_in, Scope(scope)):
+        frame = self.frames[-1]
+        enclosing = frame.comprehension_runs
+        try:
+            complete = run(node.for_in, Scope(scope), enclosing)
+        finally:
+            frame.comprehension_runs = enclosing
+        if not complete:
+            if too_many:
+                return Unknown(f"a comprehension of {too_many[0]:,} iterations (a constant "
+                               f"table) is not computed statically", Site(source, node))
             return Unknown("comprehension over a value not known statically", Site(source, node))
         return out
 
@@ -342,7 +364,7 @@ class Expressions:
             if arg.star == "*":
                 items = self.iterate(value)
                 if items is None:
-                    return Unknown("*args not known statically", Site(source, node))
+                    return self._unknown_star_args(func, args, value, Site(source, node))
                 args.extend(items)
             elif arg.star == "**":
                 if not isinstance(value, dict):
@@ -362,6 +384,21 @@ class Expressions:
         indirect = indirection(node.func, func, scope) if isinstance(func, (FrameworkRef, Partial)) \
             else None
         return self.call(func, args, kwargs, Site(source, node, indirect), arg_sites)
+
+    def _unknown_star_args(self, func: Any, args: list[Any], value: Any, site: Site) -> Any:
+        """A call whose `*args` is not known: a tensor method or framework function given
+        a tensor (`x.view(*output_shape)`) is one opaque step, so that the rest of the
+        model is followed; anything else is not known statically."""
+        reason = f"*args not known statically ({reason_of(value)})"
+        receiver = func.receiver if isinstance(func, Builtin) else None
+        tensors = tensors_in([receiver, *args]) if isinstance(func, (Builtin, FrameworkRef)) \
+            else []
+        if not tensors:
+            return Unknown(reason, site)
+        framework = self.builder.drafts[tensors[0].node_id].node.framework
+        name = getattr(func, "name", None) or getattr(func, "path", "?")
+        return self.builder.opaque(framework, f"`{name.rpartition('.')[2]}(*...)`: {reason}",
+                                   tensors[:1], site, self._path("?"), functional=True)
 
     def _check_arguments(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: Any,
                          source: Any) -> None:
@@ -392,6 +429,16 @@ class Expressions:
 
             call = cst.Module(body=[]).code_for_node(node)
             raise InputError(f"{source.path}::{call}: `{shown or func.name}` {problem}")
+
+
+def _batch_against_number(left: Any, right: Any) -> bool:
+    """One side is the symbolic batch size and the other a number (a string compared
+    with a number is never what the analysed code meant)."""
+    for one, other in ((left, right), (right, left)):
+        if one == BATCH and isinstance(one, str) and isinstance(other, (int, float)) \
+                and not isinstance(other, bool):
+            return True
+    return False
 
 
 # The evaluator of each libcst expression type: the `_eval_<Type>` methods above (a new

@@ -96,6 +96,9 @@ class Frame:
         self.function = function
         self.receiver = receiver
         self.scope = scope  # the call's local scope (for `locals()`)
+        # How often the comprehension being evaluated in this call runs (the product of
+        # the lengths of the comprehensions around it): see MAX_COMPREHENSION.
+        self.comprehension_runs = 1
 
 class FileRef:
     """Stands for a source file when only its path is needed."""
