@@ -93,7 +93,12 @@ def cause(result: Any) -> str:
     if isinstance(result, KerasModel) and not result.outputs:
         why = f" ({cause(result.missing)})" if isinstance(result.missing, Unknown) else ""
         return f"its `Model(...)`{where(result.site)} has no output portlint can follow{why}"
-    if isinstance(result, (list, tuple, dict)):
+    if isinstance(result, (list, tuple)):
+        # Its first item is the model's output: say why that one is not a tensor.
+        first = next((item for item in result if isinstance(item, Unknown)), None)
+        why = f" (its first: {cause(first)})" if first is not None else ""
+        return f"its forward returns a {type(result).__name__} without a tensor portlint can follow{why}"
+    if isinstance(result, dict):
         return f"its forward returns a {type(result).__name__} without a tensor portlint can follow"
     return f"its forward returns a {type(result).__name__}"
 

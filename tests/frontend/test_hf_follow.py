@@ -206,3 +206,31 @@ def test_a_raise_for_a_batch_size_other_than_one_is_an_argument_check(tmp_path):
                 return self.score(x)
     ''', "Classifier", input_shape=(4,))
     assert [n.op for n in graph.nodes if n.op == Op.DENSE] == [Op.DENSE]
+
+
+def test_a_tuple_without_a_tensor_says_why_its_first_item_is_not_one(tmp_path):
+    # As TFLongformerModel with return_dict=False: `(sequence_output, pooled) + rest`.
+    import pytest
+
+    from portlint.errors import InputError
+
+    path = tmp_path / "modeling_small.py"
+    path.write_text(textwrap.dedent('''
+        from torch import nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 4)
+
+            def forward(self, x):
+                outputs = ()
+                sequence_output = outputs[0]
+                return (sequence_output, None)
+    '''))
+    with pytest.raises(InputError) as raised:
+        extract(ModelRef.parse(f"{path}::Net"))
+    message = str(raised.value)
+    assert "returns a tuple without a tensor portlint can follow (its first: " in message
+    assert "index out of range at " in message and "modeling_small.py:12" in message, message
