@@ -174,6 +174,10 @@ class Expressions:
                            Site(source, node))
         if op == "Add" and isinstance(left, list) and isinstance(right, (list, tuple)):
             return self._sized(left + list(right), Site(source, node))  # lists of layers
+        if op == "Add" and isinstance(left, tuple) and isinstance(right, list):
+            # `shape_list(x)[:-1] + [heads, size]`: a tensor's shape is modelled as a tuple
+            # where TF code has a list
+            return self._sized(list(left) + right, Site(source, node))
         if op == "Add" and isinstance(left, tuple) and isinstance(right, tuple):
             return self._sized(left + right, Site(source, node))
         if op == "Multiply" and isinstance(left, list) and isinstance(right, int):

@@ -291,6 +291,10 @@ def _tf_function(interp: Any, call: FrameworkCall) -> Any:
     if data is None:
         # Reshaping constant ids (`tf.expand_dims(tf.range(n), 0)`): still constant.
         constant = next((bound[p] for p in TF.DATA_PARAMS if p in bound), None)
+        reduce = TF.NUMBER_REDUCTIONS.get(call.resolved.name)
+        if reduce is not None and bound.get("axis") is None and isinstance(constant, (list, tuple)) \
+                and constant and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in constant):
+            return reduce(constant)
         return ConstTensor(None) if isinstance(constant, ConstTensor) else NOT_HANDLED
     tensors = tensors_in([bound.pop(p) for p in TF.DATA_PARAMS if p in bound])
     bound.pop("name", None)

@@ -100,11 +100,11 @@ ACTIVATION_DATA = ("x", "logits", "features", "inputs", "input")
 # resolves to: arithmetic goes through Python's operators, factories make constant
 # tensors, products get a shape from both operands.
 ARITHMETIC = {"add": "Add", "subtract": "Subtract", "multiply": "Multiply", "divide": "Divide",
-              "truediv": "Divide", "pow": "Power"}
+              "truediv": "Divide", "pow": "Power", "floordiv": "FloorDivide"}
 FACTORIES = ("range", "fill", "constant", "ones", "zeros")
 # Elementwise functions of one tensor: the shape is kept.
 ELEMENTWISE = ("sqrt", "rsqrt", "exp", "log", "abs", "square", "sin", "cos", "erf",
-               "negative", "reciprocal", "clip_by_value", "bias_add", "round", "floor", "ceil")
+               "negative", "reciprocal", "clip_by_value", "bias_add", "round", "floor", "ceil", "roll")
 CALL_KINDS: dict[str, str] = {
     **dict.fromkeys(ARITHMETIC, "tf_arithmetic"), **dict.fromkeys(FACTORIES, "tf_factory"),
     **dict.fromkeys(ELEMENTWISE, "tf_elementwise"),
@@ -114,5 +114,7 @@ CALL_KINDS: dict[str, str] = {
 }
 # The namespaces under `tensorflow.` the calls above are exported from.
 CALL_NAMESPACES = (*NAMESPACES, "nn", "image")
+# Reductions of plain numbers (`tf.reduce_min(input_dimensions)` of a (height, width)).
+NUMBER_REDUCTIONS = {"reduce_min": min, "reduce_max": max, "reduce_sum": sum}
 # Namespaces whose calls have no effect on the model: `tf.debugging.assert_equal(...)`.
 NO_OP_NAMESPACES = ("debugging",)

@@ -139,3 +139,15 @@ def test_image_resize_keeps_the_channels():
     assert len(resize) == 1 and resize[0].out_shape[-1] == 8
     pooler = [n for n in graph.nodes if n.name == "pooler_norm"][0]
     assert pooler.counts.trainable == 16
+
+
+def test_window_sizes_from_reduce_min_roll_floordiv_and_shape_lists():
+    graph = _graph("tinyops/modeling_tf_tinywindows.py::TFTinyWindowsModel")
+    types = [n.layer_type for n in graph.nodes]
+    # min(8, 8) > window 4: the shifted branch, tf.roll keeping the shape.
+    assert "tf.roll" in types
+    reshapes = [n for n in graph.nodes if n.layer_type == "tf.reshape"]
+    assert [n.out_shape for n in reshapes] == [(3, 4), (12,)]  # shape[:-1] + [heads, size]
+    total = graph.total_counts()
+    assert all(n.counts is not None for n in graph.nodes)
+    assert total.trainable == 20 * 12 + 2 * (12 * 12 + 12)
