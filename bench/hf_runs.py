@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import os
 import re
-import resource
 import subprocess
+import tempfile
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -23,30 +24,57 @@ FOLLOWED_EXITS = (0, 1)  # 0: clean, 1: findings; 2 is "could not follow" (or ba
 TOP_RULES = 3
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_pair(python: str, root: Path, tf_ref: str, torch_ref: str, timeout: float,
              extra: list[str] = ()) -> dict:
-    """Run the pair and describe the outcome (see `describe`). `cpu_seconds` is the CPU
-    time of the finished child processes meanwhile: this run's own when one pair runs at a
-    time (`-j 1`), what a loaded machine's wall time does not show."""
+    """Run the pair and describe the outcome (see `describe`), with the wall time
+    (`seconds`) and the child's own CPU time, user + system (`cpu_seconds`: on a shared
+    machine the wall time also counts the waits for a core)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTLINT_")}
     cmd = [python, "-m", "portlint", "compare", tf_ref, torch_ref, "--format", "json", *extra]
-    start, cpu = time.perf_counter(), _children_cpu()
-    try:
-        done = subprocess.run(cmd, cwd=root, env=env, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"exit": None, "followed": False, "seconds": round(time.perf_counter() - start, 2),
-                "reason": f"timed out after {timeout:g} s", "reason_at": None}
+    start = time.perf_counter()
+    code, stdout, stderr, cpu = _run(cmd, root, env, timeout)
     seconds = round(time.perf_counter() - start, 2)
-    out = describe(done.returncode, done.stdout.decode("utf-8", "replace"),
-                   done.stderr.decode("utf-8", "replace"))
+    if code is None:
+        return {"exit": None, "followed": False, "seconds": seconds, "cpu_seconds": cpu,
+                "reason": f"timed out after {timeout:g} s", "reason_at": None}
+    out = describe(code, stdout.decode("utf-8", "replace"), stderr.decode("utf-8", "replace"))
     out["seconds"] = seconds
-    out["cpu_seconds"] = round(_children_cpu() - cpu, 2)
+    out["cpu_seconds"] = cpu
     return out
+
+
+def _run(cmd: list[str], cwd: Path, env: dict, timeout: float
+         ) -> tuple[int | None, bytes, bytes, float | None]:
+    """Exit code (None when killed after `timeout` s), stdout, stderr and the CPU seconds
+    of the process, from its own resource usage (os.wait4: correct with -j N threads,
+    where RUSAGE_CHILDREN would mix the children)."""
+    if not hasattr(os, "wait4"):  # not POSIX: no per-child usage
+        try:
+            done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None, b"", b"", None
+        return done.returncode, done.stdout, done.stderr, None
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=err)
+        expired = threading.Event()
+
+        def kill() -> None:
+            expired.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, kill)
+        timer.start()
+        try:
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        cpu = round(usage.ru_utime + usage.ru_stime, 2)
+        if expired.is_set():
+            return None, b"", b"", cpu
+        return proc.returncode, out.read(), err.read(), cpu
 
 
 def describe(code: int, stdout: str, stderr: str) -> dict:

@@ -26,6 +26,10 @@ def summary(results: dict) -> str:
     if times:
         parts.append(f"time median {statistics.median(times):.1f} s, "
                      f"p90 {_percentile(times, 0.9):.1f} s, max {times[-1]:.1f} s")
+    cpu = sorted(r["cpu_seconds"] for r in rows if r.get("cpu_seconds") is not None)
+    if cpu:
+        parts.append(f"CPU median {statistics.median(cpu):.1f} s, "
+                     f"p90 {_percentile(cpu, 0.9):.1f} s, max {cpu[-1]:.1f} s")
     if any(r.get("static") for r in base):
         complete, agree = agreeing(base)
         parts.append(f"static TF totals complete {complete}/{len(base)} base pairs, "
@@ -147,6 +151,7 @@ COLUMNS = (
     ("static torch", lambda r: _static(r, "torch")),
     ("static TF = torch", _agree),
     ("time s", lambda r: "" if r.get("seconds") is None else f"{r['seconds']:.1f}"),
+    ("CPU s", lambda r: "" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.1f}"),
 )
 BUILT_COLUMNS = (
     ("built TF", lambda r: _built(r, "keras")),

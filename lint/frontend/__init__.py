@@ -93,7 +93,7 @@ def extract(ref: ModelRef, keras_version: int = 3, source: SourceFile | None = N
     interp.set_roots(source.path)
     try:
         scope = interp.load_module(source)
-        candidates = _candidates(scope, source)
+        candidates = _candidates(scope, source, interp)
         chosen = _choose(ref, candidates, scope, source, interp)
         outputs = _realise(interp, builder, chosen, source, ref)
     except BudgetExceeded as exc:
@@ -121,7 +121,7 @@ def _outline(source: SourceFile) -> dict[str, Definition]:
     return source.memo["outline"]
 
 
-def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
+def _candidates(scope: Any, source: SourceFile, interp: Any) -> list[_Candidate]:
     found: list[_Candidate] = []
     assigns = _module_assignments(source)
     for name, value in scope.vars.items():
@@ -130,11 +130,11 @@ def _candidates(scope: Any, source: SourceFile) -> list[_Candidate]:
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
             elif not value.framework_bases():  # a plain class: its methods may build models
-                built_by = lambda fn: _framework_built_by(fn, scope, source, method=True)
+                built_by = lambda fn: _framework_built_by(fn, scope, source, interp, method=True)
                 for model, framework in methods.method_models(value, built_by):
                     found.append(_Candidate(model.name, model, framework, model.node))
         elif isinstance(value, Function) and value.source is source:
-            framework = _framework_built_by(value, scope, source)
+            framework = _framework_built_by(value, scope, source, interp)
             if framework:
                 found.append(_Candidate(name, value, framework, value.node))
         elif isinstance(value, (KerasModel, Sequential, Instance)) and name in assigns:
@@ -156,14 +156,14 @@ def _keras_layer(cls: Class) -> bool:
                for base in cls.framework_bases())
 
 
-def _framework_built_by(fn: Function, scope: Any, source: SourceFile,
+def _framework_built_by(fn: Function, scope: Any, source: SourceFile, interp: Any,
                         method: bool = False) -> str | None:
     """The framework of the model a function builds: it calls a model or Sequential
     class, or a model class of this file (a cheap syntactic scan, resolved by scope)."""
     definition = None if method else _outline(source).get(fn.name)
     calls = definition.calls if definition is not None else calls_in(fn.node)
     for chain in calls:
-        value = _static_value(chain, scope)
+        value = _static_value(chain, scope, interp)
         if isinstance(value, FrameworkRef):
             resolved = resolve(value.path)
             if resolved.kind in ("model", "sequential"):
@@ -177,9 +177,11 @@ def _framework_built_by(fn: Function, scope: Any, source: SourceFile,
     return None
 
 
-def _static_value(chain: Chain, scope: Any) -> Any:
+def _static_value(chain: Chain, scope: Any, interp: Any) -> Any:
     """What a dotted name refers to in the module scope, without evaluating."""
     value = scope.vars.get(chain[0])
+    if len(chain) == 1:  # a class imported by name (`from .resnet import ResNet`)
+        value = interp.resolved(value)
     if value is None:  # `from keras.layers import *`: the names the tables know
         value = next((star.child(chain[0]) for star in scope.stars
                       if isinstance(star, FrameworkRef)
@@ -222,7 +224,7 @@ def _choose(ref: ModelRef, candidates: list[_Candidate], scope: Any,
             model = methods.find(scope, ref.model)
             if model is None:
                 raise InputError(f"{ref}: no class method `{ref.model}` in this file")
-            framework = (_framework_built_by(model.function, scope, source, method=True)
+            framework = (_framework_built_by(model.function, scope, source, interp, method=True)
                          or (ir.TORCH if "torch" in _imported_roots(scope) else ir.KERAS))
             return _Candidate(ref.model, model, framework, model.node)
         value = interp.resolved(scope.vars.get(ref.model))

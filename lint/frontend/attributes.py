@@ -190,6 +190,8 @@ def _module(interp: Any, obj: Module, name: str, site: Site) -> Any:
         value = interp.import_module(name, 1, FileRef(obj.file), site) or MISSING
     if value is MISSING and obj.scope.stars:
         value = interp._from_stars(obj.scope, name)
+    if value is MISSING and obj.original:
+        value = interp.from_original(obj, name)
     if value is MISSING:
         return Unknown(f"`{name}` is not defined in {obj.path}", site)
     return value

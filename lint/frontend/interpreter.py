@@ -41,6 +41,9 @@ class Interpreter(Loader, Statements, Expressions, Attributes, Calls, FrameworkC
         self.module_scopes: dict[str, Scope] = {}
         self.module_stack: list[Any] = []  # torch modules being applied, outermost first
         self.modules: dict[str, Module] = {}  # imported project files, by path
+        # Library modules read from their model (knowledge/hf_library): model file (real
+        # path) -> the module's own file, where the model's relative imports resolve.
+        self.origins: dict[str, str] = {}
         self.roots: list[Path] = []
         self.package = ""  # top-level package of the analysed file, if it is in one
         self.frames: list[Frame] = [Frame(None)]

@@ -175,7 +175,7 @@ class Loader:
     def _lazy(self, scope: Scope, source: Any) -> bool:
         """Whether an import binds lazily: at the top of a module the analysed file
         imports (the analysed file's own imports are resolved at once)."""
-        return scope.parent is None and source.path != self.analysed
+        return scope.parent is None
 
     def _module_name(self, module: Any, name: str) -> Any:
         """`name` as a module defines it (also through its star imports), or MISSING."""
@@ -183,7 +183,9 @@ class Loader:
             return MISSING
         value = module.scope.vars.get(name, MISSING)
         if value is MISSING and module.scope.stars:
-            return self._from_stars(module.scope, name)
+            value = self._from_stars(module.scope, name)
+        if value is MISSING and module.original:
+            return self.from_original(module, name)
         return self.resolved(value)
 
     def _star_module(self, module: str, level: int, source: Any, site: Site | None) -> Any:
@@ -360,16 +362,28 @@ class Loader:
 
     def import_module(self, dotted: str, level: int, source: Any, site: Site | None) -> Any:
         """A module of the analysed project (parsed once), None when there is no such
-        file, or Unknown when it cannot be read."""
-        path = self.library_model(dotted, level, source) or self.locate_module(dotted, level, source)
-        if path is None:
+        file, or Unknown when it cannot be read. A library module modelled in
+        knowledge/hf_library is read from its model, which keeps the module's own file
+        as `original`: the names the model does not define are read from there."""
+        model = self.library_model(dotted, level, source)
+        located = self.locate_module(dotted, level, source)
+        if model is not None:
+            return self.load_file(model, dotted, site, original=located or "")
+        if located is None:
             return None
+        return self.load_file(located, dotted, site)
+
+    def load_file(self, path: str, dotted: str, site: Site | None, original: str = "") -> Any:
+        """The Module of the file at `path` (dotted name `dotted`), loaded once per
+        interpreter; Unknown when it cannot be read."""
         if path in self.modules:
             return self.modules[path]
+        if original:  # the model's relative imports resolve from the original's place
+            self.origins[os.path.realpath(path)] = original
         shown = display_path(path)  # findings there show it so
         shared = self._shared(shown)
         if shared is not None:  # no need to parse it again
-            self.modules[path] = Module(dotted, shared, path)
+            self.modules[path] = Module(dotted, shared, path, original)
             self.module_scopes[shown] = shared
             return self.modules[path]
         try:
@@ -377,10 +391,31 @@ class Loader:
         except InputError as exc:
             self.builder.note_unresolved(f"import of `{dotted}`: {exc}", site)
             return Unknown(f"`{dotted}` could not be read", site)
-        module = Module(dotted, Scope(), path)
+        module = Module(dotted, Scope(), path, original)
         self.modules[path] = module
         module.scope = self.load_module(imported)
         return module
+
+    def from_original(self, module: Any, name: str) -> Any:
+        """`name` of a modelled library module that its model does not define, read from
+        the module's own file (MISSING when that does not define it either)."""
+        if not isinstance(module, Module) or not module.original:
+            return MISSING
+        if module.original.endswith("__init__.py"):
+            origin = reexports(module.original).get(name)
+            if origin is not None:  # a package `__init__`: only the module it names is read
+                target, sublevel, original = origin
+                found = self.import_module(target, sublevel, FileRef(module.original), None)
+                return self._module_name(found, original)
+        real = self.load_file(module.original, module.path, None)
+        if real is module:
+            return MISSING
+        return self._module_name(real, name)
+
+    def _origin(self, path: str) -> str:
+        """Where relative imports of the file at `path` resolve: for a library module's
+        model, the module's own file."""
+        return self.origins.get(os.path.realpath(path), path) if self.origins else path
 
     def library_model(self, dotted: str, level: int, source: Any) -> str | None:
         """The file that models a library module (knowledge/hf_library: transformers'
@@ -390,8 +425,9 @@ class Loader:
         if level:
             if source is None or not self.roots:
                 return None
-            package = self.module_name(source.path).split(".")
-            if not Path(source.path).name == "__init__.py":
+            importer = self._origin(source.path)
+            package = self.module_name(importer).split(".")
+            if not Path(importer).name == "__init__.py":
                 package = package[:-1]
             if level - 1 > len(package):
                 return None
@@ -404,7 +440,7 @@ class Loader:
         if level:
             if source is None:
                 return None
-            base = Path(source.path).resolve().parent
+            base = Path(self._origin(source.path)).resolve().parent
             for _ in range(level - 1):
                 base = base.parent
             bases = [base]

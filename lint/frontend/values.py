@@ -269,6 +269,9 @@ class Module(Code):
     path: str
     scope: Any
     file: str = ""
+    # For a library module read from its model (knowledge/hf_library): the module's own
+    # file, where the names the model lacks are read.
+    original: str = ""
 
 
 def module_path(value: Any) -> str:

@@ -11,7 +11,10 @@ passes masks through, `ACT2FN[name]` that builds the named activation). They are
 interpreted, never imported (they would import torch).
 
 `MODULES` maps the absolute module name to the file; a module not listed is read from
-the analysed package as any other.
+the analysed package as any other. A model need not be complete: a name it does not
+define is read from the library's own module when the analysed package has it (the
+loader keeps that file as the module's `original`), and the model's relative imports
+resolve from that file's place, as the real module's would.
 """
 
 from __future__ import annotations
@@ -27,6 +30,11 @@ MODULES: dict[str, str] = {
     "transformers.activations": "activations.py",
     "transformers.modeling_attn_mask_utils": "modeling_attn_mask_utils.py",
     "transformers.generation": "generation.py",
+    "transformers.modeling_tf_utils": "modeling_tf_utils.py",
+    "transformers.tf_utils": "tf_utils.py",
+    "transformers.utils": "utils.py",
+    "transformers.utils.logging": "logging.py",
+    "transformers.onnx": "onnx.py",
 }
 
 
