@@ -62,11 +62,10 @@ class SourceFile:
                 self._positions = {}
             finally:
                 sys.setrecursionlimit(limit)
-        pos = self._positions.get(node)
+        pos = self._positions.get(id(node))
         if pos is None:
             return None
-        span = Span(self.path, pos.start.line, pos.start.column + 1,
-                    pos.end.line, pos.end.column + 1)
+        span = Span(self.path, pos[0], pos[1] + 1, pos[2], pos[3] + 1)
         if self.cells is None:
             return span
         cell, line = self.cells.locate(span.line)
@@ -76,18 +75,11 @@ class SourceFile:
 
 
 def _positions(module: Any) -> Any:
-    """libcst's `PositionProvider` run directly. `MetadataWrapper.resolve` would also walk
-    the whole tree once with an empty batch of visitors, which costs as much again."""
-    from libcst.metadata import PositionProvider
+    """Every node's position (libcst's PositionProvider's, computed by positions.py):
+    node id -> (start line, start column, end line, end column)."""
+    from .positions import node_positions
 
-    provider = PositionProvider()
-    generate = getattr(provider, "_gen_impl", None)
-    if generate is None:  # a libcst without the method: the public, slower way
-        import libcst as cst
-
-        return cst.MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
-    generate(module)
-    return provider._computed
+    return node_positions(module)
 
 
 class LazySpan(Span):

@@ -65,3 +65,14 @@ def test_a_real_pair_reads_no_large_library_module(monkeypatch, family, tf_class
     pair = result.to_json()
     assert pair["totals"]["keras"]["total"] == keras_total
     assert pair["totals"]["torch"]["parameters"] == torch_total
+
+
+@pytest.mark.parametrize("name", ["bert/modeling_tf_bert.py", "bert/modeling_bert.py",
+                                  "t5/modeling_tf_t5.py", "whisper/modeling_whisper.py"])
+def test_fast_positions_are_libcsts_on_real_files(name):
+    import libcst
+
+    from portlint.positions import _libcst_positions, node_positions
+
+    module = libcst.parse_module((MODELS / name).read_text(encoding="utf-8"))
+    assert node_positions(module) == _libcst_positions(module)

@@ -89,13 +89,34 @@ def test_a_syntax_error_is_reported_where_python_reports_it():
 
 
 def test_positions_are_those_of_libcsts_metadata_resolver():
-    """`source._positions` runs libcst's PositionProvider without MetadataWrapper's extra
-    walk; every node must get the position the public API gives."""
+    """`source._positions` computes libcst's PositionProvider positions with a faster
+    code generation state (positions.py); every node must get the position the public
+    API gives."""
     module = libcst.parse_module("".join(UNIT.format(i=i) for i in range(3)))
     expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     found = source_module._positions(module)
     assert len(found) == len(expected) > 100
-    assert all(found[node] == position for node, position in expected.items())
+    assert all(found[id(node)] == (r.start.line, r.start.column, r.end.line, r.end.column)
+               for node, r in expected.items())
+
+
+AWKWARD = [
+    "x = (1 +\\\n 2)\r\ny = 'a\\\r\nb'\r\n",  # \r\n newlines, line continuations
+    "z = 1\ry = 2\r",  # old Mac newlines
+    "if a:\n\tb = [\n\t\t1,\n\t]\n# end",  # tabs, no trailing newline
+    "@d\n# c\nclass A(B, metaclass=M):\n    '''doc\n    more'''\n\n"
+    "    def f(self, *a, **k) -> int:\n        return (yield from g())  # t\n",
+    "f(a)[b:c, ...].d(*e, **{'k': (lambda x=1: x)})\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_positions_match_libcst_on_awkward_text(text):
+    from portlint.positions import _libcst_positions, node_positions
+
+    module = libcst.parse_module(text)
+    assert node_positions(module) == _libcst_positions(module)
 
 
 def test_a_parsed_files_outline_is_that_of_its_text():
