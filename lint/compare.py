@@ -15,7 +15,7 @@ from .findings import Finding
 from .frontend import ModelRef, extract
 from .frontend.hf_config import overrides_of
 from .layout import to_layout
-from .source import read_source
+from .source import read_for_models, read_source
 from .rule import FileContext, FileRule, PairContext, Rule
 from .shapes import infer
 from .shapes.inference import FEATURES_LAST_OPS, first_layer_op
@@ -63,7 +63,7 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
     """Compare two model references (`PATH[::MODEL]` text, or parsed: a path is not text
     to parse); the second is the port findings are located in."""
     refs = [ref if isinstance(ref, ModelRef) else ModelRef.parse(ref) for ref in (origin, port)]
-    sources = [read_source(ref.path) for ref in refs]
+    sources = [_read(ref, refs) for ref in refs]
     overrides = overrides_of(options.keras_config, options.torch_config)
     graphs = [extract(ref, options.keras_version, source, config_overrides=overrides)
               for ref, source in zip(refs, sources)]
@@ -102,6 +102,15 @@ def compare(origin: str | ModelRef, port: str | ModelRef,
                      for graph, source in zip(graphs, sources)]
     findings = run_rules(ctx, rules, file_contexts)
     return PairResult(refs[0], refs[1], alignment, ctx.port, findings)
+
+
+def _read(ref: ModelRef, refs: list[ModelRef]) -> Any:
+    """The file of `ref`, parsed for the models of `refs` in it (both sides may be in
+    one file), when each is named by a plain name."""
+    models = tuple(sorted({r.model for r in refs if r.path == ref.path and r.model}))
+    if any(r.path == ref.path and (not r.model or r.call is not None) for r in refs):
+        return read_source(ref.path)
+    return read_for_models(ref.path, models)
 
 
 def refuse_unusable(graph: ir.Graph, ref: ModelRef) -> None:

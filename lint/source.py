@@ -39,6 +39,9 @@ MAX_CACHED_BYTES = 2 * 1024 * 1024
 
 
 _PARSED: dict[tuple[str, int, int], SourceFile] = {}  # (path, mtime_ns, size) -> parsed file
+# Files parsed for some models only (read_for_models), by (path, mtime_ns, size, models).
+_PRUNED: dict[tuple, SourceFile] = {}
+MAX_PRUNED_BYTES = 1024 * 1024
 
 
 def evict_oldest(cache: dict[Any, Any], limit: int = MAX_CACHED_BYTES) -> None:
@@ -56,8 +59,9 @@ def forget(path: str) -> None:
     """Drop `path` from the cache (after portlint itself rewrote it: a same-size edit
     within the file system's timestamp granularity would otherwise read as unchanged)."""
     real = os.path.realpath(path)
-    for key in [k for k in _PARSED if os.path.realpath(k[0]) == real]:
-        del _PARSED[key]
+    for cache in (_PARSED, _PRUNED):
+        for key in [k for k in cache if os.path.realpath(k[0]) == real]:
+            del cache[key]
 
 
 def _record(source: SourceFile) -> SourceFile:
@@ -69,6 +73,35 @@ def read_source(path: str) -> SourceFile:
     """Read and parse `path`, once per version of the file; every failure becomes an
     `InputError` with one line."""
     return _record(_read_source(path))
+
+
+def read_for_models(path: str, models: tuple[str, ...]) -> SourceFile:
+    """`path` parsed for extracting `models` only (pruning.py: the top-level definitions
+    they cannot reach are not parsed), or the whole file where that cannot be decided
+    (a notebook, an editor's unsaved text, a model that is not a top-level definition).
+    The SourceFile's text is the file's; it is never shared with other readers: its scope
+    lacks the definitions left out (frontend/loader.py does not share it)."""
+    from .pruning import needed_text
+
+    p = Path(path)
+    if (not models or path.endswith(".ipynb") or unsaved_text(path) is not None
+            or not p.is_file()):
+        return read_source(path)
+    stat_ = p.stat()
+    key = (path, stat_.st_mtime_ns, stat_.st_size, models)
+    source = _PRUNED.pop(key, None)
+    if source is None:
+        data, text = _read_text(p, path)
+        pruned = needed_text(text, models)
+        if pruned is None:
+            return read_source(path)
+        source = parse_text(path, pruned[0])
+        source.text, source.line_map = text, pruned[1]
+        source.digest = digest_of(data)
+        source.memo["pruned"] = True
+    _PRUNED[key] = source
+    evict_oldest(_PRUNED, MAX_PRUNED_BYTES)
+    return _record(source)
 
 
 def _read_source(path: str) -> SourceFile:

@@ -20,6 +20,10 @@ def attach_source_facts(graph: ir.Graph, source: Any) -> None:
     # A loss on logits only matters after a model that ends in probabilities; walking a
     # large module for it otherwise doubled the CPU time of checking transformers' files.
     if graph.probability_head() is not None:
+        if source.memo.get("pruned"):  # parsed for one model: the losses are the file's
+            from .source import read_source
+
+            source = read_source(source.path)
         graph.logits_losses = logits_loss_calls(source, graph.framework)
 
 

@@ -19,6 +19,9 @@ class SourceFile:
     cells: Any = None  # notebook.CellMap for a Jupyter notebook
     digest: str = ""  # SHA-1 of the bytes read (the result cache's key)
     _positions: Any = field(default=None, repr=False)
+    # Parsed from some lines of `text` only (pruning.py): the number in `text` of each
+    # line of `module`.
+    line_map: list[int] | None = field(default=None, repr=False)
     # Facts derived from the text once and reused by every model extracted from the file.
     memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -65,13 +68,23 @@ class SourceFile:
         pos = self._positions.get(id(node))
         if pos is None:
             return None
-        span = Span(self.path, pos[0], pos[1] + 1, pos[2], pos[3] + 1)
+        line, end_line = pos[0], pos[2]
+        if self.line_map is not None:
+            line, end_line = self._file_line(line), self._file_line(end_line)
+        span = Span(self.path, line, pos[1] + 1, end_line, pos[3] + 1)
         if self.cells is None:
             return span
         cell, line = self.cells.locate(span.line)
         end_cell, end_line = self.cells.locate(span.end_line)
         return dataclasses.replace(span, cell=cell, cell_line=line,
                                    cell_end_line=end_line if end_cell == cell else line)
+
+
+    def _file_line(self, line: int) -> int:
+        numbers = self.line_map
+        if 0 < line <= len(numbers):
+            return numbers[line - 1]
+        return numbers[-1] + line - len(numbers) if numbers else line  # past the end
 
 
 def _positions(module: Any) -> Any:

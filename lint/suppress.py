@@ -124,17 +124,21 @@ def read_directives(path: str) -> list[Directive]:
     language server; a notebook's joined code cells, where its findings' lines count);
     none when it cannot be read or parsed."""
     from .errors import InputError
-    from .source import read_source
+    from .source import read_source, scan_source
 
     try:
-        source = read_source(path)
+        if path.endswith(".ipynb"):
+            source = read_source(path)
+            text, cells = source.text, source.cells
+        else:  # the text is enough (a file compared for one model was not parsed whole)
+            text, cells = scan_source(path)[0], None
     except InputError:
         return []
-    if "noqa" not in source.text.lower() and "portlint" not in source.text:
+    if "noqa" not in text.lower() and "portlint" not in text:
         return []
-    found = parse_directives(path, source.text)
-    if source.cells is not None:
-        found = [dataclasses.replace(d, cells=source.cells) for d in found]
+    found = parse_directives(path, text)
+    if cells is not None:
+        found = [dataclasses.replace(d, cells=cells) for d in found]
     return found
 
 

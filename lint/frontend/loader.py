@@ -93,6 +93,8 @@ class Loader:
                 return scope
             finally:
                 self.loading -= 1
+        if source.memo.get("pruned"):
+            return scope  # parsed for one model: not the module other importers need
         if self._model_state() == before and not any(map(_model_value, scope.vars.values())):
             _SHARED_MODULES[self._shared_key(source.path)] = (source, scope, reads)
             evict_oldest(_SHARED_MODULES, MAX_SHARED_BYTES)
