@@ -102,7 +102,46 @@ def test_a_pruned_parse_gives_the_whole_parses_result(monkeypatch):
     whole = _compare_json(monkeypatch, False, origin, port)
     pruned = _compare_json(monkeypatch, True, origin, port)
     assert pruned == whole
-    assert any(path == tf for _, _, path, *_ in whole["findings"])  # located in the TF file
+    assert any((n.get("location") or {}).get("path") == tf
+               for n in whole["pair"]["keras"]["nodes"])
+
+
+def test_spans_after_a_definition_left_out_are_the_files(tmp_path, monkeypatch):
+    (tmp_path / "k.py").write_text(textwrap.dedent("""\
+        import keras
+        from keras import layers
+
+
+        def build():
+            inputs = keras.Input(shape=(8,))
+            return keras.Model(inputs, layers.Dense(4, activation="relu")(inputs))
+        """))
+    (tmp_path / "t.py").write_text(textwrap.dedent("""\
+        from torch import nn
+
+
+        class Unused(nn.Module):
+            # Left out: nothing Net runs mentions it.
+
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(3, 3)
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 4)
+
+            def forward(self, x):
+                return self.fc(x)
+        """))
+    origin, port = f"{tmp_path / 'k.py'}::build", f"{tmp_path / 't.py'}::Net"
+    whole = _compare_json(monkeypatch, False, origin, port)
+    pruned = _compare_json(monkeypatch, True, origin, port)
+    assert pruned == whole
+    lines = [line for rule, _, path, line, *_ in whole["findings"] if path.endswith("t.py")]
+    assert lines and min(lines) > 10  # below Unused, at the lines of the file
 
 
 def test_a_suppression_in_a_pruned_file_still_applies(tmp_path):
