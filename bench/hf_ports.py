@@ -243,24 +243,30 @@ def list_families(families: list[hf_families.Family]) -> None:
           f"{sum(1 for f in families if f.head)} head pairs")
 
 
-def report(results: dict, ns) -> None:
+def report(results: dict, ns, table=hf_table) -> None:
+    """Write `--json` and `--markdown`, print the summary and the commonest reasons
+    (`table`: the harness's table module, hf_table or pypi_table)."""
     if ns.json:
         ns.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     if ns.markdown:
-        hf_table.write_markdown(ns.markdown, results)
-    print(hf_table.summary(results))
-    for pattern, count, _ in hf_table.top_reasons(results["pairs"]):
+        table.write_markdown(ns.markdown, results)
+    print(table.summary(results))
+    for pattern, count, _ in table.top_reasons(results["pairs"]):
         print(f"  {count:3d}  {pattern}")
+
+
+def read_results(path: Path, program: str) -> dict:
+    """A saved `--json`, for `--from-json`; a bad file ends the program with one line."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"{program}: --from-json: {error}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(argv)
     if ns.from_json:
-        try:
-            results = json.loads(ns.from_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"hf_ports: --from-json: {error}")
-        report(results, ns)
+        report(read_results(ns.from_json, "hf_ports"), ns)
         return 0
     package = hf_families.locate_source(ns.source, ns.python)
     families = hf_families.enumerate_families(package, ns.deprecated)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import shutil
 import sys
@@ -188,23 +187,13 @@ def run_rows(rows: list[dict], site: Path, ns, missing: dict[int, str]) -> None:
 
 
 def report(results: dict, ns) -> None:
-    if ns.json:
-        ns.json.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
-    if ns.markdown:
-        pypi_table.write_markdown(ns.markdown, results)
-    print(pypi_table.summary(results))
-    for pattern, count, _ in pypi_table.top_reasons(results["pairs"]):
-        print(f"  {count:3d}  {pattern}")
+    hf_ports.report(results, ns, pypi_table)
 
 
 def main(argv: list[str] | None = None) -> int:
     ns = parse_args(argv)
     if ns.from_json:
-        try:
-            results = json.loads(ns.from_json.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"pypi_ports: --from-json: {error}")
-        report(results, ns)
+        report(hf_ports.read_results(ns.from_json, "pypi_ports"), ns)
         return 0
     if ns.source_root is not None:
         site = ns.source_root.resolve()
